@@ -1,0 +1,88 @@
+/** The CLI commands. Each opens what it needs (database, queue) and closes it again. */
+import { readFile } from 'node:fs/promises'
+import type { Settings } from '../config/settings.ts'
+import { validateMailboxJson } from '../mailboxes/schema.ts'
+import { createMailbox, getMailboxView, listMailboxes } from '../mailboxes/repository.ts'
+import type { MailboxSpec } from '../mailboxes/types.ts'
+import { requestSync } from '../ingestion/request-sync.ts'
+import { fieldError } from '../shared/errors.ts'
+import { startRuntime, type Role, type Runtime } from '../runtime/start.ts'
+import { runServer } from './serve.ts'
+import { printTable } from './table.ts'
+
+export class UsageError extends Error {}
+
+export interface CommandInput {
+  settings: Settings
+  values: { role?: string, file?: string, json?: boolean, mailbox?: string, status?: string }
+  args: string[]
+}
+
+type Command = (input: CommandInput) => Promise<number>
+
+/** A runtime for a one-shot command: database and queue, no HTTP, no workers, no cron. */
+async function withRuntime<T> (settings: Settings, fn: (rt: Runtime) => Promise<T>): Promise<T> {
+  const rt = await startRuntime({ ...settings, logLevel: settings.logLevel === 'info' ? 'warn' : settings.logLevel }, { background: false })
+  try { return await fn(rt) } finally { await rt.stop() }
+}
+
+async function readInput (file: string): Promise<string> {
+  if (file !== '-') return await readFile(file, 'utf8')
+  const chunks: Buffer[] = []
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
+  return Buffer.concat(chunks).toString('utf8')
+}
+
+function oneArg (input: CommandInput, what: string): string {
+  if (input.args.length !== 1) throw new UsageError(`expected exactly one ${what}`)
+  return input.args[0]
+}
+
+export const commands: Record<string, Command> = {
+  async start ({ settings, values }) {
+    const role = (values.role ?? 'all') as Role
+    if (!['all', 'web', 'worker'].includes(role)) throw new UsageError('--role must be all, web or worker')
+    return await runServer(settings, role)
+  },
+
+  async migrate ({ settings }) {
+    // startRuntime applies pending migrations under the advisory lock
+    await withRuntime(settings, async () => {})
+    process.stdout.write('migrations are up to date\n')
+    return 0
+  },
+
+  async 'mailbox add' (input) {
+    if (input.values.file === undefined) throw new UsageError('mailbox add needs --file F (or --file - for stdin)')
+    let spec: unknown
+    try { spec = JSON.parse(await readInput(input.values.file)) } catch (err) {
+      throw fieldError('body', `is not valid JSON: ${(err as Error).message}`)
+    }
+    const check = validateMailboxJson(spec)
+    if (!check.ok) throw fieldError(check.error.field, check.error.message)
+    const view = await withRuntime(input.settings, async (rt) => {
+      const created = await createMailbox(rt.ctx.pool, rt.ctx.encryptionKey, spec as MailboxSpec)
+      await requestSync(rt.ctx, created.id, 'manual')
+      return created
+    })
+    process.stdout.write(JSON.stringify(view, null, 2) + '\n')
+    return 0
+  },
+
+  async 'mailbox list' ({ settings, values }) {
+    const items = await withRuntime(settings, async (rt) => await listMailboxes(rt.ctx.pool))
+    if (values.json === true) process.stdout.write(JSON.stringify({ items }, null, 2) + '\n')
+    else printTable(items.map(m => ({ name: m.name, provider: m.provider, health: m.health.state, lastPoll: m.health.lastPollAt ?? '-', lastError: m.health.lastError ?? '' })))
+    return 0
+  },
+
+  async 'mailbox poll' (input) {
+    const name = oneArg(input, 'mailbox name')
+    await withRuntime(input.settings, async (rt) => {
+      const view = await getMailboxView(rt.ctx.pool, name)
+      await requestSync(rt.ctx, view.id, 'manual')
+    })
+    process.stdout.write(`sync of ${name} queued\n`)
+    return 0
+  }
+}

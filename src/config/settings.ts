@@ -1,0 +1,108 @@
+/**
+ * Settings: one validated, typed object built from the environment (CONTRACT.md).
+ * A bad value stops start-up with a ConfigError that names the variable.
+ */
+import path from 'node:path'
+
+export class ConfigError extends Error {
+  readonly variable: string
+  constructor (variable: string, message: string) {
+    super(`${variable}: ${message}`)
+    this.name = 'ConfigError'
+    this.variable = variable
+  }
+}
+
+export interface Settings {
+  /** PostgreSQL to use; undefined = embedded PostgreSQL in `${dataDir}/pg`. */
+  databaseUrl?: string
+  /** Local state (embedded database, generated secrets). Default `./.mailslot`. */
+  dataDir: string
+  /** HTTP listen host. Default `127.0.0.1`. */
+  host: string
+  /** HTTP listen port. Default `3000`. */
+  port: number
+  /** Bearer token for /api/v1; undefined = generated into the data dir. */
+  adminToken?: string
+  /** 32-byte key for credentials at rest; undefined = generated into the data dir. */
+  encryptionKey?: Buffer
+  /** HTTPS base URL Microsoft Graph can reach; undefined = Graph mailboxes are polled. */
+  publicUrl?: string
+  /** File of declared mailboxes and projects, applied at start. */
+  configFile?: string
+  /** Default seconds between polls of a mailbox. Default `60`. */
+  pollIntervalSeconds: number
+  /** Largest email downloaded whole, in bytes. Default 25 MB. */
+  maxEmailBytes: number
+  /** Log level for pino. Default `info`. */
+  logLevel: string
+}
+
+type Env = Record<string, string | undefined>
+
+function integer (env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name]
+  if (raw === undefined || raw === '') return fallback
+  if (!/^\d+$/.test(raw.trim())) throw new ConfigError(name, `must be a whole number, got "${raw}"`)
+  const value = Number(raw)
+  if (value < min || value > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${value}`)
+  return value
+}
+
+function databaseUrl (env: Env): string | undefined {
+  const raw = env.DATABASE_URL
+  if (raw === undefined || raw === '') return undefined
+  let url: URL
+  try { url = new URL(raw) } catch { throw new ConfigError('DATABASE_URL', 'is not a valid URL (expected postgres://user:pass@host:port/db)') }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+    throw new ConfigError('DATABASE_URL', `must use the postgres:// scheme, got "${url.protocol}"`)
+  }
+  return raw
+}
+
+function encryptionKey (env: Env): Buffer | undefined {
+  const raw = env.MAILSLOT_ENCRYPTION_KEY
+  if (raw === undefined || raw === '') return undefined
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(raw.trim())) throw new ConfigError('MAILSLOT_ENCRYPTION_KEY', 'must be base64')
+  const key = Buffer.from(raw.trim(), 'base64')
+  if (key.length !== 32) throw new ConfigError('MAILSLOT_ENCRYPTION_KEY', `must decode to 32 bytes, got ${key.length}`)
+  return key
+}
+
+function publicUrl (env: Env): string | undefined {
+  const raw = env.MAILSLOT_PUBLIC_URL
+  if (raw === undefined || raw === '') return undefined
+  let url: URL
+  try { url = new URL(raw) } catch { throw new ConfigError('MAILSLOT_PUBLIC_URL', 'is not a valid URL') }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ConfigError('MAILSLOT_PUBLIC_URL', 'must be an https:// URL')
+  return raw.replace(/\/+$/, '')
+}
+
+function adminToken (env: Env): string | undefined {
+  const raw = env.MAILSLOT_ADMIN_TOKEN
+  if (raw === undefined || raw === '') return undefined
+  if (raw.length < 16) throw new ConfigError('MAILSLOT_ADMIN_TOKEN', 'must be at least 16 characters')
+  return raw
+}
+
+const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+
+export function loadSettings (env: Env = process.env): Settings {
+  const host = env.HOST === undefined || env.HOST === '' ? '127.0.0.1' : env.HOST
+  const logLevel = env.MAILSLOT_LOG_LEVEL === undefined || env.MAILSLOT_LOG_LEVEL === '' ? 'info' : env.MAILSLOT_LOG_LEVEL
+  if (!LOG_LEVELS.has(logLevel)) throw new ConfigError('MAILSLOT_LOG_LEVEL', `must be one of ${[...LOG_LEVELS].join(', ')}`)
+  const configFile = env.MAILSLOT_CONFIG === undefined || env.MAILSLOT_CONFIG === '' ? undefined : path.resolve(env.MAILSLOT_CONFIG)
+  return {
+    databaseUrl: databaseUrl(env),
+    dataDir: path.resolve(env.MAILSLOT_DATA_DIR === undefined || env.MAILSLOT_DATA_DIR === '' ? '.mailslot' : env.MAILSLOT_DATA_DIR),
+    host,
+    port: integer(env, 'PORT', 3000, 0, 65535),
+    adminToken: adminToken(env),
+    encryptionKey: encryptionKey(env),
+    publicUrl: publicUrl(env),
+    configFile,
+    pollIntervalSeconds: integer(env, 'MAILSLOT_POLL_INTERVAL', 60, 5, 86400),
+    maxEmailBytes: integer(env, 'MAILSLOT_MAX_EMAIL_BYTES', 25 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+    logLevel
+  }
+}

@@ -1,0 +1,46 @@
+/**
+ * The application as a Fastify plugin tree; src/http/server.ts only starts it.
+ * Public routes (probes, Graph webhooks) are rate limited per client;
+ * /api/v1 needs the admin bearer token.
+ */
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import rateLimit from '@fastify/rate-limit'
+import type { AppContext } from '../runtime/context.ts'
+import { AppError } from '../shared/errors.ts'
+import { requireAdminToken } from './auth.ts'
+import { registerErrorHandling } from './errors.ts'
+import { healthRoutes } from './routes/health.ts'
+import { mailboxRoutes } from './routes/mailboxes.ts'
+
+export interface AppOptions {
+  /** Requests per minute per client on public routes. Default 6000. */
+  publicRateLimit?: number
+}
+
+export async function buildApp (ctx: AppContext, opts: AppOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: ctx.log as FastifyBaseLogger,
+    bodyLimit: 1024 * 1024,
+    // per-request log lines would cost more than the webhook itself
+    logController: new LogController({ disableRequestLogging: true }),
+    // ids in logs for correlation; no header values logged
+    requestIdHeader: false
+  })
+  registerErrorHandling(app)
+
+  await app.register(async (pub) => {
+    await pub.register(rateLimit, {
+      max: opts.publicRateLimit ?? 6000,
+      timeWindow: 60_000,
+      errorResponseBuilder: (_req, rl) => new AppError('rate_limited', `rate limit exceeded; retry in ${rl.after}`)
+    })
+    await pub.register(healthRoutes, { ctx })
+  })
+
+  await app.register(async (api) => {
+    await requireAdminToken(api, ctx.adminToken)
+    await api.register(mailboxRoutes, { ctx })
+  }, { prefix: '/api/v1' })
+
+  return app
+}

@@ -1,0 +1,57 @@
+/**
+ * /api/v1/mailboxes
+ * - POST   /           201 the mailbox (no secrets) | 400 invalid_<field> | 409 mailbox_exists
+ * - GET    /           200 {items}
+ * - GET    /:name      200 the mailbox with health | 404 not_found
+ * - POST   /:name/poll 202 a sync is queued | 404
+ * - DELETE /:name      204 | 404
+ */
+import type { FastifyInstance } from 'fastify'
+import { Ajv } from 'ajv'
+import { mailboxSchema } from '../../mailboxes/schema.ts'
+import { createMailbox, deleteMailbox, getMailboxView, listMailboxes } from '../../mailboxes/repository.ts'
+import type { MailboxSpec } from '../../mailboxes/types.ts'
+import type { AppContext } from '../../runtime/context.ts'
+import { requestSync } from '../../ingestion/request-sync.ts'
+import { errorResponseSchema } from '../errors.ts'
+import { mailboxListSchema, mailboxViewSchema } from './mailbox-schemas.ts'
+
+// strict: no type coercion, no silent removal of unknown fields
+const strictAjv = new Ajv({ allErrors: false, strict: false })
+const nameParams = { type: 'object', required: ['name'], properties: { name: { type: 'string', maxLength: 63 } } }
+
+export async function mailboxRoutes (app: FastifyInstance, opts: { ctx: AppContext }): Promise<void> {
+  const { ctx } = opts
+
+  app.post<{ Body: MailboxSpec }>('/mailboxes', {
+    schema: { body: mailboxSchema, response: { 201: mailboxViewSchema, '4xx': errorResponseSchema } },
+    validatorCompiler: ({ schema }) => strictAjv.compile(schema)
+  }, async (req, reply) => {
+    const view = await createMailbox(ctx.pool, ctx.encryptionKey, req.body)
+    req.log.info({ mailbox: view.name }, 'mailbox created')
+    await requestSync(ctx, view.id, 'manual')
+    return await reply.status(201).send(view)
+  })
+
+  app.get('/mailboxes', { schema: { response: { 200: mailboxListSchema } } }, async () => ({ items: await listMailboxes(ctx.pool) }))
+
+  app.get<{ Params: { name: string } }>('/mailboxes/:name', {
+    schema: { params: nameParams, response: { 200: mailboxViewSchema, '4xx': errorResponseSchema } }
+  }, async (req) => await getMailboxView(ctx.pool, req.params.name))
+
+  app.post<{ Params: { name: string } }>('/mailboxes/:name/poll', {
+    schema: { params: nameParams, response: { 202: { type: 'object', properties: { queued: { type: 'boolean' } } }, '4xx': errorResponseSchema } }
+  }, async (req, reply) => {
+    const view = await getMailboxView(ctx.pool, req.params.name)
+    await requestSync(ctx, view.id, 'manual')
+    return await reply.status(202).send({ queued: true })
+  })
+
+  app.delete<{ Params: { name: string } }>('/mailboxes/:name', {
+    schema: { params: nameParams, response: { '4xx': errorResponseSchema } }
+  }, async (req, reply) => {
+    await deleteMailbox(ctx.pool, req.params.name)
+    req.log.info({ mailbox: req.params.name }, 'mailbox deleted')
+    return await reply.status(204).send()
+  })
+}

@@ -1,0 +1,104 @@
+/** Queries on `mailboxes`. Secrets go in sealed and come out only through loadMailbox. */
+import type { Queryable } from '../db/pool.ts'
+import { AppError } from '../shared/errors.ts'
+import { joinSecrets, openSecrets, sealSecrets, splitSecrets } from './secrets.ts'
+import type { Mailbox, MailboxHealth, MailboxSpec } from './types.ts'
+
+/** What the API and CLI show: the config without secrets, plus state. */
+export type MailboxView = MailboxSpec & {
+  id: number
+  createdAt: string
+  updatedAt: string
+  health: MailboxHealth
+}
+
+interface Row {
+  id: number
+  name: string
+  config: MailboxSpec
+  secrets: Buffer | null
+  cursor: unknown
+  created_at: Date
+  updated_at: Date
+  health_state: MailboxHealth['state']
+  last_poll_at: Date | null
+  last_success_at: Date | null
+  last_error: string | null
+  consecutive_failures: number
+}
+
+const iso = (d: Date | null): string | null => d === null ? null : d.toISOString()
+
+export function toView (row: Row): MailboxView {
+  return {
+    ...row.config,
+    id: row.id,
+    createdAt: row.created_at.toISOString(),
+    updatedAt: row.updated_at.toISOString(),
+    health: {
+      state: row.health_state,
+      lastPollAt: iso(row.last_poll_at),
+      lastSuccessAt: iso(row.last_success_at),
+      lastError: row.last_error,
+      consecutiveFailures: row.consecutive_failures
+    }
+  }
+}
+
+export async function createMailbox (db: Queryable, key: Buffer, spec: MailboxSpec): Promise<MailboxView> {
+  const { config, secrets } = splitSecrets(spec)
+  try {
+    const { rows } = await db.query<Row>(
+      `INSERT INTO mailboxes (name, provider, config, secrets) VALUES ($1, $2, $3, $4) RETURNING *`,
+      [spec.name, spec.provider, config, sealSecrets(key, secrets)])
+    return toView(rows[0])
+  } catch (err) {
+    if ((err as { code?: string }).code === '23505') throw new AppError('mailbox_exists', `a mailbox named "${spec.name}" exists`)
+    throw err
+  }
+}
+
+/** Create, or replace the settings of an existing mailbox (config file at start). Keeps cursor and health. */
+export async function upsertMailbox (db: Queryable, key: Buffer, spec: MailboxSpec): Promise<MailboxView> {
+  const { config, secrets } = splitSecrets(spec)
+  const { rows } = await db.query<Row>(
+    `INSERT INTO mailboxes (name, provider, config, secrets) VALUES ($1, $2, $3, $4)
+     ON CONFLICT (name) DO UPDATE SET provider = EXCLUDED.provider, config = EXCLUDED.config,
+       secrets = EXCLUDED.secrets, updated_at = now(),
+       -- changed settings deserve a fresh try (e.g. a corrected password)
+       next_poll_at = CASE WHEN mailboxes.config IS DISTINCT FROM EXCLUDED.config OR mailboxes.secrets IS DISTINCT FROM EXCLUDED.secrets
+                           THEN now() ELSE mailboxes.next_poll_at END
+     RETURNING *`,
+    [spec.name, spec.provider, config, sealSecrets(key, secrets)])
+  return toView(rows[0])
+}
+
+export async function listMailboxes (db: Queryable): Promise<MailboxView[]> {
+  const { rows } = await db.query<Row>('SELECT * FROM mailboxes ORDER BY name')
+  return rows.map(toView)
+}
+
+export async function getMailboxView (db: Queryable, name: string): Promise<MailboxView> {
+  const { rows } = await db.query<Row>('SELECT * FROM mailboxes WHERE name = $1', [name])
+  if (rows.length === 0) throw new AppError('not_found', `no mailbox named "${name}"`)
+  return toView(rows[0])
+}
+
+export async function mailboxIdByName (db: Queryable, name: string): Promise<number> {
+  const { rows } = await db.query<{ id: number }>('SELECT id FROM mailboxes WHERE name = $1', [name])
+  if (rows.length === 0) throw new AppError('not_found', `no mailbox named "${name}"`)
+  return rows[0].id
+}
+
+export async function deleteMailbox (db: Queryable, name: string): Promise<void> {
+  const { rowCount } = await db.query('DELETE FROM mailboxes WHERE name = $1', [name])
+  if (rowCount === 0) throw new AppError('not_found', `no mailbox named "${name}"`)
+}
+
+/** The mailbox with its secrets, for providers and deliveries; null when deleted. */
+export async function loadMailbox (db: Queryable, key: Buffer, id: number): Promise<Mailbox | null> {
+  const { rows } = await db.query<Row>('SELECT * FROM mailboxes WHERE id = $1', [id])
+  if (rows.length === 0) return null
+  const row = rows[0]
+  return { id: row.id, spec: joinSecrets(row.config, openSecrets(key, row.secrets)), cursor: row.cursor }
+}

@@ -1,0 +1,84 @@
+/**
+ * Glossary
+ * - mailbox spec: the mailbox JSON of CONTRACT.md, secrets included (input only).
+ * - public config: the spec with every secret removed: what is stored in
+ *   `mailboxes.config` and what the API and CLI show.
+ * - secrets: the removed values, stored encrypted in `mailboxes.secrets`.
+ */
+export type TlsMode = 'implicit' | 'starttls' | 'none'
+export type AfterDelivery = 'seen' | 'delete' | `move:${string}`
+
+export interface ImapSettings {
+  host: string
+  /** Default 993 with implicit TLS, else 143. */
+  port?: number
+  /** Default `implicit`. */
+  tls?: TlsMode
+  user: string
+  password?: string
+  auth?: { accessToken?: string, oauthConnectionId?: string }
+  /** Default `INBOX`. */
+  folder?: string
+  /** Default 30. */
+  connectTimeoutSeconds?: number
+  /** Default true. */
+  rejectUnauthorized?: boolean
+}
+
+export interface GraphSettings {
+  tenantId: string
+  clientId: string
+  clientSecret: string
+  user: string
+  /** Default `Inbox`. */
+  folder?: string
+  /** Default `global`. */
+  cloud?: 'global' | 'usgov' | 'usgov-dod' | 'china'
+  authorityHost?: string
+  baseUrl?: string
+}
+
+export type Delivery =
+  | { kind: 'builtin' }
+  | { kind: 'gitlab', url: string, mailboxType: 'incoming_email' | 'service_desk_email', secretFile: string }
+  | { kind: 'webhook', url: string, secret: string }
+
+export interface MailboxSpec {
+  name: string
+  provider: 'imap' | 'graph'
+  imap?: ImapSettings
+  graph?: GraphSettings
+  /** Graph only. Default `webhook` (polled anyway while no public URL is set). */
+  mode?: 'webhook' | 'poll'
+  /** Wildcard address, e.g. `incoming+%{key}@example.com`. */
+  address?: string
+  /** Default `seen`. */
+  afterDelivery?: AfterDelivery
+  /** Default `{kind: 'builtin'}`. */
+  delivery?: Delivery
+  /** Default MAILSLOT_POLL_INTERVAL. */
+  pollIntervalSeconds?: number
+  /** Default MAILSLOT_MAX_EMAIL_BYTES. */
+  maxEmailBytes?: number
+  /** Reject `Precedence: bulk|junk|list` as auto-generated. Default false. */
+  rejectPrecedenceBulk?: boolean
+  /** A custom Service Desk mailbox bound to one built-in project. */
+  serviceDeskProjectId?: number
+}
+
+export type HealthState = 'pending' | 'ok' | 'failing' | 'auth_failed'
+
+export interface MailboxHealth {
+  state: HealthState
+  lastPollAt: string | null
+  lastSuccessAt: string | null
+  lastError: string | null
+  consecutiveFailures: number
+}
+
+/** A stored mailbox with its secrets decrypted: for providers and handlers only. */
+export interface Mailbox {
+  id: number
+  spec: MailboxSpec
+  cursor: unknown
+}

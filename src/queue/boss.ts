@@ -1,0 +1,49 @@
+/** pg-boss in its own schema, with typed send and work over the queue map. */
+import { PgBoss, type Db, type SendOptions, type WorkOptions, type Job } from 'pg-boss'
+import type { PoolClient } from '../db/pool.ts'
+import { QUEUES, type QueueName, type QueuePayloads } from './queues.ts'
+
+export const BOSS_SCHEMA = 'mailslot_boss'
+
+export type Boss = PgBoss
+
+export interface BossOptions {
+  schema?: string
+  /** Pool size. Default 10. */
+  max?: number
+  /** Run maintenance and the cron scheduler. Off for short-lived CLI commands. Default true. */
+  background?: boolean
+}
+
+export function createBoss (connectionString: string, opts: BossOptions = {}): PgBoss {
+  const background = opts.background ?? true
+  return new PgBoss({
+    connectionString,
+    schema: opts.schema ?? BOSS_SCHEMA,
+    max: opts.max ?? 10,
+    useListenNotify: background,
+    supervise: background,
+    schedule: background,
+    application_name: 'mailslot-boss'
+  })
+}
+
+export async function createQueues (boss: PgBoss): Promise<void> {
+  for (const [name, options] of Object.entries(QUEUES)) await boss.createQueue(name, options)
+}
+
+/** Lets pg-boss write inside the caller's transaction (enqueue with the row it refers to). */
+export function inTransaction (client: PoolClient): Db {
+  return { executeSql: async (text: string, values?: unknown[]) => await client.query(text, values as unknown[]) }
+}
+
+export async function send<Q extends QueueName> (boss: PgBoss, queue: Q, data: QueuePayloads[Q], options: SendOptions = {}): Promise<string | null> {
+  return await boss.send(queue, data as object, options)
+}
+
+export async function work<Q extends QueueName> (
+  boss: PgBoss, queue: Q, options: WorkOptions,
+  handler: (jobs: Array<Job<QueuePayloads[Q]>>) => Promise<unknown>
+): Promise<string> {
+  return await boss.work<QueuePayloads[Q]>(queue, options, handler)
+}

@@ -1,0 +1,35 @@
+/**
+ * Every pg-boss queue mailslot uses, with its payload type and its policy, in
+ * one place: a job's shape is checked where it is sent and where it is worked.
+ * Payloads carry ids, never raw mail (DESIGN invariant 4).
+ */
+import type { Queue } from 'pg-boss'
+
+export interface QueuePayloads {
+  /** Scheduled every minute: queues one mailbox-sync per due mailbox. */
+  'mailbox-controller': Record<string, never>
+  /** List new messages of one mailbox; fetch ≤ 25 inline, more as mailbox-fetch jobs. */
+  'mailbox-sync': { mailboxId: number, reason: 'schedule' | 'manual' | 'notification' | 'resync' }
+  /** Download up to 25 messages, store them, queue email-handle, then mark them processed. */
+  'mailbox-fetch': { mailboxId: number, refs: MessageRefPayload[] }
+  /** Parse, route and handle one stored email. */
+  'email-handle': { emailId: number }
+  /** Purge raw originals past their retention. */
+  'retention': Record<string, never>
+}
+
+/** A provider message reference, as JSON (provider-specific fields). */
+export type MessageRefPayload = Record<string, string | number | boolean | null>
+
+export type QueueName = keyof QueuePayloads
+
+export const QUEUES: Record<QueueName, Omit<Queue, 'name'>> = {
+  // one job at a time at most: a stopped fleet does not come back to a backlog
+  'mailbox-controller': { policy: 'exclusive', retryLimit: 0, expireInSeconds: 120 },
+  // one queued + one active per mailbox (singletonKey = mailbox id): a
+  // notification arriving during a sync still gets its own pass afterwards
+  'mailbox-sync': { policy: 'stately', retryLimit: 0, expireInSeconds: 600, notify: true },
+  'mailbox-fetch': { policy: 'standard', retryLimit: 5, retryDelay: 5, retryBackoff: true, expireInSeconds: 900, notify: true },
+  'email-handle': { policy: 'standard', retryLimit: 5, retryDelay: 2, retryBackoff: true, retryDelayMax: 300, expireInSeconds: 900, notify: true },
+  'retention': { policy: 'exclusive', retryLimit: 0 }
+}

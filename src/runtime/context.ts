@@ -1,0 +1,21 @@
+/**
+ * What job handlers and routes receive instead of globals: settings, the
+ * database, the queue and a logger (scoped further per job or request).
+ */
+import type { Settings } from '../config/settings.ts'
+import type { Pool } from '../db/pool.ts'
+import type { Boss } from '../queue/boss.ts'
+import type { Logger } from '../shared/logger.ts'
+import type { Metrics } from '../shared/metrics.ts'
+
+export interface AppContext {
+  settings: Settings
+  /** Resolved admin token (env or generated). */
+  adminToken: string
+  /** Resolved 32-byte encryption key (env or generated). */
+  encryptionKey: Buffer
+  pool: Pool
+  boss: Boss
+  log: Logger
+  metrics: Metrics
+}

@@ -1,0 +1,78 @@
+/**
+ * Process lifecycle. Start: secrets → database → migrations → pg-boss →
+ * workers and scheduler (worker role) → HTTP (web role). Stop, in reverse:
+ * stop accepting requests, let running jobs finish (or return to the queue),
+ * stop pg-boss, close the pool, stop the embedded PostgreSQL.
+ */
+import type { FastifyInstance } from 'fastify'
+import type { Settings } from '../config/settings.ts'
+import { resolveSecrets } from '../config/secrets.ts'
+import { createPool } from '../db/pool.ts'
+import { migrate } from '../db/migrate.ts'
+import { buildApp, type AppOptions } from '../http/app.ts'
+import { createBoss, createQueues } from '../queue/boss.ts'
+import { createLogger, type Logger } from '../shared/logger.ts'
+import { createMetrics } from '../shared/metrics.ts'
+import type { AppContext } from './context.ts'
+import { openDatabase } from './database.ts'
+import { applyConfigFile } from './config-file.ts'
+import { startWorkers } from './workers.ts'
+
+export type Role = 'all' | 'web' | 'worker'
+
+export interface StartOptions {
+  role?: Role
+  log?: Logger
+  app?: AppOptions
+  /** Set false for CLI commands: no maintenance, no cron. Default true. */
+  background?: boolean
+}
+
+export interface Runtime {
+  ctx: AppContext
+  app?: FastifyInstance
+  /** `http://host:port` when the web role listens. */
+  address?: string
+  adminTokenCreated: boolean
+  stop: () => Promise<void>
+}
+
+export async function startRuntime (settings: Settings, opts: StartOptions = {}): Promise<Runtime> {
+  const role = opts.role ?? 'all'
+  const log = opts.log ?? createLogger(settings.logLevel)
+  const secrets = await resolveSecrets(settings)
+  const database = await openDatabase(settings, log)
+  const cleanups: Array<() => Promise<void>> = [database.stop]
+  const stop = async (): Promise<void> => {
+    for (const fn of cleanups.splice(0).reverse()) await fn().catch(err => log.error({ err }, 'shutdown step failed'))
+  }
+  try {
+    const pool = createPool(database.url)
+    cleanups.push(async () => { await pool.end() })
+    const applied = await migrate(pool)
+    if (applied.length > 0) log.info({ applied }, 'migrations applied')
+
+    const boss = createBoss(database.url, { background: opts.background })
+    boss.on('error', (err: Error) => log.error({ err }, 'pg-boss error'))
+    await boss.start()
+    cleanups.push(async () => { await boss.stop({ graceful: true, timeout: 30_000 }) })
+    await createQueues(boss)
+
+    const ctx: AppContext = { settings, adminToken: secrets.adminToken, encryptionKey: secrets.encryptionKey, pool, boss, log, metrics: createMetrics(pool) }
+    if (settings.configFile !== undefined) await applyConfigFile(ctx, settings.configFile)
+    if (role !== 'web' && opts.background !== false) cleanups.push(await startWorkers(ctx))
+
+    const runtime: Runtime = { ctx, adminTokenCreated: secrets.adminTokenCreated, stop }
+    if (role !== 'worker' && opts.background !== false) {
+      const app = await buildApp(ctx, opts.app)
+      runtime.address = await app.listen({ host: settings.host, port: settings.port })
+      runtime.app = app
+      // first to close: no new requests while the rest shuts down
+      cleanups.push(async () => { await app.close() })
+    }
+    return runtime
+  } catch (err) {
+    await stop()
+    throw err
+  }
+}

@@ -1,0 +1,40 @@
+/**
+ * The error registry: every error code the HTTP API answers, with its status.
+ * Codes are stable: clients and operators script against them (CONTRACT.md).
+ * Field validation errors use the pattern `invalid_<field path>`, e.g.
+ * `invalid_imap.port`, so the code names the bad field.
+ */
+export const ERROR_CODES = {
+  unauthorized: { status: 401, message: 'a valid Authorization: Bearer token is required' },
+  not_found: { status: 404, message: 'no such resource' },
+  mailbox_exists: { status: 409, message: 'a mailbox with that name exists' },
+  project_exists: { status: 409, message: 'a project with that path exists' },
+  invalid_request: { status: 400, message: 'the request is malformed' },
+  payload_too_large: { status: 413, message: 'the request body is too large' },
+  unsupported_media_type: { status: 415, message: 'the content type is not supported' },
+  rate_limited: { status: 429, message: 'too many requests' },
+  not_replayable: { status: 409, message: 'the email cannot be replayed in its current state' },
+  unavailable: { status: 503, message: 'a dependency is unavailable' },
+  internal_error: { status: 500, message: 'internal error' }
+} as const
+
+export type ErrorCode = keyof typeof ERROR_CODES | `invalid_${string}`
+
+export class AppError extends Error {
+  readonly code: ErrorCode
+  readonly status: number
+  readonly field?: string
+  constructor (code: ErrorCode, message?: string, field?: string) {
+    const known = (ERROR_CODES as Record<string, { status: number, message: string }>)[code]
+    super(message ?? known?.message ?? code)
+    this.name = 'AppError'
+    this.code = code
+    this.status = known?.status ?? 400
+    this.field = field
+  }
+}
+
+/** A 400 naming the field: code `invalid_<field>`. */
+export function fieldError (field: string, message: string): AppError {
+  return new AppError(`invalid_${field}`, `${field} ${message}`, field)
+}

@@ -1,0 +1,50 @@
+import t from 'tap'
+import path from 'node:path'
+import { ConfigError, loadSettings } from '../../src/config/settings.ts'
+
+t.test('defaults follow CONTRACT.md', async t => {
+  const s = loadSettings({})
+  t.equal(s.host, '127.0.0.1')
+  t.equal(s.port, 3000)
+  t.equal(s.dataDir, path.resolve('.mailslot'))
+  t.equal(s.pollIntervalSeconds, 60)
+  t.equal(s.maxEmailBytes, 25 * 1024 * 1024)
+  t.equal(s.databaseUrl, undefined)
+  t.equal(s.adminToken, undefined)
+  t.equal(s.encryptionKey, undefined)
+  t.equal(s.publicUrl, undefined)
+})
+
+t.test('values are read and typed', async t => {
+  const key = Buffer.alloc(32, 7).toString('base64')
+  const s = loadSettings({
+    DATABASE_URL: 'postgres://u:p@db:5432/mail', HOST: '0.0.0.0', PORT: '8080', MAILSLOT_ADMIN_TOKEN: 'x'.repeat(20),
+    MAILSLOT_ENCRYPTION_KEY: key, MAILSLOT_PUBLIC_URL: 'https://mail.example.com/', MAILSLOT_POLL_INTERVAL: '30', MAILSLOT_DATA_DIR: '/tmp/x'
+  })
+  t.equal(s.port, 8080)
+  t.equal(s.host, '0.0.0.0')
+  t.equal(s.databaseUrl, 'postgres://u:p@db:5432/mail')
+  t.same(s.encryptionKey, Buffer.alloc(32, 7))
+  t.equal(s.publicUrl, 'https://mail.example.com')
+  t.equal(s.pollIntervalSeconds, 30)
+  t.equal(s.dataDir, '/tmp/x')
+})
+
+const bad: Array<[Record<string, string>, string]> = [
+  [{ PORT: 'abc' }, 'PORT'],
+  [{ PORT: '70000' }, 'PORT'],
+  [{ PORT: '-1' }, 'PORT'],
+  [{ DATABASE_URL: 'not a url' }, 'DATABASE_URL'],
+  [{ DATABASE_URL: 'mysql://x@y/z' }, 'DATABASE_URL'],
+  [{ MAILSLOT_ENCRYPTION_KEY: Buffer.alloc(16).toString('base64') }, 'MAILSLOT_ENCRYPTION_KEY'],
+  [{ MAILSLOT_ENCRYPTION_KEY: 'not base64!' }, 'MAILSLOT_ENCRYPTION_KEY'],
+  [{ MAILSLOT_ADMIN_TOKEN: 'short' }, 'MAILSLOT_ADMIN_TOKEN'],
+  [{ MAILSLOT_PUBLIC_URL: 'ftp://x' }, 'MAILSLOT_PUBLIC_URL'],
+  [{ MAILSLOT_POLL_INTERVAL: '1' }, 'MAILSLOT_POLL_INTERVAL'],
+  [{ MAILSLOT_LOG_LEVEL: 'loud' }, 'MAILSLOT_LOG_LEVEL']
+]
+for (const [env, variable] of bad) {
+  t.test(`bad ${variable}=${Object.values(env)[0]} is named`, async t => {
+    t.throws(() => loadSettings(env), (err: unknown) => err instanceof ConfigError && err.variable === variable && err.message.startsWith(variable))
+  })
+}
