@@ -8,6 +8,9 @@ import { requestSync } from '../ingestion/request-sync.ts'
 import { fieldError } from '../shared/errors.ts'
 import { startRuntime, type Role, type Runtime } from '../runtime/start.ts'
 import { runServer } from './serve.ts'
+import { listEmails } from '../inbound/repository.ts'
+import { STATUSES } from '../inbound/lifecycle.ts'
+import { replayEmail } from '../inbound/replay.ts'
 import { printTable } from './table.ts'
 
 export class UsageError extends Error {}
@@ -83,6 +86,25 @@ export const commands: Record<string, Command> = {
       await requestSync(rt.ctx, view.id, 'manual')
     })
     process.stdout.write(`sync of ${name} queued\n`)
+    return 0
+  }
+,
+
+  async 'emails list' ({ settings, values }) {
+    if (values.status !== undefined && !(STATUSES as readonly string[]).includes(values.status)) {
+      throw fieldError('status', `must be one of ${STATUSES.join(', ')}`)
+    }
+    const items = await withRuntime(settings, async (rt) => await listEmails(rt.ctx.pool, { mailbox: values.mailbox, status: values.status, limit: 1000 }))
+    if (values.json === true) process.stdout.write(JSON.stringify({ items }, null, 2) + '\n')
+    else printTable(items.map(e => ({ id: e.id, mailbox: e.mailbox, status: e.status, reason: e.reason ?? '', handler: e.handler ?? '', received: e.receivedAt, subject: (e.subject ?? '').slice(0, 50) })))
+    return 0
+  },
+
+  async 'emails replay' (input) {
+    const raw = oneArg(input, 'email id')
+    if (!/^\d+$/.test(raw)) throw fieldError('id', 'must be a whole number')
+    await withRuntime(input.settings, async (rt) => { await replayEmail(rt.ctx, Number(raw)) })
+    process.stdout.write(`email ${raw} queued for handling again\n`)
     return 0
   }
 }

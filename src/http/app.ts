@@ -11,6 +11,7 @@ import { requireAdminToken } from './auth.ts'
 import { registerErrorHandling } from './errors.ts'
 import { healthRoutes } from './routes/health.ts'
 import { mailboxRoutes } from './routes/mailboxes.ts'
+import { emailRoutes } from './routes/emails.ts'
 
 export interface AppOptions {
   /** Requests per minute per client on public routes. Default 6000. */
@@ -40,6 +41,7 @@ export async function buildApp (ctx: AppContext, opts: AppOptions = {}): Promise
   await app.register(async (api) => {
     await requireAdminToken(api, ctx.adminToken)
     await api.register(mailboxRoutes, { ctx })
+    await api.register(emailRoutes, { ctx })
   }, { prefix: '/api/v1' })
 
   return app

@@ -24,6 +24,10 @@ export function createBoss (connectionString: string, opts: BossOptions = {}): P
     useListenNotify: background,
     supervise: background,
     schedule: background,
+    // how soon a dead worker's jobs are noticed (see HEARTBEAT): the monitor
+    // pass that fails them runs at the longer of these two intervals
+    superviseIntervalSeconds: 5,
+    monitorIntervalSeconds: 5,
     application_name: 'mailslot-boss'
   })
 }

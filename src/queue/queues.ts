@@ -23,13 +23,18 @@ export type MessageRefPayload = Record<string, string | number | boolean | null>
 
 export type QueueName = keyof QueuePayloads
 
+/** Seconds between worker heartbeats that pg-boss expects (its minimum is 10). */
+export const HEARTBEAT = 10
+
 export const QUEUES: Record<QueueName, Omit<Queue, 'name'>> = {
   // one job at a time at most: a stopped fleet does not come back to a backlog
   'mailbox-controller': { policy: 'exclusive', retryLimit: 0, expireInSeconds: 120 },
   // one queued + one active per mailbox (singletonKey = mailbox id): a
   // notification arriving during a sync still gets its own pass afterwards
-  'mailbox-sync': { policy: 'stately', retryLimit: 0, expireInSeconds: 600, notify: true },
-  'mailbox-fetch': { policy: 'standard', retryLimit: 5, retryDelay: 5, retryBackoff: true, expireInSeconds: 900, notify: true },
-  'email-handle': { policy: 'standard', retryLimit: 5, retryDelay: 2, retryBackoff: true, retryDelayMax: 300, expireInSeconds: 900, notify: true },
+  // heartbeats: a job whose worker died (killed, machine lost) is failed or
+  // retried within ~HEARTBEAT + the supervise interval, not after its expiry
+  'mailbox-sync': { policy: 'stately', retryLimit: 0, expireInSeconds: 600, heartbeatSeconds: HEARTBEAT, notify: true },
+  'mailbox-fetch': { policy: 'standard', retryLimit: 5, retryDelay: 5, retryBackoff: true, expireInSeconds: 900, heartbeatSeconds: HEARTBEAT, notify: true },
+  'email-handle': { policy: 'standard', retryLimit: 5, retryDelay: 2, retryBackoff: true, retryDelayMax: 300, expireInSeconds: 900, heartbeatSeconds: HEARTBEAT, notify: true },
   'retention': { policy: 'exclusive', retryLimit: 0 }
 }

@@ -45,6 +45,10 @@ const bad: Array<[Record<string, string>, string]> = [
 ]
 for (const [env, variable] of bad) {
   t.test(`bad ${variable}=${Object.values(env)[0]} is named`, async t => {
-    t.throws(() => loadSettings(env), (err: unknown) => err instanceof ConfigError && err.variable === variable && err.message.startsWith(variable))
+    let caught: unknown
+    try { loadSettings(env) } catch (err) { caught = err }
+    t.ok(caught instanceof ConfigError, 'a ConfigError')
+    t.equal((caught as ConfigError).variable, variable)
+    t.ok((caught as ConfigError).message.startsWith(variable), (caught as Error).message)
   })
 }

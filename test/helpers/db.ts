@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto'
 import pg from 'pg'
 import type { Test } from 'tap'
-import { TEMPLATE_DB, serverUrl, withDatabase } from '../setup/shared-db.ts'
+import { serverUrl, templateDb, withDatabase } from '../setup/shared-db.ts'
 
 export async function createTestDatabase (t: Test): Promise<string> {
   const server = await serverUrl()
@@ -14,7 +14,7 @@ export async function createTestDatabase (t: Test): Promise<string> {
   const admin = new pg.Client({ connectionString: server })
   await admin.connect()
   try {
-    await admin.query(`CREATE DATABASE ${name} TEMPLATE ${TEMPLATE_DB}`)
+    await admin.query(`CREATE DATABASE ${name} TEMPLATE ${await templateDb()}`)
   } finally {
     await admin.end()
   }

@@ -16,6 +16,8 @@ import { createTestDatabase } from './db.ts'
 export interface TestRuntime extends Runtime {
   databaseUrl: string
   token: string
+  /** Environment another mailslot process needs to share this one's database and secrets. */
+  env: Record<string, string>
   /** Every log line written so far. */
   logs: () => string
   api: (method: string, url: string, body?: unknown, token?: string | null) => Promise<{ status: number, body: any, headers: Headers, text: string }>
@@ -25,11 +27,11 @@ export async function startTestRuntime (t: Test, opts: { role?: Role, env?: Reco
   const databaseUrl = opts.databaseUrl ?? await createTestDatabase(t)
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'mailslot-test-'))
   const token = randomBytes(18).toString('base64url')
+  const shared = { DATABASE_URL: databaseUrl, MAILSLOT_ADMIN_TOKEN: token, MAILSLOT_ENCRYPTION_KEY: randomBytes(32).toString('base64') }
   const settings: Settings = loadSettings({
-    DATABASE_URL: databaseUrl,
+    ...shared,
     MAILSLOT_DATA_DIR: dataDir,
     PORT: '0',
-    MAILSLOT_ADMIN_TOKEN: token,
     MAILSLOT_LOG_LEVEL: 'debug',
     ...opts.env
   })
@@ -50,5 +52,5 @@ export async function startTestRuntime (t: Test, opts: { role?: Role, env?: Reco
     try { parsed = JSON.parse(text) } catch {}
     return { status: res.status, body: parsed, headers: res.headers, text }
   }
-  return Object.assign(rt, { databaseUrl, token, logs: () => captured, api })
+  return Object.assign(rt, { databaseUrl, token, env: shared, logs: () => captured, api })
 }

@@ -10,8 +10,13 @@ import { fileURLToPath } from 'node:url'
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 export const TEST_DATA_DIR = path.join(ROOT, '.tap', 'db')
-export const TEMPLATE_DB = 'mailslot_test_template'
 const URL_FILE = path.join(TEST_DATA_DIR, 'server-url')
+/** Name of the current template database, written by before.ts. */
+export const TEMPLATE_FILE = path.join(ROOT, '.tap', 'template-db')
+
+export async function templateDb (): Promise<string> {
+  return (await readFile(TEMPLATE_FILE, 'utf8')).trim()
+}
 
 /** URL of the server (its `postgres` database). */
 export async function serverUrl (): Promise<string> {

@@ -1,0 +1,27 @@
+/**
+ * Inbound email lifecycle: received → processing → delivered | rejected | failed.
+ * - delivered: a handler ran to completion (`handler`, `result` say which and what);
+ * - rejected: permanent, with a reason code (below); no reply is sent;
+ * - failed: a handler or delivery kept failing; replayable.
+ * Terminal states keep their raw bytes for the retention period.
+ */
+export const STATUSES = ['received', 'processing', 'delivered', 'rejected', 'failed'] as const
+export type EmailStatus = (typeof STATUSES)[number]
+
+export const TERMINAL: ReadonlySet<EmailStatus> = new Set(['delivered', 'rejected', 'failed'])
+
+/** The rejection reason registry: stable codes, shown by the API and CLI. */
+export const REJECTION_REASONS = {
+  auto_generated: 'an auto-reply or bulk mail (Auto-Submitted, X-Autoreply, Precedence)',
+  no_key: 'no address carried a mail key for this mailbox',
+  unknown_key: 'the mail key matches no known handler',
+  project_not_found: 'the key names a project that does not exist or a wrong token',
+  issue_not_found: 'the key names an issue or reply key that does not exist',
+  too_large: 'larger than the mailbox limit: only its headers were kept',
+  unparsable: 'not an email: no header block could be read',
+  empty: 'no content',
+  unsupported: 'a kind of email this delivery does not handle (e.g. merge requests by email)',
+  service_desk_disabled: 'Service Desk is off for the project'
+} as const
+
+export type RejectionReason = keyof typeof REJECTION_REASONS

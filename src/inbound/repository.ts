@@ -1,0 +1,75 @@
+/** Queries on inbound_emails for the API and CLI. */
+import type { Queryable } from '../db/pool.ts'
+import { AppError } from '../shared/errors.ts'
+import type { EmailStatus } from './lifecycle.ts'
+
+export interface EmailView {
+  id: number
+  mailbox: string
+  messageId: string
+  status: EmailStatus
+  reason: string | null
+  receivedAt: string
+  handledAt: string | null
+  handler: string | null
+  result: unknown
+  subject: string | null
+  from: string | null
+  size: number
+  attempts: number
+  lastError: string | null
+}
+
+interface Row {
+  id: number; mailbox_name: string; message_id: string; status: EmailStatus; reason: string | null
+  received_at: Date; handled_at: Date | null; handler: string | null; result: unknown
+  subject: string | null; from_address: string | null; size: number; attempts: number; last_error: string | null
+}
+
+const COLUMNS = `id, mailbox_name, message_id, status, reason, received_at, handled_at, handler, result,
+  parsed->>'subject' AS subject, parsed->'from'->>'address' AS from_address, size, attempts, last_error`
+
+function toView (r: Row): EmailView {
+  return {
+    id: r.id, mailbox: r.mailbox_name, messageId: r.message_id, status: r.status, reason: r.reason,
+    receivedAt: r.received_at.toISOString(), handledAt: r.handled_at?.toISOString() ?? null,
+    handler: r.handler, result: r.result, subject: r.subject, from: r.from_address, size: r.size,
+    attempts: r.attempts, lastError: r.last_error
+  }
+}
+
+export interface EmailFilter { mailbox?: string, status?: string, limit?: number, beforeId?: number }
+
+export async function listEmails (db: Queryable, f: EmailFilter): Promise<EmailView[]> {
+  const { rows } = await db.query<Row>(
+    `SELECT ${COLUMNS} FROM inbound_emails
+     WHERE ($1::text IS NULL OR mailbox_name = $1) AND ($2::text IS NULL OR status = $2) AND ($3::bigint IS NULL OR id < $3)
+     ORDER BY id DESC LIMIT $4`,
+    [f.mailbox ?? null, f.status ?? null, f.beforeId ?? null, f.limit ?? 100])
+  return rows.map(toView)
+}
+
+export async function getEmail (db: Queryable, id: number): Promise<EmailView> {
+  const { rows } = await db.query<Row>(`SELECT ${COLUMNS} FROM inbound_emails WHERE id = $1`, [id])
+  if (rows.length === 0) throw new AppError('not_found', `no email ${id}`)
+  return toView(rows[0])
+}
+
+export async function getRaw (db: Queryable, id: number): Promise<Buffer> {
+  const { rows } = await db.query<{ raw: Buffer | null, purged: boolean }>(
+    `SELECT r.raw, e.raw_purged_at IS NOT NULL AS purged FROM inbound_emails e LEFT JOIN inbound_email_raw r ON r.email_id = e.id WHERE e.id = $1`, [id])
+  if (rows.length === 0) throw new AppError('not_found', `no email ${id}`)
+  if (rows[0].raw === null) throw new AppError('not_found', `the raw message of email ${id} was purged after its retention period`)
+  return rows[0].raw
+}
+
+/** Puts an email back to `received` for another handling pass; false if it is being handled now. */
+export async function resetForReplay (db: Queryable, id: number): Promise<void> {
+  const { rows } = await db.query<{ status: string, has_raw: boolean }>(
+    `SELECT status, EXISTS (SELECT 1 FROM inbound_email_raw WHERE email_id = $1) AS has_raw FROM inbound_emails WHERE id = $1`, [id])
+  if (rows.length === 0) throw new AppError('not_found', `no email ${id}`)
+  if (!rows[0].has_raw) throw new AppError('not_replayable', `email ${id} has no raw message left to replay`)
+  const { rowCount } = await db.query(
+    `UPDATE inbound_emails SET status = 'received', attempts = 0, last_error = NULL WHERE id = $1 AND status <> 'processing'`, [id])
+  if (rowCount === 0) throw new AppError('not_replayable', `email ${id} is being handled right now`)
+}

@@ -1,0 +1,51 @@
+/**
+ * Storing fetched messages: rows, raw bytes and their email-handle jobs in ONE
+ * transaction, so a stored email always gets handled and a handle job always
+ * finds its email. Duplicates (same provider key, or same Message-ID and
+ * checksum) are skipped by the unique indexes, not by a racy read first.
+ */
+import { inTransaction, type Boss } from '../queue/boss.ts'
+import { transaction, type Pool } from '../db/pool.ts'
+import type { FetchedMessage } from '../providers/types.ts'
+import { messageIdentity } from './identity.ts'
+
+export interface StoreResult {
+  /** Ids of newly stored emails, in fetch order. */
+  stored: number[]
+  /** How many were already stored (skipped). */
+  duplicates: number
+}
+
+export async function storeFetched (
+  db: { pool: Pool, boss: Boss }, mailbox: { id: number, name: string }, fetched: FetchedMessage[]
+): Promise<StoreResult> {
+  if (fetched.length === 0) return { stored: [], duplicates: 0 }
+  const ids = fetched.map(f => messageIdentity(f.raw))
+  return await transaction(db.pool, async (client) => {
+    const { rows } = await client.query<{ id: number, provider_key: string }>(
+      `INSERT INTO inbound_emails (mailbox_id, mailbox_name, provider_key, message_id, checksum, size, raw_complete)
+       SELECT $1, $2, k, m, c, s, rc FROM unnest($3::text[], $4::text[], $5::bytea[], $6::int[], $7::bool[]) AS t(k, m, c, s, rc)
+       ON CONFLICT DO NOTHING
+       RETURNING id, provider_key`,
+      [mailbox.id, mailbox.name,
+        fetched.map(f => f.ref.key), ids.map(i => i.messageId), ids.map(i => i.checksum),
+        fetched.map(f => f.complete ? f.raw.length : Number(f.ref.size ?? f.raw.length)), fetched.map(f => f.complete)])
+    if (rows.length === 0) return { stored: [], duplicates: fetched.length }
+    const idByKey = new Map(rows.map(r => [r.provider_key, r.id]))
+    const newOnes = fetched.filter(f => idByKey.has(f.ref.key))
+    await client.query(
+      'INSERT INTO inbound_email_raw (email_id, raw) SELECT * FROM unnest($1::bigint[], $2::bytea[])',
+      [newOnes.map(f => idByKey.get(f.ref.key)), newOnes.map(f => f.raw)])
+    const stored = newOnes.map(f => idByKey.get(f.ref.key) as number)
+    await db.boss.insert('email-handle', stored.map(emailId => ({ data: { emailId } })), { db: inTransaction(client) })
+    return { stored, duplicates: fetched.length - stored.length }
+  })
+}
+
+/** Provider keys of these refs that are already stored (safe to mark processed). */
+export async function storedKeys (pool: Pool, mailboxId: number, keys: string[]): Promise<Set<string>> {
+  if (keys.length === 0) return new Set()
+  const { rows } = await pool.query<{ provider_key: string }>(
+    'SELECT provider_key FROM inbound_emails WHERE mailbox_id = $1 AND provider_key = ANY($2::text[])', [mailboxId, keys])
+  return new Set(rows.map(r => r.provider_key))
+}

@@ -1,0 +1,55 @@
+/**
+ * One batch of messages from provider to Postgres: fetch, store (rows + raw +
+ * handle jobs in one transaction), only then mark them processed on the
+ * provider, then advance the cursor. A crash at any point loses nothing (not
+ * marked before committed) and doubles nothing (unique keys).
+ */
+import type { Pool } from '../db/pool.ts'
+import type { Boss } from '../queue/boss.ts'
+import type { MessageRef, Provider } from '../providers/types.ts'
+import { storeFetched } from '../inbound/store.ts'
+import { faultPoint } from '../shared/faults.ts'
+import { transaction } from '../db/pool.ts'
+
+export interface BatchResult { fetched: number, stored: number, duplicates: number }
+
+export async function processBatch (
+  deps: { pool: Pool, boss: Boss },
+  mailbox: { id: number, name: string },
+  provider: Provider,
+  refs: MessageRef[],
+  maxBytes: number
+): Promise<BatchResult> {
+  const fetched = await provider.fetchRaw(refs, maxBytes)
+  faultPoint('fetch.before-commit')
+  const { stored, duplicates } = await storeFetched(deps, mailbox, fetched)
+  faultPoint('fetch.after-commit')
+  const done = fetched.map(f => f.ref)
+  await provider.markProcessed(done)
+  await advanceCursor(deps.pool, mailbox.id, provider, done)
+  return { fetched: fetched.length, stored: stored.length, duplicates }
+}
+
+export async function advanceCursor (pool: Pool, mailboxId: number, provider: Provider, refs: MessageRef[]): Promise<void> {
+  if (refs.length === 0) return
+  await transaction(pool, async (client) => {
+    const { rows } = await client.query<{ cursor: unknown }>('SELECT cursor FROM mailboxes WHERE id = $1 FOR UPDATE', [mailboxId])
+    if (rows.length === 0) return
+    await client.query('UPDATE mailboxes SET cursor = $2 WHERE id = $1', [mailboxId, JSON.stringify(provider.advanceCursor(rows[0].cursor, refs))])
+  })
+}
+
+/** Batches of at most `count` refs and about `bytes` bytes (a big message travels alone). */
+export function chunkRefs (refs: MessageRef[], count: number, bytes: number): MessageRef[][] {
+  const chunks: MessageRef[][] = []
+  let current: MessageRef[] = []
+  let size = 0
+  for (const ref of refs) {
+    const s = Number(ref.size ?? 0)
+    if (current.length > 0 && (current.length >= count || size + s > bytes)) { chunks.push(current); current = []; size = 0 }
+    current.push(ref)
+    size += s
+  }
+  if (current.length > 0) chunks.push(current)
+  return chunks
+}

@@ -1,0 +1,41 @@
+/**
+ * Mailbox health after each sync. Failures push next_poll_at back
+ * exponentially; an authentication failure backs off harder (a wrong password
+ * must not hammer the server or lock the account). Changing the mailbox
+ * (upsertMailbox) or a manual poll tries again at once.
+ */
+import type { Queryable } from '../db/pool.ts'
+
+export type FailureKind = 'auth' | 'network'
+
+const AUTH_BACKOFF_BASE = 300
+const AUTH_BACKOFF_MAX = 6 * 3600
+const NETWORK_BACKOFF_MAX = 1800
+
+/** Seconds until the next try after `failures` consecutive failures. */
+export function backoffSeconds (kind: FailureKind, failures: number, intervalSeconds: number): number {
+  const exp = Math.min(failures - 1, 16)
+  return kind === 'auth'
+    ? Math.min(AUTH_BACKOFF_BASE * 2 ** exp, AUTH_BACKOFF_MAX)
+    : Math.min(intervalSeconds * 2 ** exp, Math.max(NETWORK_BACKOFF_MAX, intervalSeconds))
+}
+
+export async function recordPollStart (db: Queryable, mailboxId: number): Promise<void> {
+  await db.query('UPDATE mailboxes SET last_poll_at = now() WHERE id = $1', [mailboxId])
+}
+
+export async function recordSuccess (db: Queryable, mailboxId: number, intervalSeconds: number): Promise<void> {
+  await db.query(
+    `UPDATE mailboxes SET health_state = 'ok', last_success_at = now(), last_error = NULL, consecutive_failures = 0,
+       next_poll_at = now() + make_interval(secs => $2) WHERE id = $1`, [mailboxId, intervalSeconds])
+}
+
+export async function recordFailure (db: Queryable, mailboxId: number, kind: FailureKind, message: string, intervalSeconds: number): Promise<void> {
+  const { rows } = await db.query<{ n: number }>(
+    `UPDATE mailboxes SET health_state = $2, last_error = $3, consecutive_failures = consecutive_failures + 1
+     WHERE id = $1 RETURNING consecutive_failures AS n`,
+    [mailboxId, kind === 'auth' ? 'auth_failed' : 'failing', message.slice(0, 2000)])
+  if (rows.length === 0) return
+  await db.query('UPDATE mailboxes SET next_poll_at = now() + make_interval(secs => $2) WHERE id = $1',
+    [mailboxId, backoffSeconds(kind, rows[0].n, intervalSeconds)])
+}

@@ -1,0 +1,162 @@
+/**
+ * IMAP adapter. Cursor: {uidValidity, lastUid}, the highest UID processed in
+ * that UIDVALIDITY. "New" is every UID above the cursor plus, with
+ * afterDelivery `seen`, anything still unseen (a message stored but not yet
+ * marked, e.g. after a crash); with `delete`/`move`, everything still in the
+ * folder. A UIDVALIDITY change voids the cursor: all messages are listed again
+ * and the Message-ID + checksum check keeps them from being stored twice.
+ * Fetching uses BODY.PEEK, so nothing is marked before markProcessed.
+ */
+import type { ImapFlow } from 'imapflow'
+import type { AfterDelivery, ImapSettings } from '../../mailboxes/types.ts'
+import type { FetchedMessage, ListResult, MessageRef, Provider } from '../types.ts'
+import { connectImap } from './connect.ts'
+
+export interface ImapCursor { uidValidity: string, lastUid: number }
+
+interface ImapRef extends MessageRef { uid: number, uidValidity: string }
+
+const refKey = (uidValidity: string, uid: number): string => `${uidValidity}:${uid}`
+
+export function isImapCursor (c: unknown): c is ImapCursor {
+  return typeof c === 'object' && c !== null && typeof (c as ImapCursor).uidValidity === 'string' && typeof (c as ImapCursor).lastUid === 'number'
+}
+
+/** A compact IMAP sequence set: 1:5,7,9:12 */
+export function uidSet (uids: number[]): string {
+  const sorted = [...new Set(uids)].sort((a, b) => a - b)
+  const parts: string[] = []
+  for (let i = 0; i < sorted.length; i++) {
+    let j = i
+    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j] + 1) j++
+    parts.push(i === j ? String(sorted[i]) : `${sorted[i]}:${sorted[j]}`)
+    i = j
+  }
+  return parts.join(',')
+}
+
+export class ImapProvider implements Provider {
+  private readonly settings: ImapSettings
+  private readonly afterDelivery: AfterDelivery
+  private client: ImapFlow | undefined
+  private lock: { release: () => void } | undefined
+
+  constructor (settings: ImapSettings, afterDelivery: AfterDelivery = 'seen') {
+    this.settings = settings
+    this.afterDelivery = afterDelivery
+  }
+
+  private get folder (): string { return this.settings.folder ?? 'INBOX' }
+
+  /** Connects and opens the folder once per provider instance (one session). */
+  private async open (): Promise<ImapFlow> {
+    if (this.client === undefined) {
+      const client = await connectImap(this.settings)
+      this.client = client
+      try {
+        this.lock = await client.getMailboxLock(this.folder)
+      } catch (err) {
+        throw new Error(`IMAP folder "${this.folder}" cannot be opened: ${(err as { responseText?: string }).responseText ?? (err as Error).message}`)
+      }
+    }
+    return this.client
+  }
+
+  private uidValidity (client: ImapFlow): string {
+    const mb = client.mailbox
+    if (mb === false || mb === undefined) throw new Error('no IMAP folder is open')
+    return String(mb.uidValidity)
+  }
+
+  async listNew (cursor: unknown): Promise<ListResult> {
+    const client = await this.open()
+    const validity = this.uidValidity(client)
+    const mailbox = client.mailbox as { exists: number }
+    if (mailbox.exists === 0) return { refs: [] }
+    const c = isImapCursor(cursor) && cursor.uidValidity === validity ? cursor : undefined
+    const uids = new Set<number>()
+    if (this.afterDelivery === 'seen') {
+      for (const uid of (await client.search({ seen: false }, { uid: true })) || []) uids.add(uid)
+      if (c !== undefined) {
+        // "n:*" always matches the highest UID, even below n: filter
+        for (const uid of (await client.search({ uid: `${c.lastUid + 1}:*` }, { uid: true })) || []) if (uid > c.lastUid) uids.add(uid)
+      }
+    } else {
+      for (const uid of (await client.search({ all: true }, { uid: true })) || []) uids.add(uid)
+    }
+    if (uids.size === 0) return { refs: [] }
+    const sized = await client.fetchAll(uidSet([...uids]), { uid: true, size: true }, { uid: true })
+    const refs: ImapRef[] = sized
+      .map(m => ({ key: refKey(validity, m.uid), uid: m.uid, uidValidity: validity, size: m.size ?? 0 }))
+      .sort((a, b) => a.uid - b.uid)
+    return { refs }
+  }
+
+  async fetchRaw (refs: MessageRef[], maxBytes: number): Promise<FetchedMessage[]> {
+    const client = await this.open()
+    const validity = this.uidValidity(client)
+    // refs of an older UIDVALIDITY name messages that no longer exist by that UID
+    const current = (refs as ImapRef[]).filter(r => r.uidValidity === validity)
+    const byUid = new Map(current.map(r => [r.uid, r]))
+    const small = current.filter(r => (r.size ?? 0) <= maxBytes).map(r => r.uid)
+    const large = current.filter(r => (r.size ?? 0) > maxBytes).map(r => r.uid)
+    const out: FetchedMessage[] = []
+    if (small.length > 0) {
+      for (const m of await client.fetchAll(uidSet(small), { uid: true, source: true }, { uid: true })) {
+        const ref = byUid.get(m.uid)
+        if (ref === undefined || m.source === undefined) continue
+        // the size told by LIST may be stale; the bytes decide
+        if (m.source.length > maxBytes) out.push({ ref, raw: headerBlock(m.source), complete: false })
+        else out.push({ ref, raw: m.source, complete: true })
+      }
+    }
+    if (large.length > 0) {
+      for (const m of await client.fetchAll(uidSet(large), { uid: true, headers: true }, { uid: true })) {
+        const ref = byUid.get(m.uid)
+        if (ref !== undefined && m.headers !== undefined) out.push({ ref, raw: m.headers, complete: false })
+      }
+    }
+    return out.sort((a, b) => (a.ref.uid as number) - (b.ref.uid as number))
+  }
+
+  async markProcessed (refs: MessageRef[]): Promise<void> {
+    if (refs.length === 0) return
+    const client = await this.open()
+    const validity = this.uidValidity(client)
+    const uids = (refs as ImapRef[]).filter(r => r.uidValidity === validity).map(r => r.uid)
+    if (uids.length === 0) return
+    const range = uidSet(uids)
+    const action = this.afterDelivery
+    if (action === 'seen') await client.messageFlagsAdd(range, ['\\Seen'], { uid: true })
+    else if (action === 'delete') await client.messageDelete(range, { uid: true })
+    else {
+      const target = action.slice('move:'.length)
+      const moved = await client.messageMove(range, target, { uid: true })
+      if (moved === false) throw new Error(`IMAP move to "${target}" failed (does the folder exist?)`)
+    }
+  }
+
+  advanceCursor (cursor: unknown, refs: MessageRef[]): unknown {
+    if (refs.length === 0) return cursor
+    const validity = String(refs[0].uidValidity)
+    const top = Math.max(...(refs as ImapRef[]).filter(r => r.uidValidity === validity).map(r => r.uid))
+    const c = isImapCursor(cursor) && cursor.uidValidity === validity ? cursor : { uidValidity: validity, lastUid: 0 }
+    return { uidValidity: validity, lastUid: Math.max(c.lastUid, top) }
+  }
+
+  async close (): Promise<void> {
+    this.lock?.release()
+    const client = this.client
+    this.client = undefined
+    if (client === undefined) return
+    await client.logout().catch(() => client.close())
+  }
+}
+
+/** The header block of a message (up to and including the first blank line). */
+export function headerBlock (raw: Buffer): Buffer {
+  const crlf = raw.indexOf('\r\n\r\n')
+  const lf = raw.indexOf('\n\n')
+  const ends = [crlf === -1 ? -1 : crlf + 4, lf === -1 ? -1 : lf + 2].filter(n => n > 0)
+  return ends.length === 0 ? raw.subarray(0, Math.min(raw.length, 64 * 1024)) : raw.subarray(0, Math.min(...ends))
+}

@@ -1,0 +1,21 @@
+/** The provider for a mailbox. */
+import type { Mailbox } from '../mailboxes/types.ts'
+import { ImapProvider } from './imap/provider.ts'
+import type { Provider } from './types.ts'
+
+export type ProviderFactory = (mailbox: Mailbox) => Provider
+
+const factories: Partial<Record<Mailbox['spec']['provider'], ProviderFactory>> = {
+  imap: (m) => new ImapProvider(m.spec.imap!, m.spec.afterDelivery ?? 'seen')
+}
+
+/** Graph registers itself here (src/providers/graph), keeping this file free of its imports. */
+export function registerProvider (kind: Mailbox['spec']['provider'], factory: ProviderFactory): void {
+  factories[kind] = factory
+}
+
+export function createProvider (mailbox: Mailbox): Provider {
+  const factory = factories[mailbox.spec.provider]
+  if (factory === undefined) throw new Error(`no provider for "${mailbox.spec.provider}"`)
+  return factory(mailbox)
+}

@@ -1,0 +1,40 @@
+/**
+ * The one provider interface: list new messages, fetch their raw bytes, mark
+ * them processed. IMAP and Graph adapters implement it; nothing else in
+ * mailslot knows which is which.
+ */
+
+/** A message reference; JSON-serialisable (it travels in mailbox-fetch jobs). */
+export interface MessageRef {
+  /** Unique within the mailbox: IMAP "<uidvalidity>:<uid>", Graph the message id. */
+  key: string
+  /** Size in bytes when the provider tells it before download. */
+  size?: number
+  [extra: string]: string | number | boolean | null | undefined
+}
+
+export type FetchedMessage =
+  | { ref: MessageRef, raw: Buffer, complete: true }
+  /** Larger than the limit: only the header block was downloaded. */
+  | { ref: MessageRef, raw: Buffer, complete: false }
+
+export interface ListResult {
+  refs: MessageRef[]
+}
+
+export interface Provider {
+  /** Messages not yet processed, oldest first. */
+  listNew: (cursor: unknown) => Promise<ListResult>
+  /** Raw bytes; messages over maxBytes come back headers only. A ref that vanished is left out. */
+  fetchRaw: (refs: MessageRef[], maxBytes: number) => Promise<FetchedMessage[]>
+  /** Apply afterDelivery (seen, delete, move) to messages already committed in Postgres. */
+  markProcessed: (refs: MessageRef[]) => Promise<void>
+  /** The cursor after these refs were processed (given the previous cursor). */
+  advanceCursor: (cursor: unknown, refs: MessageRef[]) => unknown
+  close: () => Promise<void>
+}
+
+/** Thrown when the provider refused the credentials: the mailbox backs off. */
+export class ProviderAuthError extends Error {
+  constructor (message: string) { super(message); this.name = 'ProviderAuthError' }
+}
