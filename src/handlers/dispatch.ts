@@ -1,6 +1,30 @@
-/** Hands a parsed email to its mailbox's delivery. */
+/**
+ * Hands a parsed email to its mailbox's delivery:
+ * - builtin: route by the address key and run the built-in handler;
+ * - gitlab:  POST the raw email to GitLab's internal mail_room API (GitLab routes);
+ * - webhook: route, then POST a signed JSON event.
+ * Auto-generated mail is rejected here for builtin and webhook; the gitlab
+ * delivery forwards everything, as mail_room does, and GitLab decides.
+ */
+import { route, type RoutingResult } from '../routing/route.ts'
+import type { ParsedEmail } from '../routing/types.ts'
+import type { Mailbox } from '../mailboxes/types.ts'
+import { handleBuiltin } from './builtin/index.ts'
+import { deliverToGitlab } from './gitlab.ts'
+import { deliverToWebhook } from './webhook.ts'
 import type { Dispatch } from './types.ts'
 
-export const dispatch: Dispatch = async (_ctx, email, parsed, mailbox) => {
-  return { status: 'delivered', handler: 'webhook', result: { stored: email.id, subject: parsed.subject, mailbox: mailbox.spec.name } }
+export function routeFor (parsed: ParsedEmail, mailbox: Mailbox): RoutingResult {
+  return route(parsed, { wildcard: mailbox.spec.address ?? null, rejectPrecedenceBulk: mailbox.spec.rejectPrecedenceBulk ?? false })
+}
+
+export const dispatch: Dispatch = async (ctx, email, parsed, mailbox) => {
+  const delivery = mailbox.spec.delivery ?? { kind: 'builtin' }
+  if (delivery.kind === 'gitlab') return await deliverToGitlab(ctx, email, delivery)
+  if (delivery.kind === 'webhook') {
+    const routing = routeFor(parsed, mailbox)
+    if (routing.outcome === 'reject' && routing.reason === 'auto_generated') return { status: 'rejected', reason: 'auto_generated', detail: routing.detail }
+    return await deliverToWebhook(ctx, email, parsed, routing, delivery)
+  }
+  return await handleBuiltin(ctx, email, parsed, mailbox)
 }
