@@ -12,6 +12,7 @@ import { registerErrorHandling } from './errors.ts'
 import { healthRoutes } from './routes/health.ts'
 import { mailboxRoutes } from './routes/mailboxes.ts'
 import { emailRoutes } from './routes/emails.ts'
+import { projectRoutes } from './routes/projects.ts'
 
 export interface AppOptions {
   /** Requests per minute per client on public routes. Default 6000. */
@@ -42,6 +43,7 @@ export async function buildApp (ctx: AppContext, opts: AppOptions = {}): Promise
     await requireAdminToken(api, ctx.adminToken)
     await api.register(mailboxRoutes, { ctx })
     await api.register(emailRoutes, { ctx })
+    await api.register(projectRoutes, { ctx })
   }, { prefix: '/api/v1' })
 
   return app

@@ -1,0 +1,88 @@
+/** Built-in projects: creation, lookup by what a mail key names. */
+import { randomBytes } from 'node:crypto'
+import type { Queryable } from '../../db/pool.ts'
+import { AppError } from '../../shared/errors.ts'
+
+export interface Project {
+  id: number
+  path: string
+  slug: string
+  incomingEmailToken: string
+  serviceDesk: boolean
+  serviceDeskKey: string | null
+  customEmail: string | null
+  address: string | null
+}
+
+interface Row { id: number, path: string, slug: string, incoming_email_token: string, service_desk_enabled: boolean, service_desk_key: string | null, custom_email: string | null, address: string | null }
+
+const toProject = (r: Row): Project => ({
+  id: r.id, path: r.path, slug: r.slug, incomingEmailToken: r.incoming_email_token, serviceDesk: r.service_desk_enabled,
+  serviceDeskKey: r.service_desk_key, customEmail: r.custom_email, address: r.address
+})
+
+/** GitLab's full_path_slug: `Group/Sub.Project` → `group-sub-project`. */
+export function fullPathSlug (path: string): string {
+  return path.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '')
+}
+
+export interface NewProject {
+  path: string
+  serviceDesk?: boolean
+  serviceDeskKey?: string
+  customEmail?: string
+  address?: string
+  /** For seeding only: a fixed id and token. */
+  id?: number
+  incomingEmailToken?: string
+}
+
+export async function createProject (db: Queryable, p: NewProject): Promise<Project> {
+  try {
+    const { rows } = await db.query<Row>(
+      `INSERT INTO projects (id, path, slug, incoming_email_token, service_desk_enabled, service_desk_key, custom_email, address)
+       VALUES (coalesce($1, nextval('projects_id_seq')), $2, $3, $4, $5, $6, lower($7), $8) RETURNING *`,
+      [p.id ?? null, p.path, fullPathSlug(p.path), p.incomingEmailToken ?? randomBytes(12).toString('hex'),
+        p.serviceDesk ?? false, p.serviceDeskKey ?? null, p.customEmail ?? null, p.address ?? null])
+    return toProject(rows[0])
+  } catch (err) {
+    if ((err as { code?: string }).code === '23505') throw new AppError('project_exists', `a project with that path, Service Desk key or custom address exists`)
+    throw err
+  }
+}
+
+export async function getProject (db: Queryable, id: number): Promise<Project> {
+  const { rows } = await db.query<Row>('SELECT * FROM projects WHERE id = $1', [id])
+  if (rows.length === 0) throw new AppError('not_found', `no project ${id}`)
+  return toProject(rows[0])
+}
+
+export async function listProjects (db: Queryable): Promise<Project[]> {
+  return (await db.query<Row>('SELECT * FROM projects ORDER BY id')).rows.map(toProject)
+}
+
+/** By id, checking the slug matches (GitLab refuses a key whose slug is not the project's). */
+export async function projectByIdAndSlug (db: Queryable, id: number, slug: string): Promise<Project | null> {
+  const { rows } = await db.query<Row>('SELECT * FROM projects WHERE id = $1 AND slug = $2', [id, slug])
+  return rows.length === 0 ? null : toProject(rows[0])
+}
+
+export async function projectByPath (db: Queryable, path: string): Promise<Project | null> {
+  const { rows } = await db.query<Row>('SELECT * FROM projects WHERE lower(path) = lower($1)', [path])
+  return rows.length === 0 ? null : toProject(rows[0])
+}
+
+export async function projectByServiceDeskKey (db: Queryable, slug: string, key: string): Promise<Project | null> {
+  const { rows } = await db.query<Row>('SELECT * FROM projects WHERE slug = $1 AND service_desk_key = $2', [slug, key])
+  return rows.length === 0 ? null : toProject(rows[0])
+}
+
+export async function customServiceDeskAddresses (db: Queryable): Promise<Array<{ address: string, projectRef: string }>> {
+  const { rows } = await db.query<{ address: string, id: number }>('SELECT custom_email AS address, id FROM projects WHERE custom_email IS NOT NULL')
+  return rows.map(r => ({ address: r.address, projectRef: String(r.id) }))
+}
+
+/** A full address from a wildcard: `incoming+%{key}@example.com` with the key put in. */
+export function addressFor (wildcard: string | null, key: string): string | null {
+  return wildcard === null ? null : wildcard.replace('%{key}', key)
+}
