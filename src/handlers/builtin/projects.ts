@@ -31,19 +31,29 @@ export interface NewProject {
   serviceDesk?: boolean
   serviceDeskKey?: string
   customEmail?: string
+  /** Default: the first built-in mailbox's wildcard address. */
   address?: string
   /** For seeding only: a fixed id and token. */
   id?: number
   incomingEmailToken?: string
 }
 
+/** The wildcard a new project's addresses use by default: the first built-in mailbox's. */
+export async function defaultWildcard (db: Queryable): Promise<string | null> {
+  const { rows } = await db.query<{ address: string }>(
+    `SELECT config->>'address' AS address FROM mailboxes
+     WHERE coalesce(config->'delivery'->>'kind', 'builtin') = 'builtin' AND config ? 'address' ORDER BY id LIMIT 1`)
+  return rows[0]?.address ?? null
+}
+
 export async function createProject (db: Queryable, p: NewProject): Promise<Project> {
+  const address = p.address ?? await defaultWildcard(db)
   try {
     const { rows } = await db.query<Row>(
       `INSERT INTO projects (id, path, slug, incoming_email_token, service_desk_enabled, service_desk_key, custom_email, address)
        VALUES (coalesce($1, nextval('projects_id_seq')), $2, $3, $4, $5, $6, lower($7), $8) RETURNING *`,
       [p.id ?? null, p.path, fullPathSlug(p.path), p.incomingEmailToken ?? randomBytes(12).toString('hex'),
-        p.serviceDesk ?? false, p.serviceDeskKey ?? null, p.customEmail ?? null, p.address ?? null])
+        p.serviceDesk ?? false, p.serviceDeskKey ?? null, p.customEmail ?? null, address])
     return toProject(rows[0])
   } catch (err) {
     if ((err as { code?: string }).code === '23505') throw new AppError('project_exists', `a project with that path, Service Desk key or custom address exists`)

@@ -16,14 +16,6 @@ export function projectView (p: Project): ProjectView {
   }
 }
 
-/** The wildcard a new project's addresses use by default: the first built-in mailbox's. */
-export async function defaultWildcard (db: Queryable): Promise<string | null> {
-  const { rows } = await db.query<{ address: string }>(
-    `SELECT config->>'address' AS address FROM mailboxes
-     WHERE coalesce(config->'delivery'->>'kind', 'builtin') = 'builtin' AND config ? 'address' ORDER BY id LIMIT 1`)
-  return rows[0]?.address ?? null
-}
-
 interface AttachmentView { filename: string, contentType: string, size: number }
 interface NoteView { id: number, body: string, author: string, replyKey: string, replyAddress: string | null, createdAt: string, attachments: AttachmentView[] }
 export interface IssueView {

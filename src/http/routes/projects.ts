@@ -8,7 +8,7 @@
 import type { FastifyInstance } from 'fastify'
 import { Ajv } from 'ajv'
 import { createProject, getProject, listProjects, type NewProject } from '../../handlers/builtin/projects.ts'
-import { defaultWildcard, listIssues, projectView } from '../../handlers/builtin/views.ts'
+import { listIssues, projectView } from '../../handlers/builtin/views.ts'
 import type { AppContext } from '../../runtime/context.ts'
 import { errorResponseSchema } from '../errors.ts'
 
@@ -61,7 +61,7 @@ export async function projectRoutes (app: FastifyInstance, opts: { ctx: AppConte
     schema: { body: newProjectSchema, response: { 201: projectSchema, '4xx': errorResponseSchema } },
     validatorCompiler: ({ schema }) => strictAjv.compile(schema)
   }, async (req, reply) => {
-    const project = await createProject(ctx.pool, { ...req.body, address: req.body.address ?? await defaultWildcard(ctx.pool) ?? undefined })
+    const project = await createProject(ctx.pool, req.body)
     return await reply.status(201).send(projectView(project))
   })
 
