@@ -2,7 +2,7 @@
 import { readFile } from 'node:fs/promises'
 import type { Settings } from '../config/settings.ts'
 import { validateMailboxJson } from '../mailboxes/schema.ts'
-import { createMailbox, getMailboxView, listMailboxes } from '../mailboxes/repository.ts'
+import { createMailbox, getMailboxView, listMailboxes, type MailboxView } from '../mailboxes/repository.ts'
 import type { MailboxSpec } from '../mailboxes/types.ts'
 import { requestSync } from '../ingestion/request-sync.ts'
 import { fieldError } from '../shared/errors.ts'
@@ -14,6 +14,12 @@ import { replayEmail } from '../inbound/replay.ts'
 import { printTable } from './table.ts'
 
 export class UsageError extends Error {}
+
+/** A Graph subscription in one cell: `active until <time>`, `failed`, or `-`. */
+function subscriptionCell (s: MailboxView['subscription']): string {
+  if (s === null) return '-'
+  return s.state === 'active' && s.expiresAt !== null ? `active until ${s.expiresAt}` : s.state
+}
 
 export interface CommandInput {
   settings: Settings
@@ -75,7 +81,7 @@ export const commands: Record<string, Command> = {
   async 'mailbox list' ({ settings, values }) {
     const items = await withRuntime(settings, async (rt) => await listMailboxes(rt.ctx.pool))
     if (values.json === true) process.stdout.write(JSON.stringify({ items }, null, 2) + '\n')
-    else printTable(items.map(m => ({ name: m.name, provider: m.provider, health: m.health.state, lastPoll: m.health.lastPollAt ?? '-', lastError: m.health.lastError ?? '' })))
+    else printTable(items.map(m => ({ name: m.name, provider: m.provider, health: m.health.state, subscription: subscriptionCell(m.subscription), lastPoll: m.health.lastPollAt ?? '-', lastError: m.health.lastError ?? '' })))
     return 0
   },
 

@@ -34,8 +34,18 @@ export interface Settings {
   pollIntervalSeconds: number
   /** Largest email downloaded whole, in bytes. Default 25 MB. */
   maxEmailBytes: number
+  /** Days a raw original is kept once its email reached an end state; then the retention job purges it. Default `30`. */
+  rawRetentionDays: number
   /** Log level for pino. Default `info`. */
   logLevel: string
+  /** Requests per minute per client address on public routes (probes, Graph webhooks); 0 turns the limit off. Default `6000`. */
+  publicRateLimit: number
+  /** Lifetime asked for a Graph subscription, in minutes (fractions allowed); renewed when half of it or a day is left. Default `4200`. */
+  graphSubscriptionMinutes: number
+  /** Seconds between safety syncs of a webhook-mode Graph mailbox whose subscription is live. Default `900`. */
+  graphResyncSeconds: number
+  /** Seconds before the first retry of a failed delivery; each later retry waits twice as long. Default `2`. */
+  handleRetryBaseSeconds: number
 }
 
 type Env = Record<string, string | undefined>
@@ -46,6 +56,26 @@ function integer (env: Env, name: string, fallback: number, min: number, max: nu
   if (!/^\d+$/.test(raw.trim())) throw new ConfigError(name, `must be a whole number, got "${raw}"`)
   const value = Number(raw)
   if (value < min || value > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${value}`)
+  return value
+}
+
+/** A number of seconds, fractions allowed (`0.5`). */
+function seconds (env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name]
+  if (raw === undefined || raw === '') return fallback
+  if (!/^\d+(\.\d+)?$/.test(raw.trim())) throw new ConfigError(name, `must be a number of seconds, got "${raw}"`)
+  const value = Number(raw)
+  if (value < min || value > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${value}`)
+  return value
+}
+
+/** A number of minutes, fractions allowed (`0.25`). */
+function minutes (env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name]
+  if (raw === undefined || raw === '') return fallback
+  if (!/^\d+(\.\d+)?$/.test(raw.trim())) throw new ConfigError(name, `must be a number of minutes, got "${raw}"`)
+  const value = Number(raw)
+  if (value <= min || value > max) throw new ConfigError(name, `must be more than ${min} and at most ${max}, got ${value}`)
   return value
 }
 
@@ -103,6 +133,12 @@ export function loadSettings (env: Env = process.env): Settings {
     configFile,
     pollIntervalSeconds: integer(env, 'MAILSLOT_POLL_INTERVAL', 60, 5, 86400),
     maxEmailBytes: integer(env, 'MAILSLOT_MAX_EMAIL_BYTES', 25 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
-    logLevel
+    rawRetentionDays: integer(env, 'MAILSLOT_RAW_RETENTION_DAYS', 30, 1, 36500),
+    logLevel,
+    publicRateLimit: integer(env, 'MAILSLOT_PUBLIC_RATE_LIMIT', 6000, 0, 10_000_000),
+    // Graph's maximum for mail is 10080 minutes (older documents: 4230)
+    graphSubscriptionMinutes: minutes(env, 'MAILSLOT_GRAPH_SUBSCRIPTION_MINUTES', 4200, 0, 10080),
+    graphResyncSeconds: integer(env, 'MAILSLOT_GRAPH_RESYNC_SECONDS', 900, 5, 86400),
+    handleRetryBaseSeconds: seconds(env, 'MAILSLOT_HANDLE_RETRY_BASE_SECONDS', 2, 0, 3600)
   }
 }

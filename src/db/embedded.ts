@@ -11,13 +11,15 @@
 import { execFileSync, execFile } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
-import { mkdir, open, readFile, readdir, rm, writeFile } from 'node:fs/promises'
+import { chmod, mkdir, open, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises'
 import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { promisify } from 'node:util'
 
 const run = promisify(execFile)
+/** Room for a few mailslot processes, each with its worker pool and pg-boss's. */
+const MAX_CONNECTIONS = 300
 
 export interface EmbeddedDatabase {
   url: string
@@ -107,6 +109,11 @@ export async function startEmbeddedDatabase (dataDir: string, log: (line: string
   const lockFile = path.join(dataDir, 'pg.lock')
   const me = path.join(usersDir, String(userPid))
   await mkdir(usersDir, { recursive: true })
+  if (process.getuid?.() === 0) {
+    // the server runs as the `postgres` user, who must be able to reach pg/
+    const mode = (await stat(dataDir)).mode
+    if ((mode & 0o001) === 0) await chmod(dataDir, (mode & 0o777) | 0o711)
+  }
 
   const port = await withLock(lockFile, async () => {
     const credsFile = path.join(dataDir, 'pg.json')
@@ -118,7 +125,7 @@ export async function startEmbeddedDatabase (dataDir: string, log: (line: string
     const chosen = await freePort()
     const { pg_ctl: pgCtl } = await binaries()
     await run(pgCtl, ['start', '-w', '-t', '60', '-D', pgDir, '-l', path.join(pgDir, 'postgres.log'),
-      '-o', `-p ${chosen} -c listen_addresses=127.0.0.1`], { ...runAs() })
+      '-o', `-p ${chosen} -c listen_addresses=127.0.0.1 -c max_connections=${MAX_CONNECTIONS}`], { ...runAs() })
     log(`embedded PostgreSQL started on port ${chosen}`)
     return chosen
   })

@@ -15,7 +15,26 @@ export type Outcome =
 
 /** Thrown for a failure worth retrying (a delivery endpoint down, a 5xx). */
 export class RetryableError extends Error {
-  constructor (message: string) { super(message); this.name = 'RetryableError' }
+  /** The least wait the other side asked for (Retry-After), in seconds. Default none. */
+  readonly retryAfterSeconds?: number
+  constructor (message: string, retryAfterSeconds?: number) {
+    super(message)
+    this.name = 'RetryableError'
+    this.retryAfterSeconds = retryAfterSeconds
+  }
+}
+
+/** Lookups shared by the emails of one handled batch (e.g. the custom Service Desk addresses). */
+export interface BatchMemo { once: <T>(key: string, load: () => Promise<T>) => Promise<T> }
+
+export function batchMemo (): BatchMemo {
+  const values = new Map<string, Promise<unknown>>()
+  return {
+    once: async <T>(key: string, load: () => Promise<T>): Promise<T> => {
+      if (!values.has(key)) values.set(key, load())
+      return await (values.get(key) as Promise<T>)
+    }
+  }
 }
 
 export interface StoredEmail {
@@ -23,6 +42,7 @@ export interface StoredEmail {
   mailboxId: number | null
   mailboxName: string
   raw: Buffer
+  memo: BatchMemo
 }
 
 export type Dispatch = (ctx: AppContext, email: StoredEmail, parsed: ParsedEmail, mailbox: Mailbox) => Promise<Outcome>

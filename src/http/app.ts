@@ -12,10 +12,11 @@ import { registerErrorHandling } from './errors.ts'
 import { healthRoutes } from './routes/health.ts'
 import { mailboxRoutes } from './routes/mailboxes.ts'
 import { emailRoutes } from './routes/emails.ts'
+import { graphRoutes } from '../graph/routes.ts'
 import { projectRoutes } from './routes/projects.ts'
 
 export interface AppOptions {
-  /** Requests per minute per client on public routes. Default 6000. */
+  /** Requests per minute per client on public routes; 0 = no limit. Default MAILSLOT_PUBLIC_RATE_LIMIT. */
   publicRateLimit?: number
 }
 
@@ -31,12 +32,16 @@ export async function buildApp (ctx: AppContext, opts: AppOptions = {}): Promise
   registerErrorHandling(app)
 
   await app.register(async (pub) => {
-    await pub.register(rateLimit, {
-      max: opts.publicRateLimit ?? 6000,
-      timeWindow: 60_000,
-      errorResponseBuilder: (_req, rl) => new AppError('rate_limited', `rate limit exceeded; retry in ${rl.after}`)
-    })
+    const max = opts.publicRateLimit ?? ctx.settings.publicRateLimit
+    if (max > 0) {
+      await pub.register(rateLimit, {
+        max,
+        timeWindow: 60_000,
+        errorResponseBuilder: (_req, rl) => new AppError('rate_limited', `rate limit exceeded; retry in ${rl.after}`)
+      })
+    }
     await pub.register(healthRoutes, { ctx })
+    await pub.register(graphRoutes, { ctx })
   })
 
   await app.register(async (api) => {

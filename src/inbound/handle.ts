@@ -6,6 +6,7 @@
  * A retryable failure is retried by a new job with backoff; after
  * MAX_ATTEMPTS the email ends `failed` (replayable).
  */
+import type { QueryConfig } from 'pg'
 import type { AppContext } from '../runtime/context.ts'
 import { loadMailbox } from '../mailboxes/repository.ts'
 import type { Mailbox } from '../mailboxes/types.ts'
@@ -17,6 +18,8 @@ import { RetryableError } from '../handlers/types.ts'
 import { send } from '../queue/boss.ts'
 import { faultPoint } from '../shared/faults.ts'
 import { parsedSummary } from './summary.ts'
+import { headerBlock } from '../shared/mime.ts'
+import { batchMemo, type BatchMemo } from '../handlers/types.ts'
 
 export const MAX_ATTEMPTS = 5
 
@@ -24,24 +27,48 @@ interface Claimed { id: number, mailbox_id: number | null, mailbox_name: string,
 
 /** Claims emails not yet in an end state; delivered/rejected ones are left alone (idempotence). */
 async function claim (ctx: AppContext, ids: number[]): Promise<Claimed[]> {
-  const { rows } = await ctx.pool.query<Claimed>(
-    `WITH c AS (
-       UPDATE inbound_emails SET status = 'processing', attempts = attempts + 1
-       WHERE id = ANY($1::bigint[]) AND status IN ('received', 'processing')
-       RETURNING id, mailbox_id, mailbox_name, raw_complete, attempts)
-     SELECT c.*, r.raw FROM c JOIN inbound_email_raw r ON r.email_id = c.id ORDER BY c.id`, [ids])
-  return rows
+  const { rows } = await ctx.pool.query<Omit<Claimed, 'raw'>>(
+    `UPDATE inbound_emails SET status = 'processing', attempts = attempts + 1
+     WHERE id = ANY($1::bigint[]) AND status IN ('received', 'processing')
+     RETURNING id, mailbox_id, mailbox_name, raw_complete, attempts`, [ids])
+  if (rows.length === 0) return []
+  rows.sort((a, b) => a.id - b.id)
+  // Binary results: bytea arrives as the bytes themselves, not as hex text of
+  // twice their size (which a 25 MB email would feel). pg returns binary
+  // results only for queries without parameters, so the ids, integers from
+  // the claim above, are written into the statement.
+  const claimedIds = rows.map(r => r.id)
+  if (!claimedIds.every(Number.isSafeInteger)) throw new Error('email ids must be integers')
+  const raws = await ctx.pool.query<{ raw: Buffer }>({
+    text: `SELECT raw FROM inbound_email_raw WHERE email_id IN (${claimedIds.join(',')}) ORDER BY email_id`,
+    binary: true // pg supports it; its types do not list it
+  } as QueryConfig)
+  if (raws.rows.length !== rows.length) throw new Error('a claimed email has no raw message')
+  return rows.map((r, i) => ({ ...r, raw: raws.rows[i].raw }))
 }
 
-async function finish (ctx: AppContext, id: number, outcome: Outcome, parsed: ParsedEmail | null): Promise<void> {
+interface Finished { email: Claimed, outcome: Outcome, parsed: ParsedEmail | null }
+
+/**
+ * Records the end states of a batch in one statement: one commit (one WAL
+ * flush) per batch instead of one per email. An email whose effects ran but
+ * whose end state was not written yet stays `processing`; its job is retried
+ * and the effects, idempotent by email id, are not repeated.
+ */
+async function finishAll (ctx: AppContext, done: Finished[]): Promise<void> {
+  if (done.length === 0) return
   faultPoint('handle.before-finish')
-  const reason = outcome.status === 'rejected' ? outcome.reason : null
-  const result = outcome.status === 'delivered' ? outcome.result : (outcome.detail !== undefined ? { detail: outcome.detail } : null)
+  const result = (o: Outcome): unknown => o.status === 'delivered' ? o.result : (o.detail !== undefined ? { detail: o.detail } : null)
+  // PostgreSQL's json cannot hold NUL (U+0000), which a hostile header may carry
+  const json = (v: unknown): string | null => v === null ? null : JSON.stringify(v).replaceAll('\\u0000', '')
   await ctx.pool.query(
-    `UPDATE inbound_emails SET status = $2, reason = $3, handler = $4, result = $5, parsed = coalesce($6, parsed),
-       last_error = NULL, handled_at = now() WHERE id = $1`,
-    [id, outcome.status, reason, outcome.handler ?? null, result, parsed === null ? null : parsedSummary(parsed)])
-  ctx.metrics.emailsFinished.inc({ status: outcome.status })
+    `UPDATE inbound_emails e SET status = f.status, reason = f.reason, handler = f.handler, result = f.result::jsonb,
+       parsed = coalesce(f.parsed::jsonb, e.parsed), last_error = NULL, handled_at = now()
+     FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) AS f(id, status, reason, handler, result, parsed)
+     WHERE e.id = f.id`,
+    [done.map(d => d.email.id), done.map(d => d.outcome.status), done.map(d => d.outcome.status === 'rejected' ? d.outcome.reason : null),
+      done.map(d => d.outcome.handler ?? null), done.map(d => json(result(d.outcome))), done.map(d => d.parsed === null ? null : json(parsedSummary(d.parsed)))])
+  for (const d of done) ctx.metrics.emailsFinished.inc({ status: d.outcome.status })
 }
 
 async function fail (ctx: AppContext, email: Claimed, err: Error): Promise<void> {
@@ -50,43 +77,56 @@ async function fail (ctx: AppContext, email: Claimed, err: Error): Promise<void>
     `UPDATE inbound_emails SET status = $2, last_error = $3, handled_at = CASE WHEN $2 = 'failed' THEN now() END WHERE id = $1`,
     [email.id, retry ? 'received' : 'failed', err.message.slice(0, 2000)])
   if (retry) {
-    // 2 s, 4 s, 8 s, … a new job per try keeps one email's retries from holding back a batch
-    await send(ctx.boss, 'email-handle', { emailId: email.id }, { startAfter: 2 ** email.attempts })
+    // base × 1, 2, 4, 8 (2 s, 4 s, 8 s, 16 s by default), or longer if the endpoint
+    // asked (Retry-After); a new job per try keeps one email's retries from holding back a batch
+    const backoff = ctx.settings.handleRetryBaseSeconds * 2 ** (email.attempts - 1)
+    await send(ctx.boss, 'email-handle', { emailId: email.id }, { startAfter: Math.max(backoff, (err as RetryableError).retryAfterSeconds ?? 0) })
   } else {
     ctx.metrics.emailsFinished.inc({ status: 'failed' })
   }
 }
 
-async function handleOne (ctx: AppContext, email: Claimed, mailbox: Mailbox | null): Promise<void> {
-  const parsed = await parseEmail(email.raw)
-  if (isParseRejection(parsed)) {
-    await finish(ctx, email.id, { status: 'rejected', reason: parsed.rejected, detail: parsed.detail }, null)
-    return
-  }
-  if (!email.raw_complete) {
-    await finish(ctx, email.id, { status: 'rejected', reason: 'too_large', detail: 'only the headers were downloaded' }, parsed)
-    return
-  }
-  if (mailbox === null) {
-    await finish(ctx, email.id, { status: 'rejected', reason: 'unsupported', detail: 'its mailbox was deleted before it was handled' }, parsed)
-    return
-  }
-  const stored: StoredEmail = { id: email.id, mailboxId: email.mailbox_id, mailboxName: email.mailbox_name, raw: email.raw }
-  await finish(ctx, email.id, await dispatch(ctx, stored, parsed, mailbox), parsed)
+/**
+ * The gitlab delivery forwards the raw bytes and GitLab parses them: reading
+ * the header block is enough for the summary (subject, sender) and the checks.
+ */
+function needsBody (mailbox: Mailbox | null): boolean {
+  return mailbox?.spec.delivery?.kind !== 'gitlab'
+}
+
+async function handleOne (ctx: AppContext, email: Claimed, mailbox: Mailbox | null, memo: BatchMemo): Promise<Finished> {
+  const parsed = await parseEmail(needsBody(mailbox) ? email.raw : headerBlock(email.raw))
+  const done = (outcome: Outcome, p: ParsedEmail | null): Finished => ({ email, outcome, parsed: p })
+  if (isParseRejection(parsed)) return done({ status: 'rejected', reason: parsed.rejected, detail: parsed.detail }, null)
+  if (!email.raw_complete) return done({ status: 'rejected', reason: 'too_large', detail: 'only the headers were downloaded' }, parsed)
+  if (mailbox === null) return done({ status: 'rejected', reason: 'unsupported', detail: 'its mailbox was deleted before it was handled' }, parsed)
+  const stored: StoredEmail = { id: email.id, mailboxId: email.mailbox_id, mailboxName: email.mailbox_name, raw: email.raw, memo }
+  return done(await dispatch(ctx, stored, parsed, mailbox), parsed)
 }
 
 export async function handleEmails (ctx: AppContext, ids: number[]): Promise<void> {
   const claimed = await claim(ctx, ids)
   const mailboxes = new Map<number, Mailbox | null>()
+  const finished: Finished[] = []
+  const memo = batchMemo()
   for (const email of claimed) {
-    const log = ctx.log.child({ emailId: email.id, mailbox: email.mailbox_name })
     try {
       const mid = email.mailbox_id
       if (mid !== null && !mailboxes.has(mid)) mailboxes.set(mid, await loadMailbox(ctx.pool, ctx.encryptionKey, mid))
-      await handleOne(ctx, email, mid === null ? null : mailboxes.get(mid) ?? null)
+      const f = await handleOne(ctx, email, mid === null ? null : mailboxes.get(mid) ?? null, memo)
+      // an outside delivery cannot be taken back: record it at once, so that a
+      // crash later in the batch does not send it again
+      if (f.outcome.handler === 'gitlab' || f.outcome.handler === 'webhook') await finishAll(ctx, [f])
+      else finished.push(f)
     } catch (err) {
-      log.warn({ err: { message: (err as Error).message } }, 'email handling failed')
+      ctx.log.warn({ emailId: email.id, mailbox: email.mailbox_name, err: { message: (err as Error).message } }, 'email handling failed')
       await fail(ctx, email, err as Error)
     }
+  }
+  try {
+    await finishAll(ctx, finished)
+  } catch {
+    // one row the database refuses must not hold back the others: one by one, as failures where they fail
+    for (const f of finished) await finishAll(ctx, [f]).catch(async (err: Error) => { await fail(ctx, f.email, err) })
   }
 }

@@ -70,6 +70,7 @@ export async function resetForReplay (db: Queryable, id: number): Promise<void> 
   if (rows.length === 0) throw new AppError('not_found', `no email ${id}`)
   if (!rows[0].has_raw) throw new AppError('not_replayable', `email ${id} has no raw message left to replay`)
   const { rowCount } = await db.query(
-    `UPDATE inbound_emails SET status = 'received', attempts = 0, last_error = NULL WHERE id = $1 AND status <> 'processing'`, [id])
-  if (rowCount === 0) throw new AppError('not_replayable', `email ${id} is being handled right now`)
+    // raw_purged_at: the retention job may have purged it since the check above
+    `UPDATE inbound_emails SET status = 'received', attempts = 0, last_error = NULL WHERE id = $1 AND status <> 'processing' AND raw_purged_at IS NULL`, [id])
+  if (rowCount === 0) throw new AppError('not_replayable', `email ${id} is being handled right now or its raw message was just purged`)
 }

@@ -5,7 +5,7 @@
  * checksum) are skipped by the unique indexes, not by a racy read first.
  */
 import { inTransaction, type Boss } from '../queue/boss.ts'
-import { transaction, type Pool } from '../db/pool.ts'
+import { transaction, type Pool, type PoolClient } from '../db/pool.ts'
 import type { FetchedMessage } from '../providers/types.ts'
 import { messageIdentity } from './identity.ts'
 
@@ -33,13 +33,28 @@ export async function storeFetched (
     if (rows.length === 0) return { stored: [], duplicates: fetched.length }
     const idByKey = new Map(rows.map(r => [r.provider_key, r.id]))
     const newOnes = fetched.filter(f => idByKey.has(f.ref.key))
-    await client.query(
-      'INSERT INTO inbound_email_raw (email_id, raw) SELECT * FROM unnest($1::bigint[], $2::bytea[])',
-      [newOnes.map(f => idByKey.get(f.ref.key)), newOnes.map(f => f.raw)])
+    await insertRaw(client, newOnes.map(f => ({ id: idByKey.get(f.ref.key) as number, raw: f.raw })))
     const stored = newOnes.map(f => idByKey.get(f.ref.key) as number)
     await db.boss.insert('email-handle', stored.map(emailId => ({ data: { emailId } })), { db: inTransaction(client) })
     return { stored, duplicates: fetched.length - stored.length }
   })
+}
+
+/** Rows per INSERT of raw bytes (2 parameters each, far below PostgreSQL's 65,535). */
+const RAW_ROWS_PER_INSERT = 500
+
+/**
+ * One parameter per message: node-pg sends a Buffer parameter in binary, while
+ * a bytea[] parameter travels as an escaped text literal that PostgreSQL must
+ * scan (3.5 × the server CPU for 7 KB messages, measured).
+ */
+async function insertRaw (client: PoolClient, rows: Array<{ id: number, raw: Buffer }>): Promise<void> {
+  for (let i = 0; i < rows.length; i += RAW_ROWS_PER_INSERT) {
+    const chunk = rows.slice(i, i + RAW_ROWS_PER_INSERT)
+    await client.query(
+      `INSERT INTO inbound_email_raw (email_id, raw) VALUES ${chunk.map((_, j) => `($${2 * j + 1}::bigint, $${2 * j + 2}::bytea)`).join(', ')}`,
+      chunk.flatMap(r => [r.id, r.raw]))
+  }
 }
 
 /** Provider keys of these refs that are already stored (safe to mark processed). */

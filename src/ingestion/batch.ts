@@ -33,7 +33,9 @@ export async function processBatch (
 export async function advanceCursor (pool: Pool, mailboxId: number, provider: Provider, refs: MessageRef[]): Promise<void> {
   if (refs.length === 0) return
   await transaction(pool, async (client) => {
-    const { rows } = await client.query<{ cursor: unknown }>('SELECT cursor FROM mailboxes WHERE id = $1 FOR UPDATE', [mailboxId])
+    // NO KEY UPDATE: serialises cursor updates without waiting for the batches
+    // being stored meanwhile (their inbound_emails rows hold KEY SHARE on the mailbox)
+    const { rows } = await client.query<{ cursor: unknown }>('SELECT cursor FROM mailboxes WHERE id = $1 FOR NO KEY UPDATE', [mailboxId])
     if (rows.length === 0) return
     await client.query('UPDATE mailboxes SET cursor = $2 WHERE id = $1', [mailboxId, JSON.stringify(provider.advanceCursor(rows[0].cursor, refs))])
   })

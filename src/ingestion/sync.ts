@@ -1,6 +1,7 @@
 /**
  * mailbox-sync: list what is new, mark processed what is already stored,
- * fetch up to one batch inline and queue the rest as mailbox-fetch jobs.
+ * fetch up to one batch inline and queue the rest as mailbox-fetch jobs
+ * (worked in fetch.ts).
  * One sync per mailbox runs at a time (advisory lock); a sync asked for while
  * another runs is re-queued shortly, so a notification is never dropped.
  */
@@ -15,6 +16,7 @@ import { storedKeys } from '../inbound/store.ts'
 import { send } from '../queue/boss.ts'
 import type { QueuePayloads } from '../queue/queues.ts'
 import { advanceCursor, chunkRefs, processBatch } from './batch.ts'
+import { webhookAwareInterval } from '../graph/subscriptions/schedule.ts'
 
 /** Messages per batch (one mailbox-fetch job), as the blueprint proposes. */
 export const BATCH_COUNT = 25
@@ -56,7 +58,7 @@ export async function syncMailbox (ctx: AppContext, job: QueuePayloads['mailbox-
 }
 
 /** The mailbox with its secrets; a key mismatch is recorded in its health, not thrown away in a job. */
-async function loadForSync (ctx: AppContext, mailboxId: number): Promise<Mailbox | null> {
+export async function loadForSync (ctx: AppContext, mailboxId: number): Promise<Mailbox | null> {
   try {
     return await loadMailbox(ctx.pool, ctx.encryptionKey, mailboxId)
   } catch (err) {
@@ -74,7 +76,8 @@ async function syncLocked (ctx: AppContext, job: QueuePayloads['mailbox-sync']):
   let provider: Provider | undefined
   try {
     provider = createProvider(mailbox)
-    const { refs } = await provider.listNew(mailbox.cursor)
+    const { refs, cursor } = await provider.listNew(mailbox.cursor)
+    if (cursor !== undefined) await ctx.pool.query('UPDATE mailboxes SET cursor = $2 WHERE id = $1', [mailbox.id, JSON.stringify(cursor)])
     // stored before (e.g. a crash between commit and mark): only mark them
     const known = await storedKeys(ctx.pool, mailbox.id, refs.map(r => r.key))
     const already = refs.filter(r => known.has(r.key))
@@ -91,7 +94,7 @@ async function syncLocked (ctx: AppContext, job: QueuePayloads['mailbox-sync']):
     } else if (batches.length > 1) {
       await ctx.boss.insert('mailbox-fetch', batches.map(b => ({ data: { mailboxId: mailbox.id, refs: b } })))
     }
-    await recordSuccess(ctx.pool, mailbox.id, intervalOf(ctx, mailbox))
+    await recordSuccess(ctx.pool, mailbox.id, await webhookAwareInterval(ctx, mailbox, intervalOf(ctx, mailbox)))
     ctx.metrics.syncs.inc({ result: 'ok' })
     if (refs.length > 0) log.info({ listed: refs.length, stored, batches: batches.length }, 'mailbox synced')
     return { listed: refs.length, stored, queuedBatches: batches.length > 1 ? batches.length : 0 }
@@ -103,21 +106,5 @@ async function syncLocked (ctx: AppContext, job: QueuePayloads['mailbox-sync']):
     return { listed: 0, stored: 0, queuedBatches: 0 }
   } finally {
     await provider?.close().catch(() => {})
-  }
-}
-
-/** mailbox-fetch: one batch listed by a sync, in a session of its own. Throws to let pg-boss retry. */
-export async function fetchBatch (ctx: AppContext, job: QueuePayloads['mailbox-fetch']): Promise<void> {
-  const mailbox = await loadForSync(ctx, job.mailboxId)
-  if (mailbox === null) return
-  const provider = createProvider(mailbox)
-  try {
-    await processBatch(ctx, { id: mailbox.id, name: mailbox.spec.name }, provider, job.refs as never, maxBytesOf(ctx, mailbox))
-  } catch (err) {
-    const auth = err instanceof ProviderAuthError
-    await recordFailure(ctx.pool, mailbox.id, auth ? 'auth' : 'network', (err as Error).message, intervalOf(ctx, mailbox))
-    throw err
-  } finally {
-    await provider.close().catch(() => {})
   }
 }

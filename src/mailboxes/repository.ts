@@ -10,6 +10,8 @@ export type MailboxView = MailboxSpec & {
   createdAt: string
   updatedAt: string
   health: MailboxHealth
+  /** Graph webhook mailboxes: their change-notification subscription (src/graph/subscriptions). */
+  subscription: { id: string | null, expiresAt: string | null, state: string, lastError: string | null } | null
 }
 
 interface Row {
@@ -25,7 +27,17 @@ interface Row {
   last_success_at: Date | null
   last_error: string | null
   consecutive_failures: number
+  // joined from graph_subscriptions by VIEW_SQL
+  sub_id?: string | null
+  sub_expires_at?: Date | null
+  sub_state?: string | null
+  sub_last_error?: string | null
 }
+
+/** Mailboxes with their Graph subscription; an active one past its expiry shows as `expired`. */
+const VIEW_SQL = `SELECT m.*, s.subscription_id AS sub_id, s.expires_at AS sub_expires_at, s.last_error AS sub_last_error,
+    CASE WHEN s.state = 'active' AND s.expires_at <= now() THEN 'expired' ELSE s.state END AS sub_state
+  FROM mailboxes m LEFT JOIN graph_subscriptions s ON s.mailbox_id = m.id`
 
 const iso = (d: Date | null): string | null => d === null ? null : d.toISOString()
 
@@ -41,7 +53,10 @@ export function toView (row: Row): MailboxView {
       lastSuccessAt: iso(row.last_success_at),
       lastError: row.last_error,
       consecutiveFailures: row.consecutive_failures
-    }
+    },
+    subscription: row.sub_state == null
+      ? null
+      : { id: row.sub_id ?? null, expiresAt: iso(row.sub_expires_at ?? null), state: row.sub_state, lastError: row.sub_last_error ?? null }
   }
 }
 
@@ -74,12 +89,12 @@ export async function upsertMailbox (db: Queryable, key: Buffer, spec: MailboxSp
 }
 
 export async function listMailboxes (db: Queryable): Promise<MailboxView[]> {
-  const { rows } = await db.query<Row>('SELECT * FROM mailboxes ORDER BY name')
+  const { rows } = await db.query<Row>(`${VIEW_SQL} ORDER BY m.name`)
   return rows.map(toView)
 }
 
 export async function getMailboxView (db: Queryable, name: string): Promise<MailboxView> {
-  const { rows } = await db.query<Row>('SELECT * FROM mailboxes WHERE name = $1', [name])
+  const { rows } = await db.query<Row>(`${VIEW_SQL} WHERE m.name = $1`, [name])
   if (rows.length === 0) throw new AppError('not_found', `no mailbox named "${name}"`)
   return toView(rows[0])
 }

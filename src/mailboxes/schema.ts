@@ -31,7 +31,9 @@ const imap = {
     /** Connection and greeting timeout. Default 30. */
     connectTimeoutSeconds: { type: 'integer', minimum: 1, maximum: 300 },
     /** Verify the server certificate. Default true. */
-    rejectUnauthorized: { type: 'boolean' }
+    rejectUnauthorized: { type: 'boolean' },
+    /** PEM certificate(s) to trust instead of the public CAs. Default none. */
+    ca: { type: 'string', pattern: '-----BEGIN CERTIFICATE-----', maxLength: 65536 }
   }
 }
 

@@ -20,6 +20,12 @@ export type FetchedMessage =
 
 export interface ListResult {
   refs: MessageRef[]
+  /**
+   * When set, stored as the mailbox cursor right after listing, before any ref
+   * is processed (e.g. a Graph delta round: its new link, or the listing that
+   * is pending); advanceCursor then moves on from it. Default: unchanged.
+   */
+  cursor?: unknown
 }
 
 export interface Provider {

@@ -16,6 +16,10 @@ export interface QueuePayloads {
   'email-handle': { emailId: number }
   /** Purge raw originals past their retention. */
   'retention': Record<string, never>
+  /** Create, renew, reauthorize or recreate the Graph subscription of one mailbox (src/graph/subscriptions). */
+  'graph-subscription': { mailboxId: number, action: 'ensure' | 'reauthorize' | 'recreate', subscriptionId?: string }
+  /** Scheduled every minute: graph-subscription jobs for what is due; purge of old notification rows. */
+  'graph-subscription-scan': Record<string, never>
 }
 
 /** A provider message reference, as JSON (provider-specific fields). */
@@ -36,5 +40,8 @@ export const QUEUES: Record<QueueName, Omit<Queue, 'name'>> = {
   'mailbox-sync': { policy: 'stately', retryLimit: 0, expireInSeconds: 600, heartbeatSeconds: HEARTBEAT, notify: true },
   'mailbox-fetch': { policy: 'standard', retryLimit: 5, retryDelay: 5, retryBackoff: true, expireInSeconds: 900, heartbeatSeconds: HEARTBEAT, notify: true },
   'email-handle': { policy: 'standard', retryLimit: 5, retryDelay: 2, retryBackoff: true, retryDelayMax: 300, expireInSeconds: 900, heartbeatSeconds: HEARTBEAT, notify: true },
-  'retention': { policy: 'exclusive', retryLimit: 0 }
+  'retention': { policy: 'exclusive', retryLimit: 0 },
+  // keyed per mailbox and action; the work itself runs under a per-mailbox lock
+  'graph-subscription': { policy: 'stately', retryLimit: 3, retryDelay: 10, retryBackoff: true, expireInSeconds: 300, notify: true },
+  'graph-subscription-scan': { policy: 'exclusive', retryLimit: 0, expireInSeconds: 120 }
 }

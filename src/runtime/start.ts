@@ -16,7 +16,7 @@ import { createMetrics } from '../shared/metrics.ts'
 import type { AppContext } from './context.ts'
 import { openDatabase } from './database.ts'
 import { applyConfigFile } from './config-file.ts'
-import { startWorkers } from './workers.ts'
+import { startWorkers, WORKER_CONNECTIONS } from './workers.ts'
 
 export type Role = 'all' | 'web' | 'worker'
 
@@ -47,7 +47,7 @@ export async function startRuntime (settings: Settings, opts: StartOptions = {})
     for (const fn of cleanups.splice(0).reverse()) await fn().catch(err => log.error({ err }, 'shutdown step failed'))
   }
   try {
-    const pool = createPool(database.url)
+    const pool = createPool(database.url, 10 + (role !== 'web' && opts.background !== false ? WORKER_CONNECTIONS : 0))
     cleanups.push(async () => { await pool.end() })
     const applied = await migrate(pool)
     if (applied.length > 0) log.info({ applied }, 'migrations applied')

@@ -9,17 +9,19 @@ t.test('defaults follow CONTRACT.md', async t => {
   t.equal(s.dataDir, path.resolve('.mailslot'))
   t.equal(s.pollIntervalSeconds, 60)
   t.equal(s.maxEmailBytes, 25 * 1024 * 1024)
+  t.equal(s.rawRetentionDays, 30)
   t.equal(s.databaseUrl, undefined)
   t.equal(s.adminToken, undefined)
   t.equal(s.encryptionKey, undefined)
   t.equal(s.publicUrl, undefined)
+  t.equal(s.handleRetryBaseSeconds, 2)
 })
 
 t.test('values are read and typed', async t => {
   const key = Buffer.alloc(32, 7).toString('base64')
   const s = loadSettings({
     DATABASE_URL: 'postgres://u:p@db:5432/mail', HOST: '0.0.0.0', PORT: '8080', MAILSLOT_ADMIN_TOKEN: 'x'.repeat(20),
-    MAILSLOT_ENCRYPTION_KEY: key, MAILSLOT_PUBLIC_URL: 'https://mail.example.com/', MAILSLOT_POLL_INTERVAL: '30', MAILSLOT_DATA_DIR: '/tmp/x'
+    MAILSLOT_ENCRYPTION_KEY: key, MAILSLOT_PUBLIC_URL: 'https://mail.example.com/', MAILSLOT_POLL_INTERVAL: '30', MAILSLOT_DATA_DIR: '/tmp/x', MAILSLOT_HANDLE_RETRY_BASE_SECONDS: '0.25', MAILSLOT_RAW_RETENTION_DAYS: '7'
   })
   t.equal(s.port, 8080)
   t.equal(s.host, '0.0.0.0')
@@ -28,6 +30,8 @@ t.test('values are read and typed', async t => {
   t.equal(s.publicUrl, 'https://mail.example.com')
   t.equal(s.pollIntervalSeconds, 30)
   t.equal(s.dataDir, '/tmp/x')
+  t.equal(s.handleRetryBaseSeconds, 0.25)
+  t.equal(s.rawRetentionDays, 7)
 })
 
 const bad: Array<[Record<string, string>, string]> = [
@@ -41,7 +45,12 @@ const bad: Array<[Record<string, string>, string]> = [
   [{ MAILSLOT_ADMIN_TOKEN: 'short' }, 'MAILSLOT_ADMIN_TOKEN'],
   [{ MAILSLOT_PUBLIC_URL: 'ftp://x' }, 'MAILSLOT_PUBLIC_URL'],
   [{ MAILSLOT_POLL_INTERVAL: '1' }, 'MAILSLOT_POLL_INTERVAL'],
-  [{ MAILSLOT_LOG_LEVEL: 'loud' }, 'MAILSLOT_LOG_LEVEL']
+  [{ MAILSLOT_LOG_LEVEL: 'loud' }, 'MAILSLOT_LOG_LEVEL'],
+  [{ MAILSLOT_RAW_RETENTION_DAYS: '0' }, 'MAILSLOT_RAW_RETENTION_DAYS'],
+  [{ MAILSLOT_RAW_RETENTION_DAYS: 'a month' }, 'MAILSLOT_RAW_RETENTION_DAYS'],
+  [{ MAILSLOT_HANDLE_RETRY_BASE_SECONDS: '-1' }, 'MAILSLOT_HANDLE_RETRY_BASE_SECONDS'],
+  [{ MAILSLOT_HANDLE_RETRY_BASE_SECONDS: '1e3' }, 'MAILSLOT_HANDLE_RETRY_BASE_SECONDS'],
+  [{ MAILSLOT_HANDLE_RETRY_BASE_SECONDS: '3601' }, 'MAILSLOT_HANDLE_RETRY_BASE_SECONDS']
 ]
 for (const [env, variable] of bad) {
   t.test(`bad ${variable}=${Object.values(env)[0]} is named`, async t => {

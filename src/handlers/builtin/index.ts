@@ -126,7 +126,7 @@ export async function handleBuiltin (ctx: AppContext, email: StoredEmail, parsed
   const routing = route(parsed, {
     wildcard: mailbox.spec.address ?? null,
     rejectPrecedenceBulk: mailbox.spec.rejectPrecedenceBulk ?? false,
-    customServiceDeskAddresses: await customServiceDeskAddresses(ctx.pool)
+    customServiceDeskAddresses: await email.memo.once('customServiceDeskAddresses', async () => await customServiceDeskAddresses(ctx.pool))
   })
   if (routing.outcome === 'handle') return await handle(j, routing.match)
   // a mailbox bound to one project's Service Desk takes mail without a key

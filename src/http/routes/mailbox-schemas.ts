@@ -53,8 +53,8 @@ export const mailboxViewSchema = {
     subscription: {
       type: ['object', 'null'],
       properties: {
-        id: { type: 'string' },
-        expiresAt: { type: 'string' },
+        id: { type: ['string', 'null'] },
+        expiresAt: { type: ['string', 'null'] },
         state: { type: 'string' },
         lastError: { type: ['string', 'null'] }
       }

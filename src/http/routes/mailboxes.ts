@@ -13,6 +13,7 @@ import { createMailbox, deleteMailbox, getMailboxView, listMailboxes } from '../
 import type { MailboxSpec } from '../../mailboxes/types.ts'
 import type { AppContext } from '../../runtime/context.ts'
 import { requestSync } from '../../ingestion/request-sync.ts'
+import { deleteWithSubscription } from '../../graph/subscriptions/unsubscribe.ts'
 import { errorResponseSchema } from '../errors.ts'
 import { mailboxListSchema, mailboxViewSchema } from './mailbox-schemas.ts'
 
@@ -50,7 +51,8 @@ export async function mailboxRoutes (app: FastifyInstance, opts: { ctx: AppConte
   app.delete<{ Params: { name: string } }>('/mailboxes/:name', {
     schema: { params: nameParams, response: { '4xx': errorResponseSchema } }
   }, async (req, reply) => {
-    await deleteMailbox(ctx.pool, req.params.name)
+    // a Graph mailbox's subscription is deleted at Graph first
+    await deleteWithSubscription(ctx, req.params.name, async () => { await deleteMailbox(ctx.pool, req.params.name) })
     req.log.info({ mailbox: req.params.name }, 'mailbox deleted')
     return await reply.status(204).send()
   })

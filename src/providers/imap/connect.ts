@@ -15,7 +15,7 @@ export function imapOptions (s: ImapSettings): ImapFlowOptions {
     secure: tls === 'implicit',
     doSTARTTLS: tls === 'starttls' ? true : (tls === 'none' ? false : undefined),
     auth,
-    tls: { rejectUnauthorized: s.rejectUnauthorized ?? true },
+    tls: { rejectUnauthorized: s.rejectUnauthorized ?? true, ...(s.ca !== undefined ? { ca: s.ca } : {}) },
     logger: false,
     connectionTimeout: timeout,
     greetingTimeout: timeout,
@@ -25,19 +25,25 @@ export function imapOptions (s: ImapSettings): ImapFlowOptions {
   }
 }
 
+const TIMEOUT_CODES = new Set(['CONNECT_TIMEOUT', 'GREETING_TIMEOUT', 'UPGRADE_TIMEOUT', 'ETIMEOUT'])
+
 export async function connectImap (s: ImapSettings): Promise<ImapFlow> {
-  const client = new ImapFlow(imapOptions(s))
+  const options = imapOptions(s)
+  const client = new ImapFlow(options)
   // after connect, errors surface on the next command; this keeps a dropped
   // socket from becoming an unhandled 'error' event
   client.on('error', () => {})
   try {
     await client.connect()
   } catch (err) {
-    const e = err as { authenticationFailed?: boolean, responseText?: string, message: string }
+    const e = err as { authenticationFailed?: boolean, responseText?: string, code?: string, message: string }
     if (e.authenticationFailed === true) {
       throw new ProviderAuthError(`IMAP login failed for ${s.user}: ${e.responseText ?? e.message}`)
     }
-    throw new Error(`IMAP connection to ${s.host}:${s.port ?? ''} failed: ${e.message}`)
+    const where = `${s.host}:${options.port ?? ''}`
+    // imapflow's own wording ("Failed to receive greeting …") does not say it was a timeout
+    if (TIMEOUT_CODES.has(e.code ?? '')) throw new Error(`IMAP connection to ${where} timed out after ${s.connectTimeoutSeconds ?? 30} s: ${e.message}`)
+    throw new Error(`IMAP connection to ${where} failed: ${e.message}`)
   }
   return client
 }

@@ -11,6 +11,9 @@ import type { ImapFlow } from 'imapflow'
 import type { AfterDelivery, ImapSettings } from '../../mailboxes/types.ts'
 import type { FetchedMessage, ListResult, MessageRef, Provider } from '../types.ts'
 import { connectImap } from './connect.ts'
+import { headerBlock } from '../../shared/mime.ts'
+
+export { headerBlock }
 
 export interface ImapCursor { uidValidity: string, lastUid: number }
 
@@ -151,12 +154,4 @@ export class ImapProvider implements Provider {
     if (client === undefined) return
     await client.logout().catch(() => client.close())
   }
-}
-
-/** The header block of a message (up to and including the first blank line). */
-export function headerBlock (raw: Buffer): Buffer {
-  const crlf = raw.indexOf('\r\n\r\n')
-  const lf = raw.indexOf('\n\n')
-  const ends = [crlf === -1 ? -1 : crlf + 4, lf === -1 ? -1 : lf + 2].filter(n => n > 0)
-  return ends.length === 0 ? raw.subarray(0, Math.min(raw.length, 64 * 1024)) : raw.subarray(0, Math.min(...ends))
 }

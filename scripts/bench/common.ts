@@ -1,0 +1,41 @@
+/** Shared bits of the benchmarks: a fresh runtime on the embedded (or DATABASE_URL) PostgreSQL, medians. */
+import { mkdtemp, rm } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import { loadSettings } from '../../src/config/settings.ts'
+import { startRuntime, type Role, type Runtime } from '../../src/runtime/start.ts'
+import { createLogger } from '../../src/shared/logger.ts'
+import { createPool } from '../../src/db/pool.ts'
+
+export interface BenchRuntime { rt: Runtime, dir: string, close: () => Promise<void> }
+
+/**
+ * A mailslot runtime for a benchmark: its own data dir, so with no
+ * DATABASE_URL it runs its own embedded PostgreSQL; with DATABASE_URL, a fresh
+ * database on that server.
+ */
+export async function benchRuntime (role: Role = 'all', env: Record<string, string> = {}): Promise<BenchRuntime> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'mailslot-bench-'))
+  let databaseUrl = process.env.DATABASE_URL
+  if (databaseUrl !== undefined && databaseUrl !== '') {
+    const name = `mailslot_bench_${Date.now()}`
+    const admin = createPool(databaseUrl, 1)
+    await admin.query(`CREATE DATABASE ${name}`)
+    await admin.end()
+    const u = new URL(databaseUrl); u.pathname = '/' + name; databaseUrl = u.toString()
+  }
+  const settings = loadSettings({ MAILSLOT_DATA_DIR: dir, PORT: '0', MAILSLOT_LOG_LEVEL: 'warn', ...(databaseUrl !== undefined ? { DATABASE_URL: databaseUrl } : {}), ...env })
+  const rt = await startRuntime(settings, { role, log: createLogger('warn') })
+  return { rt, dir, close: async () => { await rt.stop(); await rm(dir, { recursive: true, force: true }) } }
+}
+
+export function median (xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b)
+  const m = Math.floor(s.length / 2)
+  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2
+}
+
+export function percentile (xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b)
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]
+}

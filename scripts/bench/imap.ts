@@ -1,0 +1,128 @@
+/**
+ * npm run bench:imap — IMAP → handled throughput, against its raw baseline.
+ *
+ * Starts a fresh mailslot runtime in this process (an embedded PostgreSQL in
+ * a temporary data dir, or a fresh database on the DATABASE_URL server) and a private Dovecot with
+ * its high-performance settings. Each run delivers N × 7 KB emails (default
+ * 2,000) to two fresh users; then
+ * - mailslot: an IMAP mailbox (builtin delivery) on the first user is polled
+ *   and timed from the poll request until every row is in an end state;
+ * - baseline: the second user's copy is bulk-fetched with imapflow, parsed
+ *   with simpleParser and inserted 100 rows at a time (imap-baseline.ts).
+ * Prints each run, the medians and the ratio. Everything stays on 127.0.0.1.
+ * BENCH_EMAILS and BENCH_RUNS change the size (defaults 2000 and 3).
+ */
+import { execFileSync } from 'node:child_process'
+import os from 'node:os'
+import type { Runtime } from '../../src/runtime/start.ts'
+import { startDovecot, type Dovecot } from '../../test/helpers/dovecot.ts'
+import { makeEmail } from '../../test/helpers/emails.ts'
+import { benchRuntime, median } from './common.ts'
+import { runBaseline, type BaselineResult } from './imap-baseline.ts'
+
+const EMAILS = Number(process.env.BENCH_EMAILS ?? 2000)
+const RUNS = Number(process.env.BENCH_RUNS ?? 3)
+const TIMEOUT_MS = 300_000
+const TARGET_RATE = 1000
+const TARGET_RATIO = 0.8
+
+interface MailslotResult { seconds: number, storedSeconds: number, count: number, outcomes: string }
+
+const rate = (count: number, seconds: number): number => count / seconds
+const sleep = async (ms: number): Promise<void> => await new Promise(resolve => setTimeout(resolve, ms))
+
+async function api (rt: Runtime, method: string, url: string, body?: unknown): Promise<any> {
+  const res = await fetch(rt.address + url, {
+    method,
+    headers: { authorization: `Bearer ${rt.ctx.adminToken}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    body: body === undefined ? undefined : JSON.stringify(body)
+  })
+  if (res.status >= 300) throw new Error(`${method} ${url}: ${res.status} ${await res.text()}`)
+  return res.status === 204 ? null : await res.json()
+}
+
+async function waitUntil (what: string, check: () => Promise<boolean>, everyMs = 20): Promise<void> {
+  const deadline = Date.now() + TIMEOUT_MS
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await sleep(everyMs)
+  }
+}
+
+async function runMailslot (rt: Runtime, imap: Dovecot, name: string, emails: Buffer[]): Promise<MailslotResult> {
+  const u = imap.addUser()
+  await api(rt, 'POST', '/api/v1/mailboxes', {
+    name,
+    provider: 'imap',
+    imap: { host: imap.host, port: imap.port, tls: 'none', user: u.user, password: u.password },
+    address: 'incoming+%{key}@example.com',
+    delivery: { kind: 'builtin' },
+    // no scheduled sync during the run: only the poll request is measured
+    pollIntervalSeconds: 86400
+  })
+  // the sync queued on creation finds an empty folder
+  await waitUntil('the first sync', async () => (await api(rt, 'GET', `/api/v1/mailboxes/${name}`)).health.state === 'ok', 50)
+  await imap.appendMany(u.user, 'INBOX', emails)
+
+  const count = async (sql: string): Promise<number> => (await rt.ctx.pool.query<{ n: number }>(sql, [name])).rows[0].n
+  const started = Date.now()
+  await api(rt, 'POST', `/api/v1/mailboxes/${name}/poll`)
+  await waitUntil('every email in an end state', async () =>
+    await count(`SELECT count(*)::int AS n FROM inbound_emails WHERE mailbox_name = $1 AND status IN ('delivered', 'rejected', 'failed')`) >= emails.length)
+  const seconds = (Date.now() - started) / 1000
+
+  const { rows } = await rt.ctx.pool.query<{ n: number, stored: Date }>(
+    'SELECT count(*)::int AS n, max(received_at) AS stored FROM inbound_emails WHERE mailbox_name = $1', [name])
+  if (rows[0].n !== emails.length) throw new Error(`${rows[0].n} rows for ${emails.length} emails`)
+  const { rows: outcomes } = await rt.ctx.pool.query<{ o: string, n: number }>(
+    `SELECT status || coalesce(':' || reason, '') AS o, count(*)::int AS n FROM inbound_emails WHERE mailbox_name = $1 GROUP BY 1 ORDER BY 2 DESC`, [name])
+  return { seconds, storedSeconds: (rows[0].stored.getTime() - started) / 1000, count: rows[0].n, outcomes: outcomes.map(o => `${o.o} ${o.n}`).join(', ') }
+}
+
+function conditions (pgVersion: string, embedded: boolean): string {
+  let dovecot = 'Dovecot'
+  try { dovecot = `Dovecot ${execFileSync('dovecot', ['--version']).toString().trim().split(' ')[0]}` } catch {}
+  const cpu = os.cpus()
+  return [
+    `${cpu.length} × ${cpu[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB; Node ${process.version}`,
+    `${pgVersion.split(' on ')[0]} (${embedded ? 'embedded' : 'DATABASE_URL'}); ${dovecot} (high-performance settings), all on 127.0.0.1`,
+    `${EMAILS} emails of ~${Math.round(makeEmail(0).length / 1024)} KB per run, ${RUNS} runs`
+  ].join('\n  ')
+}
+
+const bench = await benchRuntime('all')
+const { rt } = bench
+const imap = await startDovecot({ highPerformance: true })
+const prefix = `bench-imap-${process.pid}`
+// the embedded PostgreSQL runs as a daemon: an interrupted run must still stop it
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => { void Promise.allSettled([bench.close(), imap.stop()]).then(() => process.exit(130)) })
+}
+try {
+  const pgVersion = (await rt.ctx.pool.query<{ v: string }>('SELECT version() AS v')).rows[0].v
+  console.log(`IMAP → handled (builtin delivery)\n  ${conditions(pgVersion, rt.ctx.settings.databaseUrl === undefined)}\n`)
+  const results: Array<{ mailslot: MailslotResult, baseline: BaselineResult }> = []
+  for (let run = 1; run <= RUNS; run++) {
+    const emails = Array.from({ length: EMAILS }, (_, i) => makeEmail(run * EMAILS + i))
+    const twin = imap.addUser()
+    await imap.appendMany(twin.user, 'INBOX', emails)
+    const baseline = await runBaseline(imap.clientOptions({ user: twin.user, pass: twin.password }), rt.ctx.pool, EMAILS)
+    const mailslot = await runMailslot(rt, imap, `${prefix}-${run}`, emails)
+    results.push({ mailslot, baseline })
+    const b = baseline
+    console.log(`run ${run}: mailslot ${rate(EMAILS, mailslot.seconds).toFixed(0)} emails/s (${mailslot.seconds.toFixed(2)} s; all stored at ${mailslot.storedSeconds.toFixed(2)} s; ${mailslot.outcomes})`)
+    console.log(`       baseline ${rate(EMAILS, b.seconds).toFixed(0)} emails/s (${b.seconds.toFixed(2)} s = fetch ${b.fetchSeconds.toFixed(2)} + parse ${b.parseSeconds.toFixed(2)} + insert ${b.insertSeconds.toFixed(2)})`)
+    console.log(`       ratio ${(b.seconds / mailslot.seconds).toFixed(2)}`)
+  }
+  const mailslotRate = median(results.map(r => rate(EMAILS, r.mailslot.seconds)))
+  const baselineRate = median(results.map(r => rate(EMAILS, r.baseline.seconds)))
+  const ratio = median(results.map(r => r.baseline.seconds / r.mailslot.seconds))
+  console.log(`\nmedian of ${RUNS}: mailslot ${mailslotRate.toFixed(0)} emails/s, baseline ${baselineRate.toFixed(0)} emails/s, ratio ${ratio.toFixed(2)}`)
+  console.log(`target: ≥ ${TARGET_RATE} emails/s ${mailslotRate >= TARGET_RATE ? 'met' : 'MISSED'}; ≥ ${TARGET_RATIO} × baseline ${ratio >= TARGET_RATIO ? 'met' : 'MISSED'}`)
+} finally {
+  // the raw bytes are not left behind on a DATABASE_URL server
+  await rt.ctx.pool.query(`DELETE FROM inbound_emails WHERE mailbox_name LIKE $1`, [`${prefix}-%`]).catch(() => {})
+  await rt.ctx.pool.query(`DELETE FROM mailboxes WHERE name LIKE $1`, [`${prefix}-%`]).catch(() => {})
+  await bench.close()
+  await imap.stop()
+}

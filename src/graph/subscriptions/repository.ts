@@ -1,0 +1,92 @@
+/** Queries on graph_subscriptions (one row per webhook-mode Graph mailbox; see sql/0004_graph.sql). */
+import { createHash } from 'node:crypto'
+import type { Pool, Queryable } from '../../db/pool.ts'
+
+export type SubscriptionState = 'active' | 'failed' | 'unavailable' | 'removed'
+
+export interface SubscriptionRow {
+  mailbox_id: number
+  subscription_id: string | null
+  expires_at: Date | null
+  state: SubscriptionState
+  last_error: string | null
+  failures: number
+}
+
+/** Seconds to wait after the n-th failure in a row: 1, 2, 4 … 60 minutes. */
+const RETRY_SQL = 'now() + make_interval(secs => least(3600, 60 * power(2, least(graph_subscriptions.failures, 6))))'
+
+export async function getSubscription (db: Queryable, mailboxId: number): Promise<SubscriptionRow | null> {
+  const { rows } = await db.query<SubscriptionRow>(
+    'SELECT mailbox_id, subscription_id, expires_at, state, last_error, failures FROM graph_subscriptions WHERE mailbox_id = $1', [mailboxId])
+  return rows[0] ?? null
+}
+
+export interface ActiveSubscription {
+  subscriptionId: string
+  sealedClientState: Buffer
+  resource: string
+  notificationUrl: string
+  expiresAt: string
+}
+
+export async function saveActive (db: Queryable, mailboxId: number, s: ActiveSubscription): Promise<void> {
+  await db.query(
+    `INSERT INTO graph_subscriptions (mailbox_id, subscription_id, client_state, resource, notification_url, expires_at, state)
+     VALUES ($1, $2, $3, $4, $5, $6, 'active')
+     ON CONFLICT (mailbox_id) DO UPDATE SET subscription_id = EXCLUDED.subscription_id, client_state = EXCLUDED.client_state,
+       resource = EXCLUDED.resource, notification_url = EXCLUDED.notification_url, expires_at = EXCLUDED.expires_at,
+       state = 'active', last_error = NULL, failures = 0, next_attempt_at = now(), updated_at = now()`,
+    [mailboxId, s.subscriptionId, s.sealedClientState, s.resource, s.notificationUrl, s.expiresAt])
+}
+
+/** Renewed or reauthorized: live, no error. */
+export async function saveHealthy (db: Queryable, mailboxId: number, expiresAt?: string): Promise<void> {
+  await db.query(
+    `UPDATE graph_subscriptions SET expires_at = coalesce($2, expires_at), state = 'active', last_error = NULL, failures = 0,
+       next_attempt_at = now(), updated_at = now() WHERE mailbox_id = $1`, [mailboxId, expiresAt ?? null])
+}
+
+/**
+ * A failed attempt: the state to show (`active` when the subscription still
+ * lives, e.g. a failed renewal), the error, and when to try again.
+ */
+export async function saveFailure (db: Queryable, mailboxId: number, state: SubscriptionState, message: string): Promise<void> {
+  await db.query(
+    `INSERT INTO graph_subscriptions (mailbox_id, state, last_error, failures, next_attempt_at)
+     VALUES ($1, $2, $3, 1, now() + interval '60 seconds')
+     ON CONFLICT (mailbox_id) DO UPDATE SET state = EXCLUDED.state, last_error = EXCLUDED.last_error,
+       failures = graph_subscriptions.failures + 1, next_attempt_at = ${RETRY_SQL}, updated_at = now()`,
+    [mailboxId, state, message.slice(0, 2000)])
+}
+
+export async function deleteSubscriptionRow (db: Queryable, mailboxId: number): Promise<void> {
+  await db.query('DELETE FROM graph_subscriptions WHERE mailbox_id = $1', [mailboxId])
+}
+
+function lockKey (mailboxId: number): bigint {
+  return createHash('sha256').update(`mailslot:graph-subscription:${mailboxId}`).digest().readBigInt64BE(0)
+}
+
+/**
+ * Runs `fn` while holding the mailbox's subscription lock (a session advisory
+ * lock, not a transaction: Graph calls inside may take seconds). Every
+ * process takes it before creating, renewing or deleting, so two processes
+ * never create two subscriptions for one mailbox. `wait: false` gives up
+ * at once ('busy') when another process holds it.
+ */
+export async function withSubscriptionLock<T> (pool: Pool, mailboxId: number, wait: boolean, fn: () => Promise<T>): Promise<T | 'busy'> {
+  const client = await pool.connect()
+  const key = lockKey(mailboxId)
+  try {
+    if (wait) await client.query('SELECT pg_advisory_lock($1)', [key])
+    else if (!(await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [key])).rows[0].ok) return 'busy'
+    try {
+      return await fn()
+    } finally {
+      await client.query('SELECT pg_advisory_unlock($1)', [key])
+    }
+  } finally {
+    client.release()
+  }
+}

@@ -1,0 +1,64 @@
+/**
+ * mailbox-fetch: the batches a sync listed (up to 25 refs each, one job
+ * each), worked several jobs at a time. The jobs of one mailbox share one
+ * provider session (one login for up to FETCH_JOBS_PER_SESSION batches
+ * instead of one each); each batch still stores, marks and advances the
+ * cursor on its own (batch.ts), so a failure costs at most the batches not
+ * yet done. Each job is settled on its own: a failed one is retried by
+ * pg-boss (in a new session), the others complete.
+ */
+import type { AppContext } from '../runtime/context.ts'
+import { recordFailure } from '../mailboxes/health.ts'
+import { createProvider } from '../providers/index.ts'
+import { ProviderAuthError } from '../providers/types.ts'
+import type { QueuePayloads } from '../queue/queues.ts'
+import { processBatch } from './batch.ts'
+import { intervalOf, loadForSync, maxBytesOf } from './sync.ts'
+
+/** Jobs a fetch worker takes at once: the batches one session may work through. */
+export const FETCH_JOBS_PER_SESSION = 8
+
+export interface FetchJob { id: string, data: QueuePayloads['mailbox-fetch'] }
+/** A pg-boss per-job result (perJobResults). */
+export interface FetchJobResult { id: string, status: 'completed' | 'failed', output?: { error: string } }
+
+const failed = (job: FetchJob, err: unknown): FetchJobResult => ({ id: job.id, status: 'failed', output: { error: (err as Error).message } })
+
+export async function fetchBatches (ctx: AppContext, jobs: FetchJob[]): Promise<FetchJobResult[]> {
+  const byMailbox = new Map<number, FetchJob[]>()
+  for (const job of jobs) byMailbox.set(job.data.mailboxId, [...(byMailbox.get(job.data.mailboxId) ?? []), job])
+  // one mailbox after another: a worker holds one IMAP session at a time, as before
+  const results: FetchJobResult[] = []
+  for (const group of byMailbox.values()) results.push(...await fetchInOneSession(ctx, group))
+  return results
+}
+
+/** The batches of one mailbox, in order, in one session; the first failure fails the rest (retried in a new session). */
+async function fetchInOneSession (ctx: AppContext, jobs: FetchJob[]): Promise<FetchJobResult[]> {
+  let mailbox
+  try {
+    mailbox = await loadForSync(ctx, jobs[0].data.mailboxId)
+  } catch (err) {
+    return jobs.map(job => failed(job, err))
+  }
+  if (mailbox === null) return jobs.map(job => ({ id: job.id, status: 'completed' })) // deleted meanwhile
+  const target = { id: mailbox.id, name: mailbox.spec.name }
+  const provider = createProvider(mailbox)
+  const results: FetchJobResult[] = []
+  try {
+    for (const job of jobs) {
+      try {
+        await processBatch(ctx, target, provider, job.data.refs as never, maxBytesOf(ctx, mailbox))
+        results.push({ id: job.id, status: 'completed' })
+      } catch (err) {
+        const auth = err instanceof ProviderAuthError
+        await recordFailure(ctx.pool, mailbox.id, auth ? 'auth' : 'network', (err as Error).message, intervalOf(ctx, mailbox))
+        ctx.log.warn({ mailbox: mailbox.spec.name, err: { message: (err as Error).message } }, 'mailbox fetch failed')
+        return [...results, ...jobs.slice(results.length).map(j => failed(j, err))]
+      }
+    }
+    return results
+  } finally {
+    await provider.close().catch(() => {})
+  }
+}

@@ -1,0 +1,122 @@
+/**
+ * How mailslot talks to Graph for one mailbox. One SDK client per app
+ * (tenant + client id + secret + hosts) is shared process-wide: its
+ * ClientSecretCredential keeps the access token until near expiry, so
+ * thousands of syncs cost one token request per app and hour. Every request
+ * of a mailbox passes its gate (≤ 4 in flight; a 429's Retry-After pauses
+ * them all, retries included). A 401 from Graph rebuilds the credential once.
+ */
+import { createHash } from 'node:crypto'
+import { ClientSecretCredential } from '@azure/identity'
+import { Client, MiddlewareFactory, type Context, type GraphRequest, type Middleware, type MiddlewareOptions } from '@microsoft/microsoft-graph-client'
+import { TokenCredentialAuthenticationProvider } from '@microsoft/microsoft-graph-client/authProviders/azureTokenCredentials/index.js'
+import type { GraphSettings } from '../../mailboxes/types.ts'
+import { endpointsOf, type GraphEndpoints } from './endpoints.ts'
+import { classify, statusOf } from './errors.ts'
+import { gateFor, retryAfterMs, type MailboxGate } from './gate.ts'
+
+/** Tells the gate middleware which mailbox a request belongs to. */
+class GateOption implements MiddlewareOptions {
+  readonly gate: MailboxGate
+  constructor (gate: MailboxGate) { this.gate = gate }
+}
+
+/** Sits just before the HTTP send, so it sees every attempt, the SDK's retries included. */
+class GateMiddleware implements Middleware {
+  private next: Middleware | undefined
+  async execute (context: Context): Promise<void> {
+    const gate = (context.middlewareControl?.getMiddlewareOptions(GateOption) as GateOption | undefined)?.gate
+    await gate?.whenOpen()
+    await this.next!.execute(context)
+    if (gate !== undefined && context.response?.status === 429) gate.pause(retryAfterMs(context.response.headers.get('retry-after')))
+  }
+
+  setNext (next: Middleware): void { this.next = next }
+}
+
+/** A Graph request (retries and Retry-After waits included) that takes longer is abandoned. Default 120 s. */
+const REQUEST_TIMEOUT_MS = 120_000
+
+interface AppClient { key: string, client: Client }
+
+/** Apps whose clients are kept; the least recently used goes first. */
+const MAX_APPS = 10_000
+const apps = new Map<string, AppClient>()
+
+function appKey (s: GraphSettings, e: GraphEndpoints): string {
+  return createHash('sha256').update([s.tenantId, s.clientId, s.clientSecret, e.authorityHost, e.baseUrl].join('\n')).digest('base64url')
+}
+
+function buildClient (s: GraphSettings, e: GraphEndpoints): Client {
+  const credential = new ClientSecretCredential(s.tenantId, s.clientId, s.clientSecret, {
+    authorityHost: e.authorityHost,
+    // otherwise MSAL asks login.microsoftonline.com about a host it does not know
+    ...(e.customAuthority ? { disableInstanceDiscovery: true } : {})
+  })
+  const auth = new TokenCredentialAuthenticationProvider(credential, { scopes: [e.scope] })
+  const chain = MiddlewareFactory.getDefaultMiddlewareChain(auth)
+  chain.splice(chain.length - 1, 0, new GateMiddleware())
+  return Client.initWithMiddleware({
+    middleware: chain,
+    baseUrl: e.baseUrl,
+    defaultVersion: 'v1.0',
+    // the SDK sends the token only to Graph's own hosts and these (host name, no port)
+    customHosts: new Set([new URL(e.baseUrl).hostname])
+  })
+}
+
+function appClient (s: GraphSettings, e: GraphEndpoints, stale?: AppClient): AppClient {
+  const key = appKey(s, e)
+  let entry = apps.get(key)
+  if (entry !== undefined) apps.delete(key)
+  // only the first caller that saw a 401 on this client replaces it
+  if (entry === undefined || entry === stale) entry = { key, client: buildClient(s, e) }
+  apps.set(key, entry)
+  if (apps.size > MAX_APPS) apps.delete(apps.keys().next().value as string)
+  return entry
+}
+
+export type RequestFor = (path: string, prefer?: string[]) => GraphRequest
+
+export class GraphConnection {
+  readonly user: string
+  private readonly settings: GraphSettings
+  private readonly endpoints: GraphEndpoints
+  private readonly gate: MailboxGate
+  private readonly option: GateOption
+
+  constructor (settings: GraphSettings) {
+    this.settings = settings
+    this.endpoints = endpointsOf(settings)
+    this.user = encodeURIComponent(settings.user)
+    this.gate = gateFor([this.endpoints.baseUrl, settings.tenantId, settings.clientId, settings.user.toLowerCase()].join('\n'))
+    this.option = new GateOption(this.gate)
+  }
+
+  /**
+   * Runs `fn` holding one of the mailbox's request slots (read response
+   * bodies inside it). Errors come out classified (ProviderAuthError,
+   * GraphRequestError); a 401 is retried once with a fresh credential.
+   */
+  async call<T> (fn: (request: RequestFor) => Promise<T>): Promise<T> {
+    return await this.gate.run(async () => {
+      const entry = appClient(this.settings, this.endpoints)
+      try {
+        return await fn(this.requestFor(entry.client))
+      } catch (err) {
+        if (statusOf(err) !== 401) throw classify(err)
+        const fresh = appClient(this.settings, this.endpoints, entry)
+        try { return await fn(this.requestFor(fresh.client)) } catch (again) { throw classify(again) }
+      }
+    })
+  }
+
+  /** A request for a path under /v1.0 or an absolute next/delta link; always with immutable ids. */
+  private requestFor (client: Client): RequestFor {
+    return (path, prefer = []) => client.api(path)
+      .middlewareOptions([this.option])
+      .header('Prefer', ['IdType="ImmutableId"', ...prefer].join(', '))
+      // a hung answer must not hold one of the mailbox's 4 slots for ever
+      .option('signal', AbortSignal.timeout(REQUEST_TIMEOUT_MS))
+  }
+}

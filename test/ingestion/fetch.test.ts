@@ -1,0 +1,67 @@
+/**
+ * mailbox-fetch jobs worked several at a time: one provider session per
+ * mailbox for its batches, and each job settled on its own.
+ */
+import t from 'tap'
+import { readFileSync } from 'node:fs'
+import { fetchBatches, type FetchJob } from '../../src/ingestion/fetch.ts'
+import { chunkRefs } from '../../src/ingestion/batch.ts'
+import { loadMailbox } from '../../src/mailboxes/repository.ts'
+import { ImapProvider } from '../../src/providers/imap/provider.ts'
+import { makeEmail } from '../helpers/emails.ts'
+import { countRows, imapFixture, imapMailbox } from './imap-fixture.ts'
+
+t.test('batches of two mailboxes: one session each, every job completed, each message stored once', async t => {
+  const { imap, rt } = await imapFixture(t, { role: 'web' })
+  const jobs: FetchJob[] = []
+  const users = [imap.addUser(), imap.addUser()]
+  for (const [n, u] of users.entries()) {
+    await imap.appendMany(u.user, 'INBOX', Array.from({ length: 60 }, (_, i) => makeEmail(100 * n + i)))
+    const { body } = await rt.api('POST', '/api/v1/mailboxes', imapMailbox(imap, u))
+    const mailbox = (await loadMailbox(rt.ctx.pool, rt.ctx.encryptionKey, body.id))!
+    const lister = new ImapProvider(mailbox.spec.imap!, 'seen')
+    const { refs } = await lister.listNew(null)
+    await lister.close()
+    for (const [i, b] of chunkRefs(refs, 25, 1e9).entries()) jobs.push({ id: `job-${n}-${i}`, data: { mailboxId: mailbox.id, refs: b as never } })
+  }
+  const loginsBefore = users.map(u => logins(imap.logPath, u.user))
+  const results = await fetchBatches(rt.ctx, jobs)
+  t.same(results.map(r => r.status), jobs.map(() => 'completed'))
+  t.same(results.map(r => r.id).sort(), jobs.map(j => j.id).sort(), 'one result per job')
+  t.same(users.map((u, i) => logins(imap.logPath, u.user) - loginsBefore[i]), [1, 1], 'three batches, one login per mailbox')
+  t.equal(await countRows(rt, 'SELECT count(*)::int AS n FROM inbound_emails'), 120)
+  for (const u of users) t.equal([...(await imap.flags(u.user, 'INBOX')).values()].filter(f => f.includes('\\Seen')).length, 60)
+})
+
+t.test('a mailbox whose server is gone: its jobs fail (to be retried), the other mailbox\'s complete', async t => {
+  const { imap, rt } = await imapFixture(t, { role: 'web' })
+  const u = imap.addUser()
+  await imap.appendMany(u.user, 'INBOX', Array.from({ length: 30 }, (_, i) => makeEmail(i)))
+  const good = (await rt.api('POST', '/api/v1/mailboxes', imapMailbox(imap, u))).body
+  const gone = (await rt.api('POST', '/api/v1/mailboxes', { name: 'gone', provider: 'imap', imap: { host: '127.0.0.1', port: 9, tls: 'none', user: 'x', password: 'y', connectTimeoutSeconds: 2 } })).body
+  const mailbox = (await loadMailbox(rt.ctx.pool, rt.ctx.encryptionKey, good.id))!
+  const lister = new ImapProvider(mailbox.spec.imap!, 'seen')
+  const { refs } = await lister.listNew(null)
+  await lister.close()
+  const fakeRefs = [{ key: '1:1', uid: 1, uidValidity: '1', size: 10 }]
+  const jobs: FetchJob[] = [
+    { id: 'gone-1', data: { mailboxId: gone.id, refs: fakeRefs } },
+    { id: 'good-1', data: { mailboxId: good.id, refs: refs.slice(0, 25) as never } },
+    { id: 'gone-2', data: { mailboxId: gone.id, refs: fakeRefs } },
+    { id: 'good-2', data: { mailboxId: good.id, refs: refs.slice(25) as never } }
+  ]
+  const results = new Map((await fetchBatches(rt.ctx, jobs)).map(r => [r.id, r]))
+  t.equal(results.get('good-1')?.status, 'completed')
+  t.equal(results.get('good-2')?.status, 'completed')
+  t.equal(results.get('gone-1')?.status, 'failed')
+  t.equal(results.get('gone-2')?.status, 'failed')
+  t.match(results.get('gone-1')?.output?.error, /ECONNREFUSED|connection/i)
+  t.equal(await countRows(rt, 'SELECT count(*)::int AS n FROM inbound_emails'), 30)
+  const health = (await rt.api('GET', '/api/v1/mailboxes/gone')).body.health
+  t.equal(health.state, 'failing', 'the failure is in the mailbox health')
+})
+
+/** IMAP logins of a user so far, from Dovecot's log. */
+function logins (logPath: string, user: string): number {
+  return readFileSync(logPath, 'utf8').split('\n').filter(line => line.includes(`Login: user=<${user}>`)).length
+}
