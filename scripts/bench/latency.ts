@@ -8,6 +8,7 @@
  * MAILSLOT_PUBLIC_URL is its own address, on the embedded (or DATABASE_URL)
  * PostgreSQL. The mailbox subscribes through the real handshake; then
  * messages are added one at a time, each once the previous one is handled.
+ * Each run uses a new mailbox in the same runtime.
  * Latency = handled_at (set by PostgreSQL) − the moment it was added.
  * Baseline in the same run: the bare round trip of the same work without
  * mailslot's queueing — one delta + $value + PATCH through the same SDK
@@ -28,55 +29,52 @@ const WARMUP = 10
 
 const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
 
+const fake = await startFakeGraph({ log: false })
+const port = await freePort()
+const bench = await benchRuntime('all', { PORT: String(port), MAILSLOT_PUBLIC_URL: `http://127.0.0.1:${port}` })
+const { ctx } = bench.rt
+
+/** One run: a new mailbox (and subscription) in the same runtime. */
 async function run (round: number): Promise<{ latencies: number[], graphOnly: number[] }> {
-  const fake = await startFakeGraph({ log: false })
-  const port = await freePort()
-  const bench = await benchRuntime('all', { PORT: String(port), MAILSLOT_PUBLIC_URL: `http://127.0.0.1:${port}` })
-  const { ctx } = bench.rt
-  try {
-    const box = fake.addMailbox(`bench${round}@contoso.example`)
-    const view = await createMailbox(ctx.pool, ctx.encryptionKey, {
-      name: 'latency', provider: 'graph', mode: 'webhook', delivery: { kind: 'builtin' }, address: 'incoming+%{key}@example.com',
-      graph: { tenantId: fake.tenantId, clientId: fake.clientId, clientSecret: fake.clientSecret, user: box.upn, authorityHost: fake.url, baseUrl: fake.url }
-    })
-    await requestSync(ctx, view.id, 'manual')
-    for (let i = 0; ; i++) {
-      const { rows } = await ctx.pool.query("SELECT 1 FROM graph_subscriptions WHERE state = 'active'")
-      if (rows.length > 0 && fake.subscriptions().length === 1) break
-      if (i > 600) throw new Error('no subscription after 30 s')
-      await sleep(50)
-    }
-    const latencies: number[] = []
-    for (let i = 0; i < WARMUP + MESSAGES; i++) {
-      const added = Date.now()
-      const { id } = box.addMessage('Inbox', makeEmail(i))
-      for (let waited = 0; ; waited += 2) {
-        const { rows } = await ctx.pool.query<{ at: Date }>(
-          `SELECT handled_at AS at FROM inbound_emails WHERE mailbox_id = $1 AND provider_key = $2 AND status IN ('delivered', 'rejected')`, [view.id, id])
-        if (rows.length > 0) { if (i >= WARMUP) latencies.push(rows[0].at.getTime() - added); break }
-        if (waited > 30_000) throw new Error(`message ${i} not handled after 30 s`)
-        await sleep(2)
-      }
-    }
-    // the Graph part alone, same client setup: list (delta), download, mark read
-    const client = graphClientFor(fake)
-    const graphOnly: number[] = []
-    let page = await client.api(`/users/${box.upn}/mailFolders/Inbox/messages/delta`).header('Prefer', 'odata.maxpagesize=500').get()
-    while (page['@odata.nextLink'] !== undefined) page = await client.api(page['@odata.nextLink']).get()
-    let deltaLink = page['@odata.deltaLink'] as string
-    for (let i = 0; i < 50; i++) {
-      const started = performance.now()
-      const { id } = box.addMessage('Inbox', makeEmail(10_000 + i))
-      deltaLink = (await client.api(deltaLink).get())['@odata.deltaLink']
-      await client.api(`/users/${box.upn}/messages/${id}/$value`).getStream()
-      await client.api(`/users/${box.upn}/messages/${id}`).patch({ isRead: true })
-      graphOnly.push(performance.now() - started)
-    }
-    return { latencies, graphOnly }
-  } finally {
-    await bench.close()
-    await fake.close()
+  const box = fake.addMailbox(`bench${round}@contoso.example`)
+  const view = await createMailbox(ctx.pool, ctx.encryptionKey, {
+    name: `latency-${round}`, provider: 'graph', mode: 'webhook', delivery: { kind: 'builtin' }, address: 'incoming+%{key}@example.com',
+    graph: { tenantId: fake.tenantId, clientId: fake.clientId, clientSecret: fake.clientSecret, user: box.upn, authorityHost: fake.url, baseUrl: fake.url }
+  })
+  await requestSync(ctx, view.id, 'manual')
+  for (let i = 0; ; i++) {
+    const { rows } = await ctx.pool.query("SELECT 1 FROM graph_subscriptions WHERE mailbox_id = $1 AND state = 'active'", [view.id])
+    if (rows.length > 0) break
+    if (i > 600) throw new Error('no subscription after 30 s')
+    await sleep(50)
   }
+  const latencies: number[] = []
+  for (let i = 0; i < WARMUP + MESSAGES; i++) {
+    const added = Date.now()
+    const { id } = box.addMessage('Inbox', makeEmail(i))
+    for (let waited = 0; ; waited += 2) {
+      const { rows } = await ctx.pool.query<{ at: Date }>(
+        `SELECT handled_at AS at FROM inbound_emails WHERE mailbox_id = $1 AND provider_key = $2 AND status IN ('delivered', 'rejected')`, [view.id, id])
+      if (rows.length > 0) { if (i >= WARMUP) latencies.push(rows[0].at.getTime() - added); break }
+      if (waited > 30_000) throw new Error(`message ${i} not handled after 30 s`)
+      await sleep(2)
+    }
+  }
+  // the Graph part alone, same client setup: list (delta), download, mark read
+  const client = graphClientFor(fake)
+  const graphOnly: number[] = []
+  let page = await client.api(`/users/${box.upn}/mailFolders/Inbox/messages/delta`).header('Prefer', 'odata.maxpagesize=500').get()
+  while (page['@odata.nextLink'] !== undefined) page = await client.api(page['@odata.nextLink']).get()
+  let deltaLink = page['@odata.deltaLink'] as string
+  for (let i = 0; i < 50; i++) {
+    const started = performance.now()
+    const { id } = box.addMessage('Inbox', makeEmail(10_000 + i))
+    deltaLink = (await client.api(deltaLink).get())['@odata.deltaLink']
+    await client.api(`/users/${box.upn}/messages/${id}/$value`).getStream()
+    await client.api(`/users/${box.upn}/messages/${id}`).patch({ isRead: true })
+    graphOnly.push(performance.now() - started)
+  }
+  return { latencies, graphOnly }
 }
 
 const fmt = (n: number): string => `${n.toFixed(0)} ms`
@@ -92,4 +90,6 @@ process.stdout.write(`  added → handled: p50 ${fmt(p50)} (target < 150), p90 $
 process.stdout.write(`  baseline, the Graph calls alone: p50 ${fmt(median(graphP50s))}; mailslot adds ${fmt(p50 - median(graphP50s))} at p50 (notification, queue, store, handle)\n`)
 const ok = p50 < 150 && p99 < 500
 process.stdout.write(ok ? 'targets met\n' : 'targets NOT met\n')
+await bench.close()
+await fake.close()
 process.exitCode = ok ? 0 : 1

@@ -19,6 +19,7 @@ import { send } from '../queue/boss.ts'
 import { faultPoint } from '../shared/faults.ts'
 import { parsedSummary } from './summary.ts'
 import { headerBlock } from '../shared/mime.ts'
+import { MAX_ATTACHMENT_BYTES } from '../handlers/builtin/attachments.ts'
 import { batchMemo, type BatchMemo } from '../handlers/types.ts'
 
 export const MAX_ATTEMPTS = 5
@@ -95,7 +96,8 @@ function needsBody (mailbox: Mailbox | null): boolean {
 }
 
 async function handleOne (ctx: AppContext, email: Claimed, mailbox: Mailbox | null, memo: BatchMemo): Promise<Finished> {
-  const parsed = await parseEmail(needsBody(mailbox) ? email.raw : headerBlock(email.raw))
+  // attachment content beyond what the built-in store keeps is counted, not held
+  const parsed = await parseEmail(needsBody(mailbox) ? email.raw : headerBlock(email.raw), { maxAttachmentBytes: MAX_ATTACHMENT_BYTES })
   const done = (outcome: Outcome, p: ParsedEmail | null): Finished => ({ email, outcome, parsed: p })
   if (isParseRejection(parsed)) return done({ status: 'rejected', reason: parsed.rejected, detail: parsed.detail }, null)
   if (!email.raw_complete) return done({ status: 'rejected', reason: 'too_large', detail: 'only the headers were downloaded' }, parsed)

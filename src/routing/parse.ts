@@ -2,8 +2,8 @@
 // resolves to an empty mail. The cases we want reported (`empty`,
 // `unparsable`) are therefore decided here, before the parser runs.
 import { createHash } from 'node:crypto'
-import { simpleParser } from 'mailparser'
-import type { AddressObject, Attachment, ParsedMail } from 'mailparser'
+import type { AddressObject, ParsedMail } from 'mailparser'
+import { parseMime, type StreamedAttachment } from './mime-stream.ts'
 import {
   deliveryHeaders,
   firstValue,
@@ -19,6 +19,8 @@ import type { ParsedAttachment, ParsedEmail, ParseRejection } from './types.ts'
 export interface ParseOptions {
   /** Passed to mailparser; HTML larger than this is not parsed for links. */
   maxHtmlLengthToParse?: number
+  /** Attachment bytes kept per attachment (the rest is counted, not held). Default: all. */
+  maxAttachmentBytes?: number
 }
 
 // Signature parts of S/MIME and PGP mails: attachments in MIME terms, but a
@@ -49,13 +51,7 @@ export async function parseEmail (raw: Buffer, opts: ParseOptions = {}): Promise
     return { rejected: 'unparsable', detail: 'the message does not start with a header field' }
   }
 
-  const mail = await simpleParser(source, {
-    skipTextToHtml: true, // nobody here needs text rendered as HTML
-    skipHtmlToText: true, // body.ts turns HTML into text its own way
-    skipImageLinks: true,
-    keepCidLinks: true, // data: URLs would copy every inline image into `html`
-    maxHtmlLengthToParse: opts.maxHtmlLengthToParse,
-  })
+  const mail = await parseMime(source, opts)
   return toParsedEmail(mail, source, checksum, raw.length)
 }
 
@@ -78,7 +74,7 @@ function stripLeadingBlankLines (raw: Buffer): Buffer {
 
 function toParsedEmail (mail: ParsedMail, source: Buffer, checksum: string, rawSize: number): ParsedEmail {
   const headers = rawHeaders(mail.headerLines)
-  const attachments = mail.attachments.map(toAttachment)
+  const attachments = (mail.attachments as StreamedAttachment[]).map(toAttachment)
   const html = typeof mail.html === 'string' && mail.html !== '' ? mail.html : null
   let text = mail.text ?? null
   if (!text && !html && attachments.length === 0) text = bodyOfBrokenMultipart(source, headers)
@@ -127,7 +123,7 @@ function parseDate (value: string | null): string | null {
   return Number.isNaN(d.getTime()) ? null : d.toISOString()
 }
 
-function toAttachment (a: Attachment): ParsedAttachment {
+function toAttachment (a: StreamedAttachment): ParsedAttachment {
   return {
     filename: a.filename ?? null,
     contentType: a.contentType,
@@ -136,6 +132,7 @@ function toAttachment (a: Attachment): ParsedAttachment {
     contentId: a.contentId ?? null,
     inline: a.contentDisposition === 'inline' || a.related === true,
     isSignature: SIGNATURE_TYPES.has(a.contentType.toLowerCase()),
+    contentOmitted: a.contentOmitted,
   }
 }
 

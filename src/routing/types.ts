@@ -19,6 +19,8 @@ export interface ParsedAttachment {
   inline: boolean
   /** An S/MIME or PGP signature part: never worth uploading as a file. */
   isSignature: boolean
+  /** Larger than the parse's maxAttachmentBytes: `content` is empty, `size` is the real size. */
+  contentOmitted: boolean
 }
 
 /**

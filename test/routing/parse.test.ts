@@ -164,3 +164,25 @@ t.test('every corpus email parses, into valid UTF-8', async t => {
     t.ok(strings(p).every(isValidUtf8), file)
   }
 })
+
+t.test('attachment content past maxAttachmentBytes is counted, not kept', async (t) => {
+  const payload = Buffer.alloc(300_000, 7)
+  const raw = Buffer.from([
+    'From: a@example.com', 'To: b@example.com', 'Subject: big', 'MIME-Version: 1.0', 'Content-Type: multipart/mixed; boundary="b"', '',
+    '--b', 'Content-Type: text/plain', '', 'see attached', '--b', 'Content-Type: application/octet-stream', 'Content-Disposition: attachment; filename="big.bin"',
+    'Content-Transfer-Encoding: base64', '', payload.toString('base64').replace(/.{76}/g, '$&\r\n'), '--b', 'Content-Type: text/csv', 'Content-Disposition: attachment; filename="small.csv"', '', 'a,b', '--b--', ''
+  ].join('\r\n'))
+  const parsed = await parseEmail(raw, { maxAttachmentBytes: 100_000 })
+  if (isParseRejection(parsed)) throw new Error('rejected')
+  const big = parsed.attachments.find((a) => a.filename === 'big.bin')!
+  t.equal(big.size, 300_000, 'the real size')
+  t.equal(big.contentOmitted, true)
+  t.equal(big.content.length, 0)
+  const small = parsed.attachments.find((a) => a.filename === 'small.csv')!
+  t.equal(small.contentOmitted, false)
+  t.equal(small.content.toString().trim(), 'a,b')
+  t.match(parsed.text, 'see attached')
+  const whole = await parseEmail(raw)
+  if (isParseRejection(whole)) throw new Error('rejected')
+  t.ok(whole.attachments.find((a) => a.filename === 'big.bin')!.content.equals(payload), 'without a limit the bytes are all there')
+})

@@ -19,7 +19,7 @@ export async function storeAttachments (
   for (const [i, a] of attachments.entries()) {
     if (a.isSignature) continue
     const filename = a.filename ?? `attachment-${i + 1}`
-    if (a.size > MAX_ATTACHMENT_BYTES) { result.skipped.push({ filename, reason: 'too_large' }); continue }
+    if (a.contentOmitted || a.size > MAX_ATTACHMENT_BYTES) { result.skipped.push({ filename, reason: 'too_large' }); continue }
     await client.query(
       'INSERT INTO attachments (issue_id, note_id, filename, content_type, size, content) VALUES ($1, $2, $3, $4, $5, $6)',
       ['issueId' in owner ? owner.issueId : null, 'noteId' in owner ? owner.noteId : null, filename, a.contentType, a.size, a.content])
