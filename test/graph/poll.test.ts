@@ -1,5 +1,6 @@
 import t from 'tap'
 import { makeEmail } from '../helpers/emails.ts'
+import { scanSubscriptions } from '../../src/graph/subscriptions/schedule.ts'
 import { waitFor } from '../helpers/wait.ts'
 import { count, finished, graphFixture, graphMailbox, handledOnce, view } from './graph-fixture.ts'
 
@@ -84,6 +85,7 @@ t.test('a webhook mailbox without MAILSLOT_PUBLIC_URL is polled and says why', a
   t.same(fake.subscriptions(), [])
   const next = await count(rt, 'SELECT extract(epoch FROM next_poll_at - last_success_at)::int AS n FROM mailboxes')
   t.ok(next <= 30, `polled every 30 s (${next})`)
+  t.equal(await scanSubscriptions(rt.ctx), 0, 'the minute scan does not retry without a public URL')
 })
 
 async function poll (rt: { api: (m: string, u: string) => Promise<{ status: number }> }, name: string): Promise<void> {
