@@ -1,5 +1,6 @@
 /** Shared bits of the benchmarks: a fresh runtime on the embedded (or DATABASE_URL) PostgreSQL, medians. */
 import { mkdtemp, rm } from 'node:fs/promises'
+import { ImapFlow, type ImapFlowOptions } from 'imapflow'
 import os from 'node:os'
 import path from 'node:path'
 import { loadSettings } from '../../src/config/settings.ts'
@@ -38,4 +39,40 @@ export function median (xs: number[]): number {
 export function percentile (xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b)
   return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]
+}
+
+export const sleep = async (ms: number): Promise<void> => await new Promise(resolve => setTimeout(resolve, ms))
+
+/** The admin API of a benchmark's runtime; throws on an error answer. */
+export async function api (rt: Runtime, method: string, url: string, body?: unknown): Promise<any> {
+  const res = await fetch(rt.address + url, {
+    method,
+    headers: { authorization: `Bearer ${rt.ctx.adminToken}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    body: body === undefined ? undefined : JSON.stringify(body)
+  })
+  if (res.status >= 300) throw new Error(`${method} ${url}: ${res.status} ${await res.text()}`)
+  return res.status === 204 ? null : await res.json()
+}
+
+export async function waitUntil (what: string, check: () => Promise<boolean>, timeoutMs: number, everyMs = 20): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await sleep(everyMs)
+  }
+}
+
+/** The baselines' first step: every message of INBOX in one bulk imapflow FETCH. */
+export async function bulkFetch (imap: ImapFlowOptions): Promise<Buffer[]> {
+  const client = new ImapFlow({ ...imap, logger: false, disableAutoIdle: true })
+  client.on('error', () => {})
+  await client.connect()
+  const raws: Buffer[] = []
+  try {
+    const lock = await client.getMailboxLock('INBOX')
+    try {
+      for (const m of await client.fetchAll('1:*', { uid: true, source: true })) if (m.source !== undefined) raws.push(m.source)
+    } finally { lock.release() }
+  } finally { await client.logout().catch(() => client.close()) }
+  return raws
 }

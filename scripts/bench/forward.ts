@@ -24,14 +24,14 @@ import { randomBytes } from 'node:crypto'
 import { writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import { ImapFlow, type ImapFlowOptions } from 'imapflow'
+import type { ImapFlowOptions } from 'imapflow'
 import { MAILROOM_HEADER, mailroomToken } from '../../src/handlers/gitlab-jwt.ts'
 import { sendPost } from '../../src/handlers/http-transport.ts'
 import type { Runtime } from '../../src/runtime/start.ts'
 import { HANDLE_CONCURRENCY } from '../../src/runtime/workers.ts'
 import { startDovecot, type Dovecot } from '../../test/helpers/dovecot.ts'
 import { makeEmail } from '../../test/helpers/emails.ts'
-import { benchRuntime, median } from './common.ts'
+import { api, benchRuntime, bulkFetch, median, waitUntil } from './common.ts'
 import { startMailroomEndpoint, type MailroomEndpoint } from './mailroom-endpoint.ts'
 
 const EMAILS = Number(process.env.BENCH_EMAILS ?? 2000)
@@ -42,25 +42,6 @@ const TIMEOUT_MS = 300_000
 const MAIL_ROOM_RATE = 26
 const TARGET_FACTOR = 20
 
-const sleep = async (ms: number): Promise<void> => await new Promise(resolve => setTimeout(resolve, ms))
-
-async function api (rt: Runtime, method: string, url: string, body?: unknown): Promise<any> {
-  const res = await fetch(rt.address + url, {
-    method,
-    headers: { authorization: `Bearer ${rt.ctx.adminToken}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-    body: body === undefined ? undefined : JSON.stringify(body)
-  })
-  if (res.status >= 300) throw new Error(`${method} ${url}: ${res.status} ${await res.text()}`)
-  return res.status === 204 ? null : await res.json()
-}
-
-async function waitUntil (what: string, check: () => Promise<boolean>, everyMs = 20): Promise<void> {
-  const deadline = Date.now() + TIMEOUT_MS
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await sleep(everyMs)
-  }
-}
 
 /** Every email arrived exactly once, and no request was refused. */
 async function checkArrivals (endpoint: MailroomEndpoint, who: string): Promise<void> {
@@ -84,7 +65,7 @@ async function runMailslot (rt: Runtime, imap: Dovecot, endpoint: MailroomEndpoi
     pollIntervalSeconds: 86400
   })
   // the sync queued on creation finds an empty folder
-  await waitUntil('the first sync', async () => (await api(rt, 'GET', `/api/v1/mailboxes/${name}`)).health.state === 'ok', 50)
+  await waitUntil('the first sync', async () => (await api(rt, 'GET', `/api/v1/mailboxes/${name}`)).health.state === 'ok', TIMEOUT_MS, 50)
   await imap.appendMany(u.user, 'INBOX', emails)
   await endpoint.reset()
 
@@ -95,7 +76,7 @@ async function runMailslot (rt: Runtime, imap: Dovecot, endpoint: MailroomEndpoi
     const failed = await count(`SELECT count(*)::int AS n FROM inbound_emails WHERE mailbox_name = $1 AND status IN ('failed', 'rejected')`)
     if (failed > 0) throw new Error(`${failed} emails failed or rejected`)
     return await count(`SELECT count(*)::int AS n FROM inbound_emails WHERE mailbox_name = $1 AND status = 'delivered'`) >= emails.length
-  })
+  }, TIMEOUT_MS)
   const seconds = (Date.now() - started) / 1000
   const { rows } = await rt.ctx.pool.query<{ stored: Date }>('SELECT max(received_at) AS stored FROM inbound_emails WHERE mailbox_name = $1', [name])
   await checkArrivals(endpoint, 'mailslot')
@@ -107,16 +88,7 @@ interface BaselineResult { seconds: number, fetchSeconds: number, postSeconds: n
 async function runBaseline (imap: ImapFlowOptions, endpoint: MailroomEndpoint, secret: Uint8Array<ArrayBuffer>): Promise<BaselineResult> {
   await endpoint.reset()
   const started = performance.now()
-  const client = new ImapFlow({ ...imap, logger: false, disableAutoIdle: true })
-  client.on('error', () => {})
-  await client.connect()
-  const raws: Buffer[] = []
-  try {
-    const lock = await client.getMailboxLock('INBOX')
-    try {
-      for (const m of await client.fetchAll('1:*', { uid: true, source: true })) if (m.source !== undefined) raws.push(m.source)
-    } finally { lock.release() }
-  } finally { await client.logout().catch(() => client.close()) }
+  const raws = await bulkFetch(imap)
   const fetched = performance.now()
 
   const url = new URL(`${endpoint.url}/api/v4/internal/mail_room/incoming_email`)

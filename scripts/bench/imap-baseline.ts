@@ -6,9 +6,10 @@
  * rows. No dedupe, no jobs, no state: the least work that still fetches,
  * parses and stores.
  */
-import { ImapFlow, type ImapFlowOptions } from 'imapflow'
+import type { ImapFlowOptions } from 'imapflow'
 import { simpleParser } from 'mailparser'
 import type { Pool } from '../../src/db/pool.ts'
+import { bulkFetch } from './common.ts'
 
 const INSERT_ROWS = 100
 
@@ -21,16 +22,7 @@ export async function runBaseline (imap: ImapFlowOptions, pool: Pool, expected: 
   await pool.query(`ALTER TABLE ${table} ALTER COLUMN raw SET STORAGE EXTERNAL`)
   try {
     const started = performance.now()
-    const client = new ImapFlow({ ...imap, logger: false, disableAutoIdle: true })
-    client.on('error', () => {})
-    await client.connect()
-    const raws: Buffer[] = []
-    try {
-      const lock = await client.getMailboxLock('INBOX')
-      try {
-        for (const m of await client.fetchAll('1:*', { uid: true, source: true })) if (m.source !== undefined) raws.push(m.source)
-      } finally { lock.release() }
-    } finally { await client.logout().catch(() => client.close()) }
+    const raws = await bulkFetch(imap)
     const fetched = performance.now()
     if (raws.length !== expected) throw new Error(`baseline fetched ${raws.length} messages, expected ${expected}`)
 

@@ -17,7 +17,7 @@ import os from 'node:os'
 import type { Runtime } from '../../src/runtime/start.ts'
 import { startDovecot, type Dovecot } from '../../test/helpers/dovecot.ts'
 import { makeEmail } from '../../test/helpers/emails.ts'
-import { benchRuntime, median } from './common.ts'
+import { api, benchRuntime, median, waitUntil } from './common.ts'
 import { runBaseline, type BaselineResult } from './imap-baseline.ts'
 
 const EMAILS = Number(process.env.BENCH_EMAILS ?? 2000)
@@ -29,25 +29,6 @@ const TARGET_RATIO = 0.8
 interface MailslotResult { seconds: number, storedSeconds: number, count: number, outcomes: string }
 
 const rate = (count: number, seconds: number): number => count / seconds
-const sleep = async (ms: number): Promise<void> => await new Promise(resolve => setTimeout(resolve, ms))
-
-async function api (rt: Runtime, method: string, url: string, body?: unknown): Promise<any> {
-  const res = await fetch(rt.address + url, {
-    method,
-    headers: { authorization: `Bearer ${rt.ctx.adminToken}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-    body: body === undefined ? undefined : JSON.stringify(body)
-  })
-  if (res.status >= 300) throw new Error(`${method} ${url}: ${res.status} ${await res.text()}`)
-  return res.status === 204 ? null : await res.json()
-}
-
-async function waitUntil (what: string, check: () => Promise<boolean>, everyMs = 20): Promise<void> {
-  const deadline = Date.now() + TIMEOUT_MS
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await sleep(everyMs)
-  }
-}
 
 async function runMailslot (rt: Runtime, imap: Dovecot, name: string, emails: Buffer[]): Promise<MailslotResult> {
   const u = imap.addUser()
@@ -61,14 +42,14 @@ async function runMailslot (rt: Runtime, imap: Dovecot, name: string, emails: Bu
     pollIntervalSeconds: 86400
   })
   // the sync queued on creation finds an empty folder
-  await waitUntil('the first sync', async () => (await api(rt, 'GET', `/api/v1/mailboxes/${name}`)).health.state === 'ok', 50)
+  await waitUntil('the first sync', async () => (await api(rt, 'GET', `/api/v1/mailboxes/${name}`)).health.state === 'ok', TIMEOUT_MS, 50)
   await imap.appendMany(u.user, 'INBOX', emails)
 
   const count = async (sql: string): Promise<number> => (await rt.ctx.pool.query<{ n: number }>(sql, [name])).rows[0].n
   const started = Date.now()
   await api(rt, 'POST', `/api/v1/mailboxes/${name}/poll`)
   await waitUntil('every email in an end state', async () =>
-    await count(`SELECT count(*)::int AS n FROM inbound_emails WHERE mailbox_name = $1 AND status IN ('delivered', 'rejected', 'failed')`) >= emails.length)
+    await count(`SELECT count(*)::int AS n FROM inbound_emails WHERE mailbox_name = $1 AND status IN ('delivered', 'rejected', 'failed')`) >= emails.length, TIMEOUT_MS)
   const seconds = (Date.now() - started) / 1000
 
   const { rows } = await rt.ctx.pool.query<{ n: number, stored: Date }>(
