@@ -17,6 +17,8 @@ import type { AppContext } from './context.ts'
 export const HANDLE_CONCURRENCY = 8
 /** Mailboxes synced at once per process (IMAP logins are mostly waiting). */
 export const SYNC_CONCURRENCY = 16
+/** Sync jobs fetched together (SYNC_CONCURRENCY / SYNC_BATCH workers). */
+const SYNC_BATCH = 4
 /** mailbox-fetch sessions at once per process. */
 export const FETCH_CONCURRENCY = 4
 /**
@@ -34,8 +36,17 @@ export async function startWorkers (ctx: AppContext): Promise<() => Promise<void
   // with NOTIFY on, pg-boss would otherwise poll every 30 s after a fetch:
   // single-job workers that leave jobs behind must look again soon
   const soon = { pollingIntervalSeconds: 1, notifyPollingIntervalSeconds: 1 }
-  await work(boss, 'mailbox-sync', { batchSize: 1, localConcurrency: SYNC_CONCURRENCY, ...soon }, async ([job]) => {
-    await syncMailbox(ctx, job.data)
+  // batches of syncs (different mailboxes), each settled on its own: a worker
+  // that took one job at a time slept its polling interval between jobs,
+  // which capped a 10,000-mailbox poll at ~16 mailboxes/s
+  await work(boss, 'mailbox-sync', { batchSize: SYNC_BATCH, localConcurrency: SYNC_CONCURRENCY / SYNC_BATCH, burstWhenBatchFull: true, perJobResults: true, ...soon }, async (jobs) => {
+    return await Promise.all(jobs.map(async job => {
+      try {
+        return { id: job.id, status: 'completed' as const, output: await syncMailbox(ctx, job.data) }
+      } catch (err) {
+        return { id: job.id, status: 'failed' as const, output: { message: (err as Error).message } }
+      }
+    }))
   })
   // several batches per session, each job settled on its own; burst while there is a backlog
   await work(boss, 'mailbox-fetch', { batchSize: FETCH_JOBS_PER_SESSION, localConcurrency: FETCH_CONCURRENCY, burstWhenBatchFull: true, perJobResults: true, ...soon }, async (jobs) => {
