@@ -6,17 +6,11 @@
  * Auto-generated mail is rejected here for builtin and webhook; the gitlab
  * delivery forwards everything, as mail_room does, and GitLab decides.
  */
-import { route, type RoutingResult } from '../routing/route.ts'
-import type { ParsedEmail } from '../routing/types.ts'
-import type { Mailbox } from '../mailboxes/types.ts'
+import { routeFor } from './route-for.ts'
 import { handleBuiltin } from './builtin/index.ts'
 import { deliverToGitlab } from './gitlab.ts'
 import { deliverToWebhook } from './webhook.ts'
 import type { Dispatch } from './types.ts'
-
-export function routeFor (parsed: ParsedEmail, mailbox: Mailbox): RoutingResult {
-  return route(parsed, { wildcard: mailbox.spec.address ?? null, rejectPrecedenceBulk: mailbox.spec.rejectPrecedenceBulk ?? false })
-}
 
 export const dispatch: Dispatch = async (ctx, email, parsed, mailbox) => {
   const delivery = mailbox.spec.delivery ?? { kind: 'builtin' }

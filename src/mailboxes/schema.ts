@@ -2,7 +2,8 @@
  * The mailbox JSON of CONTRACT.md as one JSON schema: the API, the CLI and the
  * config file all validate with it, and every error names the field.
  */
-import { Ajv, type ErrorObject } from 'ajv'
+import type { ErrorObject } from 'ajv'
+import { strictAjv } from '../shared/strict-ajv.ts'
 
 const hostname = { type: 'string', minLength: 1, maxLength: 253 }
 const httpUrl = { type: 'string', pattern: '^https?://[^\\s]+$', maxLength: 2048 }
@@ -140,8 +141,7 @@ export function describeSchemaErrors (errors: ErrorObject[] | null | undefined):
   }
 }
 
-const ajv = new Ajv({ allErrors: false, strict: false })
-const validate = ajv.compile(mailboxSchema)
+const validate = strictAjv.compile(mailboxSchema)
 
 export type MailboxValidation = { ok: true } | { ok: false, error: FieldError }
 

@@ -1,7 +1,13 @@
 /** Byte-level facts about a raw message that need no parser. */
 
 /** Largest header block looked at; a "header" longer than this is not one. */
-const MAX_HEADER_BYTES = 1024 * 1024
+export const MAX_HEADER_BYTES = 1024 * 1024
+
+/** Where the header block ends (its blank line), or -1 while it has not ended. */
+export function headerEnd (raw: Buffer): number {
+  const crlf = raw.indexOf('\r\n\r\n')
+  return crlf !== -1 ? crlf : raw.indexOf('\n\n')
+}
 
 /** The header block of a message, up to and including the first blank line (CRLF or LF). */
 export function headerBlock (raw: Buffer): Buffer {

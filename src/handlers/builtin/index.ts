@@ -6,7 +6,7 @@
 import type { AppContext } from '../../runtime/context.ts'
 import type { Mailbox } from '../../mailboxes/types.ts'
 import { transaction } from '../../db/pool.ts'
-import { route } from '../../routing/route.ts'
+import { routeFor } from '../route-for.ts'
 import type { KeyMatch } from '../../routing/matchers.ts'
 import type { ParsedEmail } from '../../routing/types.ts'
 import { issueDescription, replyBody } from '../../routing/body.ts'
@@ -123,9 +123,7 @@ async function handle (j: Job, match: KeyMatch): Promise<Outcome> {
 
 export async function handleBuiltin (ctx: AppContext, email: StoredEmail, parsed: ParsedEmail, mailbox: Mailbox): Promise<Outcome> {
   const j: Job = { ctx, email, parsed, mailbox }
-  const routing = route(parsed, {
-    wildcard: mailbox.spec.address ?? null,
-    rejectPrecedenceBulk: mailbox.spec.rejectPrecedenceBulk ?? false,
+  const routing = routeFor(parsed, mailbox, {
     customServiceDeskAddresses: await email.memo.once('customServiceDeskAddresses', async () => await customServiceDeskAddresses(ctx.pool))
   })
   if (routing.outcome === 'handle') return await handle(j, routing.match)

@@ -7,7 +7,7 @@
  * - DELETE /:name      204 | 404
  */
 import type { FastifyInstance } from 'fastify'
-import { Ajv } from 'ajv'
+import { strictValidatorCompiler } from '../../shared/strict-ajv.ts'
 import { mailboxSchema } from '../../mailboxes/schema.ts'
 import { createMailbox, deleteMailbox, getMailboxView, listMailboxes } from '../../mailboxes/repository.ts'
 import type { MailboxSpec } from '../../mailboxes/types.ts'
@@ -17,8 +17,6 @@ import { deleteWithSubscription } from '../../graph/subscriptions/unsubscribe.ts
 import { errorResponseSchema } from '../errors.ts'
 import { mailboxListSchema, mailboxViewSchema } from './mailbox-schemas.ts'
 
-// strict: no type coercion, no silent removal of unknown fields
-const strictAjv = new Ajv({ allErrors: false, strict: false })
 const nameParams = { type: 'object', required: ['name'], properties: { name: { type: 'string', maxLength: 63 } } }
 
 export async function mailboxRoutes (app: FastifyInstance, opts: { ctx: AppContext }): Promise<void> {
@@ -26,7 +24,7 @@ export async function mailboxRoutes (app: FastifyInstance, opts: { ctx: AppConte
 
   app.post<{ Body: MailboxSpec }>('/mailboxes', {
     schema: { body: mailboxSchema, response: { 201: mailboxViewSchema, '4xx': errorResponseSchema } },
-    validatorCompiler: ({ schema }) => strictAjv.compile(schema)
+    validatorCompiler: strictValidatorCompiler
   }, async (req, reply) => {
     const view = await createMailbox(ctx.pool, ctx.encryptionKey, req.body)
     req.log.info({ mailbox: view.name }, 'mailbox created')

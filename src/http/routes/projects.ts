@@ -6,13 +6,12 @@
  * - GET  /:id/issues    200 {items:[{id, iid, title, description, author, serviceDesk, replyKey, replyAddress, notes:[…]}]} | 404
  */
 import type { FastifyInstance } from 'fastify'
-import { Ajv } from 'ajv'
+import { strictValidatorCompiler } from '../../shared/strict-ajv.ts'
 import { createProject, getProject, listProjects, type NewProject } from '../../handlers/builtin/projects.ts'
 import { listIssues, projectView } from '../../handlers/builtin/views.ts'
 import type { AppContext } from '../../runtime/context.ts'
 import { errorResponseSchema } from '../errors.ts'
 
-const strictAjv = new Ajv({ allErrors: false, strict: false })
 
 const newProjectSchema = {
   type: 'object',
@@ -59,7 +58,7 @@ export async function projectRoutes (app: FastifyInstance, opts: { ctx: AppConte
   const { ctx } = opts
   app.post<{ Body: NewProject }>('/projects', {
     schema: { body: newProjectSchema, response: { 201: projectSchema, '4xx': errorResponseSchema } },
-    validatorCompiler: ({ schema }) => strictAjv.compile(schema)
+    validatorCompiler: strictValidatorCompiler
   }, async (req, reply) => {
     const project = await createProject(ctx.pool, req.body)
     return await reply.status(201).send(projectView(project))

@@ -5,18 +5,10 @@
  * header block, not a download of the whole thing into memory.
  */
 import { ResponseType } from '@microsoft/microsoft-graph-client'
-import { headerBlock } from '../imap/provider.ts'
+import { MAX_HEADER_BYTES, headerBlock, headerEnd } from '../../shared/mime.ts'
 import type { GraphConnection } from './connection.ts'
 
-/** How far to read for the header block of a message over the limit. */
-const MAX_HEADER_BYTES = 1024 * 1024
-
 export interface RawMessage { raw: Buffer, complete: boolean }
-
-function headerEnd (buf: Buffer): number {
-  const crlf = buf.indexOf('\r\n\r\n')
-  return crlf !== -1 ? crlf : buf.indexOf('\n\n')
-}
 
 export async function downloadRaw (conn: GraphConnection, messagePath: string, maxBytes: number): Promise<RawMessage> {
   return await conn.call(async request => {

@@ -13,8 +13,6 @@ import type { FetchedMessage, ListResult, MessageRef, Provider } from '../types.
 import { connectImap } from './connect.ts'
 import { headerBlock } from '../../shared/mime.ts'
 
-export { headerBlock }
-
 export interface ImapCursor { uidValidity: string, lastUid: number }
 
 interface ImapRef extends MessageRef { uid: number, uidValidity: string }
