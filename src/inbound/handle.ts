@@ -10,8 +10,8 @@ import type { QueryConfig } from 'pg'
 import type { AppContext } from '../runtime/context.ts'
 import { loadMailbox } from '../mailboxes/repository.ts'
 import type { Mailbox } from '../mailboxes/types.ts'
-import { isParseRejection, parseEmail } from '../routing/parse.ts'
-import type { ParsedEmail } from '../routing/types.ts'
+import { isParseRejection } from '../routing/parse.ts'
+import type { ParsedEmail, ParseRejection } from '../routing/types.ts'
 import { dispatch } from '../handlers/dispatch.ts'
 import type { Outcome, StoredEmail } from '../handlers/types.ts'
 import { RetryableError } from '../handlers/types.ts'
@@ -95,9 +95,21 @@ function needsBody (mailbox: Mailbox | null): boolean {
   return mailbox?.spec.delivery?.kind !== 'gitlab'
 }
 
-async function handleOne (ctx: AppContext, email: Claimed, mailbox: Mailbox | null, memo: BatchMemo): Promise<Finished> {
+/**
+ * Raw bytes parsed ahead of the email being handled: the whole batch of small
+ * emails is in the parse threads at once (one event-loop turn each, not one
+ * round trip per email), big ones a few at a time.
+ */
+const PARSE_AHEAD_BYTES = 8 * 1024 * 1024
+
+type ParseResult = ParsedEmail | ParseRejection
+
+function parseFor (ctx: AppContext, email: Claimed, mailbox: Mailbox | null): Promise<ParseResult> {
   // attachment content beyond what the built-in store keeps is counted, not held
-  const parsed = await parseEmail(needsBody(mailbox) ? email.raw : headerBlock(email.raw), { maxAttachmentBytes: MAX_ATTACHMENT_BYTES })
+  return ctx.parser.parse(needsBody(mailbox) ? email.raw : headerBlock(email.raw), { maxAttachmentBytes: MAX_ATTACHMENT_BYTES })
+}
+
+async function handleOne (ctx: AppContext, email: Claimed, mailbox: Mailbox | null, parsed: ParseResult, memo: BatchMemo): Promise<Finished> {
   const done = (outcome: Outcome, p: ParsedEmail | null): Finished => ({ email, outcome, parsed: p })
   if (isParseRejection(parsed)) return done({ status: 'rejected', reason: parsed.rejected, detail: parsed.detail }, null)
   if (!email.raw_complete) return done({ status: 'rejected', reason: 'too_large', detail: 'only the headers were downloaded' }, parsed)
@@ -106,16 +118,39 @@ async function handleOne (ctx: AppContext, email: Claimed, mailbox: Mailbox | nu
   return done(await dispatch(ctx, stored, parsed, mailbox), parsed)
 }
 
+/** The mailboxes of a batch, each loaded once; one whose secrets cannot be read is that error, for its emails. */
+async function mailboxesOf (ctx: AppContext, claimed: Claimed[]): Promise<Map<number, Mailbox | null | Error>> {
+  const mailboxes = new Map<number, Mailbox | null | Error>()
+  for (const { mailbox_id: mid } of claimed) {
+    if (mid === null || mailboxes.has(mid)) continue
+    mailboxes.set(mid, await loadMailbox(ctx.pool, ctx.encryptionKey, mid).catch((err: Error) => err))
+  }
+  return mailboxes
+}
+
 export async function handleEmails (ctx: AppContext, ids: number[]): Promise<void> {
   const claimed = await claim(ctx, ids)
-  const mailboxes = new Map<number, Mailbox | null>()
+  const mailboxes = await mailboxesOf(ctx, claimed)
+  const mailboxOf = (email: Claimed): Mailbox | null | Error => email.mailbox_id === null ? null : mailboxes.get(email.mailbox_id) ?? null
+  const parses: Array<Promise<ParseResult | Error>> = []
+  let aheadBytes = 0
+  const parseAhead = (): void => {
+    const email = claimed[parses.length]
+    if (email === undefined) return
+    const mailbox = mailboxOf(email)
+    aheadBytes += email.raw.length
+    parses.push(mailbox instanceof Error ? Promise.resolve(mailbox) : parseFor(ctx, email, mailbox).catch((err: Error) => err))
+  }
   const finished: Finished[] = []
   const memo = batchMemo()
-  for (const email of claimed) {
+  for (const [i, email] of claimed.entries()) {
+    while (parses.length <= i || (parses.length < claimed.length && aheadBytes < PARSE_AHEAD_BYTES)) parseAhead()
+    const parsed = await parses[i]
+    aheadBytes -= email.raw.length
+    delete parses[i] // the parsed email is not held after its turn
     try {
-      const mid = email.mailbox_id
-      if (mid !== null && !mailboxes.has(mid)) mailboxes.set(mid, await loadMailbox(ctx.pool, ctx.encryptionKey, mid))
-      const f = await handleOne(ctx, email, mid === null ? null : mailboxes.get(mid) ?? null, memo)
+      if (parsed instanceof Error) throw parsed
+      const f = await handleOne(ctx, email, mailboxOf(email) as Mailbox | null, parsed, memo)
       // an outside delivery cannot be taken back: record it at once, so that a
       // crash later in the batch does not send it again
       if (f.outcome.handler === 'gitlab' || f.outcome.handler === 'webhook') await finishAll(ctx, [f])

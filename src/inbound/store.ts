@@ -9,6 +9,9 @@ import { transaction, type Pool, type PoolClient } from '../db/pool.ts'
 import type { FetchedMessage } from '../providers/types.ts'
 import { messageIdentity } from './identity.ts'
 
+/** Emails per email-handle job. */
+export const HANDLE_JOB_EMAILS = 25
+
 export interface StoreResult {
   /** Ids of newly stored emails, in fetch order. */
   stored: number[]
@@ -35,8 +38,11 @@ export async function storeFetched (
     const newOnes = fetched.filter(f => idByKey.has(f.ref.key))
     await insertRaw(client, newOnes.map(f => ({ id: idByKey.get(f.ref.key) as number, raw: f.raw })))
     const stored = newOnes.map(f => idByKey.get(f.ref.key) as number)
-    // one job for the batch: pg-boss's insert, fetch and completion cost less once than 25 times
-    await db.boss.insert('email-handle', [{ data: { emailIds: stored } }], { db: inTransaction(client) })
+    // one job per HANDLE_JOB_EMAILS: pg-boss's insert, fetch and completion cost
+    // less once than 25 times, and the jobs of a big batch are handled side by side
+    const jobs = []
+    for (let i = 0; i < stored.length; i += HANDLE_JOB_EMAILS) jobs.push({ data: { emailIds: stored.slice(i, i + HANDLE_JOB_EMAILS) } })
+    await db.boss.insert('email-handle', jobs, { db: inTransaction(client) })
     return { stored, duplicates: fetched.length - stored.length }
   })
 }

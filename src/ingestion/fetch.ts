@@ -2,10 +2,12 @@
  * mailbox-fetch: the batches a sync listed (up to 25 refs each, one job
  * each), worked several jobs at a time. The jobs of one mailbox share one
  * provider session (one login for up to FETCH_JOBS_PER_SESSION batches
- * instead of one each); each batch still stores, marks and advances the
- * cursor on its own (batch.ts), so a failure costs at most the batches not
- * yet done. Each job is settled on its own: a failed one is retried by
- * pg-boss (in a new session), the others complete.
+ * instead of one each), and are fetched, stored, marked and advanced
+ * together as one batch of up to BATCH_BYTES (batch.ts): one FETCH, one
+ * transaction, one STORE and one cursor update for up to 200 messages
+ * instead of eight of each. A failure fails the jobs of that combined batch
+ * (retried by pg-boss in a new session; what was stored is not stored
+ * again), the jobs before it complete.
  */
 import type { AppContext } from '../runtime/context.ts'
 import { recordFailure } from '../mailboxes/health.ts'
@@ -13,7 +15,7 @@ import { createProvider } from '../providers/index.ts'
 import { ProviderAuthError } from '../providers/types.ts'
 import type { QueuePayloads } from '../queue/queues.ts'
 import { processBatch } from './batch.ts'
-import { intervalOf, loadForSync, maxBytesOf } from './sync.ts'
+import { BATCH_BYTES, intervalOf, loadForSync, maxBytesOf } from './sync.ts'
 
 /** Jobs a fetch worker takes at once: the batches one session may work through. */
 export const FETCH_JOBS_PER_SESSION = 8
@@ -33,6 +35,18 @@ export async function fetchBatches (ctx: AppContext, jobs: FetchJob[]): Promise<
   return results
 }
 
+/** Consecutive jobs whose refs together stay within BATCH_BYTES (a job over it travels alone). */
+export function combineJobs (jobs: FetchJob[]): FetchJob[][] {
+  const groups: FetchJob[][] = []
+  let bytes = 0
+  for (const job of jobs) {
+    const size = job.data.refs.reduce((n, r) => n + Number(r.size ?? 0), 0)
+    const last = groups.at(-1)
+    if (last !== undefined && bytes + size <= BATCH_BYTES) { last.push(job); bytes += size } else { groups.push([job]); bytes = size }
+  }
+  return groups
+}
+
 /** The batches of one mailbox, in order, in one session; the first failure fails the rest (retried in a new session). */
 async function fetchInOneSession (ctx: AppContext, jobs: FetchJob[]): Promise<FetchJobResult[]> {
   let mailbox
@@ -46,10 +60,10 @@ async function fetchInOneSession (ctx: AppContext, jobs: FetchJob[]): Promise<Fe
   const provider = createProvider(mailbox)
   const results: FetchJobResult[] = []
   try {
-    for (const job of jobs) {
+    for (const group of combineJobs(jobs)) {
       try {
-        await processBatch(ctx, target, provider, job.data.refs as never, maxBytesOf(ctx, mailbox))
-        results.push({ id: job.id, status: 'completed' })
+        await processBatch(ctx, target, provider, group.flatMap(job => job.data.refs) as never, maxBytesOf(ctx, mailbox))
+        for (const job of group) results.push({ id: job.id, status: 'completed' })
       } catch (err) {
         const auth = err instanceof ProviderAuthError
         await recordFailure(ctx.pool, mailbox.id, auth ? 'auth' : 'network', (err as Error).message, intervalOf(ctx, mailbox))

@@ -4,7 +4,9 @@
  */
 import t from 'tap'
 import { readFileSync } from 'node:fs'
-import { fetchBatches, type FetchJob } from '../../src/ingestion/fetch.ts'
+import { combineJobs, fetchBatches, type FetchJob } from '../../src/ingestion/fetch.ts'
+import { BATCH_BYTES } from '../../src/ingestion/sync.ts'
+import { SMALL_BYTES } from '../../src/providers/imap/provider.ts'
 import { chunkRefs } from '../../src/ingestion/batch.ts'
 import { loadMailbox } from '../../src/mailboxes/repository.ts'
 import { ImapProvider } from '../../src/providers/imap/provider.ts'
@@ -65,3 +67,12 @@ t.test('a mailbox whose server is gone: its jobs fail (to be retried), the other
 function logins (logPath: string, user: string): number {
   return readFileSync(logPath, 'utf8').split('\n').filter(line => line.includes(`Login: user=<${user}>`)).length
 }
+
+t.test('a worker\'s jobs of one mailbox are combined up to BATCH_BYTES; a job over it travels alone', async t => {
+  const job = (id: string, sizes: number[]): FetchJob => ({ id, data: { mailboxId: 1, refs: sizes.map((size, i) => ({ key: `${id}:${i}`, size })) } })
+  const small = Array.from({ length: 8 }, (_, i) => job(`s${i}`, Array(25).fill(SMALL_BYTES)))
+  t.same(combineJobs(small).map(g => g.map(j => j.id)), [small.map(j => j.id)], 'eight batches of small messages: one')
+  const big = job('big', [BATCH_BYTES + 1])
+  const half = job('half', [BATCH_BYTES / 2])
+  t.same(combineJobs([small[0], big, half, half, small[1]]).map(g => g.map(j => j.id)), [['s0'], ['big'], ['half', 'half'], ['s1']])
+})

@@ -15,8 +15,10 @@ t.test('200 emails: each stored once, handled once, marked \\Seen, raw bytes ide
   t.equal(await countRows(rt, 'SELECT count(*)::int AS n FROM inbound_emails'), 200)
   t.equal(await countRows(rt, `SELECT count(DISTINCT message_id)::int AS n FROM inbound_emails`), 200)
   t.equal(await countRows(rt, `SELECT count(*)::int AS n FROM inbound_emails WHERE status IN ('delivered', 'rejected') AND parsed IS NOT NULL AND attempts = 1`), 200, 'each handled once')
-  const flags = await imap.flags(u.user, 'INBOX')
-  t.equal([...flags.values()].filter(f => f.includes('\\Seen')).length, 200, 'all \\Seen on the server')
+  // marked after the commit that queued their handling: it may end after they are handled
+  const seen = async (): Promise<number> => [...(await imap.flags(u.user, 'INBOX')).values()].filter(f => f.includes('\\Seen')).length
+  await waitFor(async () => await seen() === 200, 'all \\Seen', 10_000)
+  t.equal(await seen(), 200, 'all \\Seen on the server')
 
   const list = await rt.api('GET', `/api/v1/emails?mailbox=${spec.name as string}&limit=1000`)
   t.equal(list.body.items.length, 200)

@@ -19,6 +19,13 @@ interface ImapRef extends MessageRef { uid: number, uidValidity: string }
 
 const refKey = (uidValidity: string, uid: number): string => `${uidValidity}:${uid}`
 
+/**
+ * Messages up to this size are listed without their exact size (it takes a
+ * FETCH response per message to learn it): their ref says SMALL_BYTES, an
+ * upper bound that batch cutting can rely on.
+ */
+export const SMALL_BYTES = 256 * 1024
+
 export function isImapCursor (c: unknown): c is ImapCursor {
   return typeof c === 'object' && c !== null && typeof (c as ImapCursor).uidValidity === 'string' && typeof (c as ImapCursor).lastUid === 'number'
 }
@@ -86,10 +93,17 @@ export class ImapProvider implements Provider {
       for (const uid of (await client.search({ all: true }, { uid: true })) || []) uids.add(uid)
     }
     if (uids.size === 0) return { refs: [] }
-    const sized = await client.fetchAll(uidSet([...uids]), { uid: true, size: true }, { uid: true })
-    const refs: ImapRef[] = sized
-      .map(m => ({ key: refKey(validity, m.uid), uid: m.uid, uidValidity: validity, size: m.size ?? 0 }))
-      .sort((a, b) => a.uid - b.uid)
+    // sizes are read only for messages above SMALL_BYTES (one SEARCH, a FETCH
+    // of the few): the others are counted at SMALL_BYTES when batches are cut
+    const set = uidSet([...uids])
+    const large = new Set((await client.search({ uid: set, larger: SMALL_BYTES }, { uid: true })) || [])
+    const sizes = new Map<number, number>()
+    if (large.size > 0) {
+      for (const m of await client.fetchAll(uidSet([...large]), { uid: true, size: true }, { uid: true })) sizes.set(m.uid, m.size ?? SMALL_BYTES)
+    }
+    const refs: ImapRef[] = [...uids]
+      .sort((a, b) => a - b)
+      .map(uid => ({ key: refKey(validity, uid), uid, uidValidity: validity, size: sizes.get(uid) ?? SMALL_BYTES }))
     return { refs }
   }
 
@@ -99,8 +113,9 @@ export class ImapProvider implements Provider {
     // refs of an older UIDVALIDITY name messages that no longer exist by that UID
     const current = (refs as ImapRef[]).filter(r => r.uidValidity === validity)
     const byUid = new Map(current.map(r => [r.uid, r]))
-    const small = current.filter(r => (r.size ?? 0) <= maxBytes).map(r => r.uid)
-    const large = current.filter(r => (r.size ?? 0) > maxBytes).map(r => r.uid)
+    // a limit below SMALL_BYTES cannot trust a ref's bound: the bytes decide below
+    const small = current.filter(r => (r.size ?? 0) <= Math.max(maxBytes, SMALL_BYTES)).map(r => r.uid)
+    const large = current.filter(r => (r.size ?? 0) > Math.max(maxBytes, SMALL_BYTES)).map(r => r.uid)
     const out: FetchedMessage[] = []
     if (small.length > 0) {
       for (const m of await client.fetchAll(uidSet(small), { uid: true, source: true }, { uid: true })) {
@@ -128,7 +143,8 @@ export class ImapProvider implements Provider {
     if (uids.length === 0) return
     const range = uidSet(uids)
     const action = this.afterDelivery
-    if (action === 'seen') await client.messageFlagsAdd(range, ['\\Seen'], { uid: true })
+    // SILENT: no FETCH response per message to parse
+    if (action === 'seen') await client.messageFlagsAdd(range, ['\\Seen'], { uid: true, silent: true })
     else if (action === 'delete') await client.messageDelete(range, { uid: true })
     else {
       const target = action.slice('move:'.length)

@@ -38,7 +38,7 @@ t.test('a good access token logs in and its mail is ingested', async t => {
   t.equal(view.health.state, 'ok')
   t.ok(introspection.requests > 0, 'Dovecot checked the token with the introspection endpoint')
   t.notMatch(JSON.stringify(view), token, 'the token is not shown')
-  t.ok([...(await imap.flags(user, 'INBOX')).values()].every(f => f.includes('\\Seen')), 'marked processed')
+  t.ok(await waitFor(async () => [...(await imap.flags(user, 'INBOX')).values()].every(f => f.includes('\\Seen')), 'marked processed', 10_000), 'marked processed')
 })
 
 t.test('a bad access token: auth_failed, not logged', async t => {
