@@ -26,26 +26,31 @@ export const MAX_ATTEMPTS = 5
 
 interface Claimed { id: number, mailbox_id: number | null, mailbox_name: string, raw_complete: boolean, attempts: number, raw: Buffer }
 
-/** Claims emails not yet in an end state; delivered/rejected ones are left alone (idempotence). */
+/**
+ * Claims emails not yet in an end state (delivered/rejected ones are left
+ * alone: idempotence) and reads their raw bytes, in one statement.
+ * The result is read in binary: bytea arrives as the bytes themselves, not as
+ * hex text of twice their size (which a 25 MB email would feel). pg returns
+ * binary results only for statements without parameters, so the ids, checked
+ * to be integers, are written into the statement, and the other columns are
+ * read as text, bool and int4, whose binary forms pg decodes.
+ */
 async function claim (ctx: AppContext, ids: number[]): Promise<Claimed[]> {
-  const { rows } = await ctx.pool.query<Omit<Claimed, 'raw'>>(
-    `UPDATE inbound_emails SET status = 'processing', attempts = attempts + 1
-     WHERE id = ANY($1::bigint[]) AND status IN ('received', 'processing')
-     RETURNING id, mailbox_id, mailbox_name, raw_complete, attempts`, [ids])
-  if (rows.length === 0) return []
-  rows.sort((a, b) => a.id - b.id)
-  // Binary results: bytea arrives as the bytes themselves, not as hex text of
-  // twice their size (which a 25 MB email would feel). pg returns binary
-  // results only for queries without parameters, so the ids, integers from
-  // the claim above, are written into the statement.
-  const claimedIds = rows.map(r => r.id)
-  if (!claimedIds.every(Number.isSafeInteger)) throw new Error('email ids must be integers')
-  const raws = await ctx.pool.query<{ raw: Buffer }>({
-    text: `SELECT raw FROM inbound_email_raw WHERE email_id IN (${claimedIds.join(',')}) ORDER BY email_id`,
+  if (ids.length === 0) return []
+  if (!ids.every(Number.isSafeInteger)) throw new Error('email ids must be integers')
+  const { rows } = await ctx.pool.query<{ id: string, mailbox_id: string | null, mailbox_name: string, raw_complete: boolean, attempts: number, raw: Buffer | null }>({
+    text: `WITH claimed AS (
+             UPDATE inbound_emails SET status = 'processing', attempts = attempts + 1
+             WHERE id IN (${ids.join(',')}) AND status IN ('received', 'processing')
+             RETURNING id, mailbox_id, mailbox_name, raw_complete, attempts)
+           SELECT c.id::text, c.mailbox_id::text, c.mailbox_name, c.raw_complete, c.attempts, r.raw
+           FROM claimed c LEFT JOIN inbound_email_raw r ON r.email_id = c.id ORDER BY c.id`,
     binary: true // pg supports it; its types do not list it
   } as QueryConfig)
-  if (raws.rows.length !== rows.length) throw new Error('a claimed email has no raw message')
-  return rows.map((r, i) => ({ ...r, raw: raws.rows[i].raw }))
+  return rows.map(r => {
+    if (r.raw === null) throw new Error(`email ${r.id} has no raw message`)
+    return { id: Number(r.id), mailbox_id: r.mailbox_id === null ? null : Number(r.mailbox_id), mailbox_name: r.mailbox_name, raw_complete: r.raw_complete, attempts: r.attempts, raw: r.raw }
+  })
 }
 
 interface Finished { email: Claimed, outcome: Outcome, parsed: ParsedEmail | null }
@@ -96,17 +101,38 @@ function needsBody (mailbox: Mailbox | null): boolean {
 }
 
 /**
- * Raw bytes parsed ahead of the email being handled: the whole batch of small
- * emails is in the parse threads at once (one event-loop turn each, not one
- * round trip per email), big ones a few at a time.
+ * Bytes of big emails (those parsed on a thread) sent ahead of the email
+ * being handled, so that the threads parse them meanwhile. Small emails are
+ * parsed at their turn: started all at once on the event loop they would
+ * interleave and delay every other callback of the process (fetches, commits).
  */
 const PARSE_AHEAD_BYTES = 8 * 1024 * 1024
 
 type ParseResult = ParsedEmail | ParseRejection
 
-function parseFor (ctx: AppContext, email: Claimed, mailbox: Mailbox | null): Promise<ParseResult> {
-  // attachment content beyond what the built-in store keeps is counted, not held
-  return ctx.parser.parse(needsBody(mailbox) ? email.raw : headerBlock(email.raw), { maxAttachmentBytes: MAX_ATTACHMENT_BYTES })
+/** The emails of a batch parsed in order, big ones ahead of their turn (see PARSE_AHEAD_BYTES). */
+function batchParser (ctx: AppContext, claimed: Claimed[], mailboxOf: (email: Claimed) => Mailbox | null | Error): (i: number) => Promise<ParseResult | Error> {
+  const parses = new Map<number, { size: number, result: Promise<ParseResult | Error> }>()
+  let aheadBytes = 0
+  const start = (i: number): void => {
+    const mailbox = mailboxOf(claimed[i])
+    if (mailbox instanceof Error) { parses.set(i, { size: 0, result: Promise.resolve(mailbox) }); return }
+    const input = needsBody(mailbox) ? claimed[i].raw : headerBlock(claimed[i].raw)
+    const size = ctx.parser.offLoop(input.length) ? input.length : 0
+    aheadBytes += size
+    // attachment content beyond what the built-in store keeps is counted, not held
+    parses.set(i, { size, result: ctx.parser.parse(input, { maxAttachmentBytes: MAX_ATTACHMENT_BYTES }).catch((err: Error) => err) })
+  }
+  return async (i) => {
+    if (!parses.has(i)) start(i)
+    for (let j = i + 1; j < claimed.length && aheadBytes < PARSE_AHEAD_BYTES; j++) {
+      if (!parses.has(j) && ctx.parser.offLoop(claimed[j].raw.length)) start(j)
+    }
+    const { size, result } = parses.get(i) as { size: number, result: Promise<ParseResult | Error> }
+    parses.delete(i) // the parsed email is not held after its turn
+    aheadBytes -= size
+    return await result
+  }
 }
 
 async function handleOne (ctx: AppContext, email: Claimed, mailbox: Mailbox | null, parsed: ParseResult, memo: BatchMemo): Promise<Finished> {
@@ -132,22 +158,11 @@ export async function handleEmails (ctx: AppContext, ids: number[]): Promise<voi
   const claimed = await claim(ctx, ids)
   const mailboxes = await mailboxesOf(ctx, claimed)
   const mailboxOf = (email: Claimed): Mailbox | null | Error => email.mailbox_id === null ? null : mailboxes.get(email.mailbox_id) ?? null
-  const parses: Array<Promise<ParseResult | Error>> = []
-  let aheadBytes = 0
-  const parseAhead = (): void => {
-    const email = claimed[parses.length]
-    if (email === undefined) return
-    const mailbox = mailboxOf(email)
-    aheadBytes += email.raw.length
-    parses.push(mailbox instanceof Error ? Promise.resolve(mailbox) : parseFor(ctx, email, mailbox).catch((err: Error) => err))
-  }
+  const parsedAt = batchParser(ctx, claimed, mailboxOf)
   const finished: Finished[] = []
   const memo = batchMemo()
   for (const [i, email] of claimed.entries()) {
-    while (parses.length <= i || (parses.length < claimed.length && aheadBytes < PARSE_AHEAD_BYTES)) parseAhead()
-    const parsed = await parses[i]
-    aheadBytes -= email.raw.length
-    delete parses[i] // the parsed email is not held after its turn
+    const parsed = await parsedAt(i)
     try {
       if (parsed instanceof Error) throw parsed
       const f = await handleOne(ctx, email, mailboxOf(email) as Mailbox | null, parsed, memo)

@@ -14,6 +14,8 @@ import type { ParseTask, WireParsed } from './parse-worker.ts'
 
 export interface EmailParser {
   parse: (raw: Buffer, opts?: ParseOptions) => Promise<ParsedEmail | ParseRejection>
+  /** Whether an input of this many bytes is parsed on a thread. */
+  offLoop: (bytes: number) => boolean
   close: () => Promise<void>
 }
 
@@ -37,8 +39,9 @@ export function createEmailParser (threads = defaultParseThreads()): EmailParser
     return pool
   }
   return {
+    offLoop: (bytes) => bytes > INLINE_BYTES,
     async parse (raw, opts = {}) {
-      if (raw.length <= INLINE_BYTES) return await parseEmail(raw, opts)
+      if (!this.offLoop(raw.length)) return await parseEmail(raw, opts)
       // the bytes are copied once into an ArrayBuffer of their own and moved:
       // a Buffer from node-pg is a view into a larger buffer that would be copied whole
       const own = raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.length) as ArrayBuffer

@@ -3,6 +3,9 @@
  * database refuses does not hold back the others.
  */
 import t from 'tap'
+import { randomBytes } from 'node:crypto'
+import { createProject } from '../../src/handlers/builtin/projects.ts'
+import { INLINE_BYTES } from '../../src/routing/parse-pool.ts'
 import { handleEmails } from '../../src/inbound/handle.ts'
 import { storeFetched } from '../../src/inbound/store.ts'
 import { createMailbox } from '../../src/mailboxes/repository.ts'
@@ -36,4 +39,36 @@ t.test('a batch ends in one pass; a row PostgreSQL refuses fails that email alon
   await handleEmails(rt.ctx, stored)
   const { rows: again } = await rt.ctx.pool.query<{ attempts: number }>('SELECT attempts FROM inbound_emails ORDER BY id')
   t.same(again.map(r => r.attempts), [1, 1, 1, 1], 'a job run twice changes nothing')
+})
+
+t.test('big emails (parsed on a thread, ahead of their turn) and small ones in one batch: each gets its own issue and files', async t => {
+  const rt = await startTestRuntime(t, { role: 'web' })
+  const mailbox = await createMailbox(rt.ctx.pool, rt.ctx.encryptionKey, {
+    name: 'mixed', provider: 'imap', imap: { host: '127.0.0.1', user: 'x', password: 'y' }, address: 'incoming+%{key}@example.com'
+  })
+  const project = await createProject(rt.ctx.pool, { path: 'acme/mixed' })
+  const to = `incoming+${project.slug}-${project.id}-${project.incomingEmailToken}-issue@example.com`
+  const payloads = [0, 1, 2].map(i => randomBytes(INLINE_BYTES + i * 1000))
+  const big = (i: number): Buffer => Buffer.from([
+    `From: sender${i}@example.org`, `To: ${to}`, `Subject: big ${i}`, `Message-ID: <big-${i}@example.org>`, 'MIME-Version: 1.0',
+    'Content-Type: multipart/mixed; boundary="b"', '', '--b', 'Content-Type: text/plain', '', `body of big ${i}`, '--b',
+    'Content-Type: application/octet-stream', `Content-Disposition: attachment; filename="file${i}.bin"`, 'Content-Transfer-Encoding: base64', '',
+    payloads[i].toString('base64').replace(/.{76}/g, '$&\r\n'), '--b--', ''].join('\r\n'))
+  const small = (i: number): Buffer => Buffer.from(`From: s${i}@example.org\r\nTo: ${to}\r\nSubject: small ${i}\r\nMessage-ID: <small-${i}@example.org>\r\n\r\nbody of small ${i}\r\n`)
+  const raws = [small(0), big(0), small(1), big(1), big(2), small(2)]
+  const { stored } = await storeFetched(rt.ctx, { id: mailbox.id, name: 'mixed' }, raws.map((raw, i) => ({ ref: { key: `m${i}` }, raw, complete: true })))
+  await handleEmails(rt.ctx, stored)
+
+  const { rows } = await rt.ctx.pool.query<{ status: string, title: string, description: string, files: string[], sizes: number[] }>(
+    `SELECT e.status, i.title, i.description, coalesce(array_agg(a.filename) FILTER (WHERE a.id IS NOT NULL), '{}') AS files,
+            coalesce(array_agg(a.size) FILTER (WHERE a.id IS NOT NULL), '{}') AS sizes
+     FROM inbound_emails e JOIN issues i ON i.inbound_email_id = e.id LEFT JOIN attachments a ON a.issue_id = i.id
+     GROUP BY e.id, e.status, i.title, i.description ORDER BY e.id`)
+  t.same(rows.map(r => r.status), Array(6).fill('delivered'))
+  t.same(rows.map(r => r.title), ['small 0', 'big 0', 'small 1', 'big 1', 'big 2', 'small 2'], 'in order, each its own')
+  t.ok(rows.every((r, i) => r.description.includes(`body of ${r.title}`)), 'each description from its own email')
+  t.same(rows.map(r => r.files), [[], ['file0.bin'], [], ['file1.bin'], ['file2.bin'], []])
+  t.same(rows.filter(r => r.sizes.length > 0).map(r => r.sizes[0]), payloads.map(p => p.length), 'attachment sizes intact')
+  const { rows: [stored1] } = await rt.ctx.pool.query<{ content: Buffer }>(`SELECT content FROM attachments WHERE filename = 'file1.bin'`)
+  t.ok(stored1.content.equals(payloads[1]), 'attachment bytes intact after the thread')
 })
