@@ -96,7 +96,7 @@ async function runBaseline (imap: ImapFlowOptions, endpoint: MailroomEndpoint, s
   const poster = async (): Promise<void> => {
     while (next < raws.length) {
       const raw = raws[next++]
-      const headers = { 'content-type': 'text/plain', [MAILROOM_HEADER]: await mailroomToken(secret) }
+      const headers = { 'content-type': 'text/plain', [MAILROOM_HEADER]: mailroomToken(secret) }
       const { status } = await sendPost(url, headers, raw, AbortSignal.timeout(30_000), 300)
       if (status !== 200) throw new Error(`baseline POST answered ${status}`)
     }

@@ -18,7 +18,7 @@ export async function deliverToGitlab (_ctx: AppContext, email: StoredEmail, del
   const answer = await postDelivery({
     what: 'GitLab',
     url: mailroomUrl(delivery.url, delivery.mailboxType),
-    headers: { 'content-type': 'text/plain', [MAILROOM_HEADER]: await mailroomToken(secret) },
+    headers: { 'content-type': 'text/plain', [MAILROOM_HEADER]: mailroomToken(secret) },
     body: email.raw
   })
   return { status: 'delivered', handler: 'gitlab', result: { status: answer.status, mailboxType: delivery.mailboxType } }

@@ -21,7 +21,7 @@ export interface Received {
   authError?: string
 }
 
-export interface Answer { status: number, body?: string, headers?: Record<string, string> }
+export interface Answer { status: number, body?: string, headers?: Record<string, string>, /** held this long before it is sent */ delayMs?: number }
 
 /** Decides the answer to the n-th request (1-based) that passed the check. */
 export type Responder = (req: Received, n: number) => Answer
@@ -33,13 +33,19 @@ export interface Endpoint {
   url: string
   received: Received[]
   respond: (responder: Responder) => void
+  /** The most requests that were waiting for their answer at once. */
+  maxInFlight: () => number
 }
 
 export async function startEndpoint (t: Test, check: Check, responder: Responder = () => ({ status: 200, body: '{"success":true}' })): Promise<Endpoint> {
   const received: Received[] = []
   let answer = responder
   let accepted = 0
+  let inFlight = 0
+  let maxInFlight = 0
   const server = createServer((req, res) => {
+    maxInFlight = Math.max(maxInFlight, ++inFlight)
+    res.on('close', () => { inFlight-- })
     const chunks: Buffer[] = []
     req.on('data', (c: Buffer) => chunks.push(c))
     req.on('end', () => {
@@ -48,7 +54,8 @@ export async function startEndpoint (t: Test, check: Check, responder: Responder
       check(r).then(() => answer(r, ++accepted), (err: Error): Answer => {
         r.authError = err.message
         return { status: 401, body: '{"message":"401 Unauthorized"}' }
-      }).then(a => {
+      }).then(async a => {
+        if (a.delayMs !== undefined) await new Promise(resolve => setTimeout(resolve, a.delayMs))
         res.writeHead(a.status, { 'content-type': 'application/json', ...a.headers })
         res.end(a.body ?? '')
       }, () => { res.writeHead(500); res.end() })
@@ -60,7 +67,7 @@ export async function startEndpoint (t: Test, check: Check, responder: Responder
     await new Promise(resolve => server.close(resolve))
   })
   const { port } = server.address() as AddressInfo
-  return { url: `http://127.0.0.1:${port}`, received, respond: r => { answer = r } }
+  return { url: `http://127.0.0.1:${port}`, received, respond: r => { answer = r }, maxInFlight: () => maxInFlight }
 }
 
 /**

@@ -8,6 +8,8 @@ import path from 'node:path'
 import { makeEmail } from '../helpers/emails.ts'
 import { waitFor } from '../helpers/wait.ts'
 import { deliveryFixture } from './delivery-fixture.ts'
+import { DELIVERIES_IN_FLIGHT } from '../../src/inbound/handle.ts'
+import { HANDLE_CONCURRENCY } from '../../src/runtime/workers.ts'
 import { gitlabCheck, startEndpoint } from './delivery-endpoint.ts'
 
 const PATH = '/api/v4/internal/mail_room/incoming_email'
@@ -44,6 +46,18 @@ t.test('200: the exact raw bytes are POSTed with the JWT; delivered once each', 
     t.same(e.result, { status: 200, mailboxType: 'incoming_email' })
     t.equal(e.attempts, 1)
   }
+})
+
+t.test('a batch goes out several at a time (never more than DELIVERIES_IN_FLIGHT), each recorded delivered once', async t => {
+  const gl = await startEndpoint(t, gitlabCheck(secret), () => ({ status: 200, body: '{"success":true}', delayMs: 100 }))
+  const raws = Array.from({ length: 40 }, (_, i) => makeEmail(500 + i))
+  await fx.mailbox('gl-many', gitlab(gl.url), raws)
+  const items = await fx.settled('gl-many', 40)
+  t.equal(gl.received.length, 40, 'one POST per email')
+  t.equal(new Set(gl.received.map(r => r.body.toString('hex'))).size, 40, 'no email twice')
+  t.ok(gl.maxInFlight() > 2, `answers awaited side by side (${gl.maxInFlight()} at once)`)
+  t.ok(gl.maxInFlight() <= DELIVERIES_IN_FLIGHT * HANDLE_CONCURRENCY, 'within the bounds')
+  t.same(items.map(e => [e.status, e.attempts]), items.map(() => ['delivered', 1]))
 })
 
 t.test('service_desk_email, and a GitLab URL with a path and a trailing slash', async t => {

@@ -1,0 +1,124 @@
+/**
+ * The states email-handle writes on inbound_emails: the claim (with the raw
+ * bytes), end states recorded a batch at a time, and failures (retried with
+ * backoff while retryable, else `failed`).
+ */
+import type { QueryConfig } from 'pg'
+import type { AppContext } from '../runtime/context.ts'
+import type { ParsedEmail } from '../routing/types.ts'
+import type { Outcome } from '../handlers/types.ts'
+import { RetryableError } from '../handlers/types.ts'
+import { send } from '../queue/boss.ts'
+import { faultPoint } from '../shared/faults.ts'
+import { parsedSummary } from './summary.ts'
+
+export const MAX_ATTEMPTS = 5
+
+export interface Claimed { id: number, mailbox_id: number | null, mailbox_name: string, raw_complete: boolean, attempts: number, raw: Buffer }
+
+/**
+ * Claims emails not yet in an end state (delivered/rejected ones are left
+ * alone: idempotence) and reads their raw bytes, in one statement.
+ * The result is read in binary: bytea arrives as the bytes themselves, not as
+ * hex text of twice their size (which a 25 MB email would feel). pg returns
+ * binary results only for statements without parameters, so the ids, checked
+ * to be integers, are written into the statement, and the other columns are
+ * read as text, bool and int4, whose binary forms pg decodes.
+ */
+export async function claim (ctx: AppContext, ids: number[]): Promise<Claimed[]> {
+  if (ids.length === 0) return []
+  if (!ids.every(Number.isSafeInteger)) throw new Error('email ids must be integers')
+  const { rows } = await ctx.pool.query<{ id: string, mailbox_id: string | null, mailbox_name: string, raw_complete: boolean, attempts: number, raw: Buffer | null }>({
+    text: `WITH claimed AS (
+             UPDATE inbound_emails SET status = 'processing', attempts = attempts + 1
+             WHERE id IN (${ids.join(',')}) AND status IN ('received', 'processing')
+             RETURNING id, mailbox_id, mailbox_name, raw_complete, attempts)
+           SELECT c.id::text, c.mailbox_id::text, c.mailbox_name, c.raw_complete, c.attempts, r.raw
+           FROM claimed c LEFT JOIN inbound_email_raw r ON r.email_id = c.id ORDER BY c.id`,
+    binary: true // pg supports it; its types do not list it
+  } as QueryConfig)
+  return rows.map(r => {
+    if (r.raw === null) throw new Error(`email ${r.id} has no raw message`)
+    return { id: Number(r.id), mailbox_id: r.mailbox_id === null ? null : Number(r.mailbox_id), mailbox_name: r.mailbox_name, raw_complete: r.raw_complete, attempts: r.attempts, raw: r.raw }
+  })
+}
+
+export interface Finished { email: Claimed, outcome: Outcome, parsed: ParsedEmail | null }
+
+/**
+ * Records the end states of a batch in one statement: one commit (one WAL
+ * flush) per batch instead of one per email. An email whose effects ran but
+ * whose end state was not written yet stays `processing`; its job is retried
+ * and the effects, idempotent by email id, are not repeated.
+ */
+export async function finishAll (ctx: AppContext, done: Finished[]): Promise<void> {
+  if (done.length === 0) return
+  faultPoint('handle.before-finish')
+  const result = (o: Outcome): unknown => o.status === 'delivered' ? o.result : (o.detail !== undefined ? { detail: o.detail } : null)
+  // PostgreSQL's json cannot hold NUL (U+0000), which a hostile header may carry
+  const json = (v: unknown): string | null => v === null ? null : JSON.stringify(v).replaceAll('\\u0000', '')
+  await ctx.pool.query(
+    `UPDATE inbound_emails e SET status = f.status, reason = f.reason, handler = f.handler, result = f.result::jsonb,
+       parsed = coalesce(f.parsed::jsonb, e.parsed), last_error = NULL, handled_at = now()
+     FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) AS f(id, status, reason, handler, result, parsed)
+     WHERE e.id = f.id`,
+    [done.map(d => d.email.id), done.map(d => d.outcome.status), done.map(d => d.outcome.status === 'rejected' ? d.outcome.reason : null),
+      done.map(d => d.outcome.handler ?? null), done.map(d => json(result(d.outcome))), done.map(d => d.parsed === null ? null : json(parsedSummary(d.parsed)))])
+  for (const d of done) ctx.metrics.emailsFinished.inc({ status: d.outcome.status })
+}
+
+export async function fail (ctx: AppContext, email: Claimed, err: Error): Promise<void> {
+  const retry = err instanceof RetryableError && email.attempts < MAX_ATTEMPTS
+  await ctx.pool.query(
+    `UPDATE inbound_emails SET status = $2, last_error = $3, handled_at = CASE WHEN $2 = 'failed' THEN now() END WHERE id = $1`,
+    [email.id, retry ? 'received' : 'failed', err.message.slice(0, 2000)])
+  if (retry) {
+    // base × 1, 2, 4, 8 (2 s, 4 s, 8 s, 16 s by default), or longer if the endpoint
+    // asked (Retry-After); a new job per try keeps one email's retries from holding back a batch
+    const backoff = ctx.settings.handleRetryBaseSeconds * 2 ** (email.attempts - 1)
+    await send(ctx.boss, 'email-handle', { emailIds: [email.id] }, { startAfter: Math.max(backoff, (err as RetryableError).retryAfterSeconds ?? 0) })
+  } else {
+    ctx.metrics.emailsFinished.inc({ status: 'failed' })
+  }
+}
+
+
+/**
+ * Records end states as they come, a batch at a time: while one UPDATE is in
+ * flight, the outcomes that arrive meanwhile wait and go together in the
+ * next. Outside deliveries use it: each is recorded as soon as possible (a
+ * crash later does not send it again) without one commit per email.
+ */
+export function endStateRecorder (ctx: AppContext): { record: (f: Finished) => Promise<void>, done: () => Promise<void> } {
+  let waiting: Array<{ f: Finished, settle: (err?: Error) => void }> = []
+  let flushing: Promise<void> | undefined
+  const flush = async (): Promise<void> => {
+    try {
+      while (waiting.length > 0) {
+        const group = waiting
+        waiting = []
+        const err = await recordAll(ctx, group.map(g => g.f)).then(() => undefined, (e: Error) => e)
+        for (const g of group) g.settle(err)
+      }
+    } finally {
+      flushing = undefined
+    }
+  }
+  return {
+    record: async (f) => {
+      const recorded = new Promise<void>((resolve, reject) => waiting.push({ f, settle: err => { if (err === undefined) resolve(); else reject(err) } }))
+      flushing ??= flush()
+      await recorded
+    },
+    done: async () => { await flushing }
+  }
+}
+
+/** finishAll, and if the database refuses the group, one by one: a refused row fails that email alone. */
+export async function recordAll (ctx: AppContext, finished: Finished[]): Promise<void> {
+  try {
+    await finishAll(ctx, finished)
+  } catch {
+    for (const f of finished) await finishAll(ctx, [f]).catch(async (err: Error) => { await fail(ctx, f.email, err) })
+  }
+}
