@@ -11,6 +11,7 @@ import { RetryableError } from '../handlers/types.ts'
 import { send } from '../queue/boss.ts'
 import { faultPoint } from '../shared/faults.ts'
 import { parsedSummary } from './summary.ts'
+import { RAW_SLICE_BYTES, readRawInSlices } from './raw-reader.ts'
 
 export const MAX_ATTEMPTS = 5
 
@@ -28,19 +29,25 @@ export interface Claimed { id: number, mailbox_id: number | null, mailbox_name: 
 export async function claim (ctx: AppContext, ids: number[]): Promise<Claimed[]> {
   if (ids.length === 0) return []
   if (!ids.every(Number.isSafeInteger)) throw new Error('email ids must be integers')
-  const { rows } = await ctx.pool.query<{ id: string, mailbox_id: string | null, mailbox_name: string, raw_complete: boolean, attempts: number, raw: Buffer | null }>({
+  const { rows } = await ctx.pool.query<{ id: string, mailbox_id: string | null, mailbox_name: string, raw_complete: boolean, attempts: number, raw_size: number | null, raw: Buffer | null }>({
+    // octet_length of a stored bytea reads its size, not its bytes
     text: `WITH claimed AS (
              UPDATE inbound_emails SET status = 'processing', attempts = attempts + 1
              WHERE id IN (${ids.join(',')}) AND status IN ('received', 'processing')
              RETURNING id, mailbox_id, mailbox_name, raw_complete, attempts)
-           SELECT c.id::text, c.mailbox_id::text, c.mailbox_name, c.raw_complete, c.attempts, r.raw
+           SELECT c.id::text, c.mailbox_id::text, c.mailbox_name, c.raw_complete, c.attempts, octet_length(r.raw) AS raw_size,
+                  CASE WHEN octet_length(r.raw) <= ${RAW_SLICE_BYTES} THEN r.raw END AS raw
            FROM claimed c LEFT JOIN inbound_email_raw r ON r.email_id = c.id ORDER BY c.id`,
     binary: true // pg supports it; its types do not list it
   } as QueryConfig)
-  return rows.map(r => {
-    if (r.raw === null) throw new Error(`email ${r.id} has no raw message`)
-    return { id: Number(r.id), mailbox_id: r.mailbox_id === null ? null : Number(r.mailbox_id), mailbox_name: r.mailbox_name, raw_complete: r.raw_complete, attempts: r.attempts, raw: r.raw }
-  })
+  const claimed: Claimed[] = []
+  for (const r of rows) {
+    if (r.raw_size === null) throw new Error(`email ${r.id} has no raw message`)
+    const id = Number(r.id)
+    const raw = r.raw ?? await readRawInSlices(ctx.pool, id, r.raw_size)
+    claimed.push({ id, mailbox_id: r.mailbox_id === null ? null : Number(r.mailbox_id), mailbox_name: r.mailbox_name, raw_complete: r.raw_complete, attempts: r.attempts, raw })
+  }
+  return claimed
 }
 
 export interface Finished { email: Claimed, outcome: Outcome, parsed: ParsedEmail | null }

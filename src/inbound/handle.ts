@@ -21,7 +21,7 @@ import type { ParsedEmail } from '../routing/types.ts'
 import { dispatch } from '../handlers/dispatch.ts'
 import type { Outcome, StoredEmail } from '../handlers/types.ts'
 import { batchMemo, type BatchMemo } from '../handlers/types.ts'
-import { batchParser, type ParseResult } from './batch-parse.ts'
+import { parseStored } from './parse-stored.ts'
 import { claim, endStateRecorder, fail, recordAll, type Claimed, type Finished } from './email-states.ts'
 
 /**
@@ -30,7 +30,8 @@ import { claim, endStateRecorder, fail, recordAll, type Claimed, type Finished }
  */
 export const DELIVERIES_IN_FLIGHT = 8
 
-async function handleOne (ctx: AppContext, email: Claimed, mailbox: Mailbox | null, parsed: ParseResult, memo: BatchMemo): Promise<Finished> {
+async function handleOne (ctx: AppContext, email: Claimed, mailbox: Mailbox | null, memo: BatchMemo): Promise<Finished> {
+  const parsed = await parseStored(email.raw, mailbox)
   const done = (outcome: Outcome, p: ParsedEmail | null): Finished => ({ email, outcome, parsed: p })
   if (isParseRejection(parsed)) return done({ status: 'rejected', reason: parsed.rejected, detail: parsed.detail }, null)
   if (!email.raw_complete) return done({ status: 'rejected', reason: 'too_large', detail: 'only the headers were downloaded' }, parsed)
@@ -60,11 +61,11 @@ export async function handleEmails (ctx: AppContext, ids: number[]): Promise<voi
   const mailboxOf = (email: Claimed): Mailbox | null | Error => email.mailbox_id === null ? null : mailboxes.get(email.mailbox_id) ?? null
   const memo = batchMemo()
   /** Parses and handles one email; a failure is recorded (retry or `failed`) and gives null. */
-  const guarded = async (email: Claimed, parsedAt: () => Promise<ParseResult | Error>): Promise<Finished | null> => {
+  const guarded = async (email: Claimed): Promise<Finished | null> => {
     try {
-      const parsed = await parsedAt()
-      if (parsed instanceof Error) throw parsed
-      return await handleOne(ctx, email, mailboxOf(email) as Mailbox | null, parsed, memo)
+      const mailbox = mailboxOf(email)
+      if (mailbox instanceof Error) throw mailbox
+      return await handleOne(ctx, email, mailbox, memo)
     } catch (err) {
       ctx.log.warn({ emailId: email.id, mailbox: email.mailbox_name, err: { message: (err as Error).message } }, 'email handling failed')
       await fail(ctx, email, err as Error)
@@ -75,18 +76,16 @@ export async function handleEmails (ctx: AppContext, ids: number[]): Promise<voi
   const outside = claimed.filter(e => isOutside(mailboxOf(e)))
   const local = claimed.filter(e => !isOutside(mailboxOf(e)))
   const recorder = endStateRecorder(ctx)
-  const outsideParse = batchParser(ctx, outside, mailboxOf)
-  const localParse = batchParser(ctx, local, mailboxOf)
   // settled both before a failure is reported: a job retried while half of it still ran would send twice
   const results = await Promise.allSettled([
-    pMap(outside.entries(), async ([i, email]) => {
-      const f = await guarded(email, async () => await outsideParse(i))
+    pMap(outside, async (email) => {
+      const f = await guarded(email)
       if (f !== null) await recorder.record(f)
     }, { concurrency: DELIVERIES_IN_FLIGHT, stopOnError: false }),
     (async () => {
       const finished: Finished[] = []
-      for (const [i, email] of local.entries()) {
-        const f = await guarded(email, async () => await localParse(i))
+      for (const email of local) {
+        const f = await guarded(email)
         if (f !== null) finished.push(f)
       }
       await recordAll(ctx, finished)

@@ -1,14 +1,12 @@
 /**
  * What job handlers and routes receive instead of globals: settings, the
- * database, the queue, a logger (scoped further per job or request) and the
- * email parser.
+ * database, the queue and a logger (scoped further per job or request).
  */
 import type { Settings } from '../config/settings.ts'
 import type { Pool } from '../db/pool.ts'
 import type { Boss } from '../queue/boss.ts'
 import type { Logger } from '../shared/logger.ts'
 import type { Metrics } from '../shared/metrics.ts'
-import type { EmailParser } from '../routing/parse-pool.ts'
 
 export interface AppContext {
   settings: Settings
@@ -20,6 +18,4 @@ export interface AppContext {
   boss: Boss
   log: Logger
   metrics: Metrics
-  /** Parses raw emails on worker threads. */
-  parser: EmailParser
 }

@@ -13,7 +13,6 @@ import { buildApp, type AppOptions } from '../http/app.ts'
 import { createBoss, createQueues } from '../queue/boss.ts'
 import { createLogger, type Logger } from '../shared/logger.ts'
 import { createMetrics } from '../shared/metrics.ts'
-import { createEmailParser } from '../routing/parse-pool.ts'
 import type { AppContext } from './context.ts'
 import { openDatabase } from './database.ts'
 import { applyConfigFile } from './config-file.ts'
@@ -59,9 +58,7 @@ export async function startRuntime (settings: Settings, opts: StartOptions = {})
     cleanups.push(async () => { await boss.stop({ graceful: true, timeout: 30_000 }) })
     await createQueues(boss)
 
-    const parser = createEmailParser()
-    cleanups.push(parser.close)
-    const ctx: AppContext = { settings, adminToken: secrets.adminToken, encryptionKey: secrets.encryptionKey, pool, boss, log, metrics: createMetrics(pool), parser }
+    const ctx: AppContext = { settings, adminToken: secrets.adminToken, encryptionKey: secrets.encryptionKey, pool, boss, log, metrics: createMetrics(pool) }
     if (settings.configFile !== undefined) await applyConfigFile(ctx, settings.configFile)
     if (role !== 'web' && opts.background !== false) cleanups.push(await startWorkers(ctx))
 

@@ -5,7 +5,7 @@
 import t from 'tap'
 import { randomBytes } from 'node:crypto'
 import { createProject } from '../../src/handlers/builtin/projects.ts'
-import { INLINE_BYTES } from '../../src/routing/parse-pool.ts'
+import { RAW_SLICE_BYTES, readRawInSlices } from '../../src/inbound/raw-reader.ts'
 import { handleEmails } from '../../src/inbound/handle.ts'
 import { storeFetched } from '../../src/inbound/store.ts'
 import { createMailbox } from '../../src/mailboxes/repository.ts'
@@ -41,14 +41,14 @@ t.test('a batch ends in one pass; a row PostgreSQL refuses fails that email alon
   t.same(again.map(r => r.attempts), [1, 1, 1, 1], 'a job run twice changes nothing')
 })
 
-t.test('big emails (parsed on a thread, ahead of their turn) and small ones in one batch: each gets its own issue and files', async t => {
+t.test('big emails (raw read in slices) and small ones in one batch: each gets its own issue and files, in order', async t => {
   const rt = await startTestRuntime(t, { role: 'web' })
   const mailbox = await createMailbox(rt.ctx.pool, rt.ctx.encryptionKey, {
     name: 'mixed', provider: 'imap', imap: { host: '127.0.0.1', user: 'x', password: 'y' }, address: 'incoming+%{key}@example.com'
   })
   const project = await createProject(rt.ctx.pool, { path: 'acme/mixed' })
   const to = `incoming+${project.slug}-${project.id}-${project.incomingEmailToken}-issue@example.com`
-  const payloads = [0, 1, 2].map(i => randomBytes(INLINE_BYTES + i * 1000))
+  const payloads = [0, 1, 2].map(i => randomBytes(RAW_SLICE_BYTES + i * 1000))
   const big = (i: number): Buffer => Buffer.from([
     `From: sender${i}@example.org`, `To: ${to}`, `Subject: big ${i}`, `Message-ID: <big-${i}@example.org>`, 'MIME-Version: 1.0',
     'Content-Type: multipart/mixed; boundary="b"', '', '--b', 'Content-Type: text/plain', '', `body of big ${i}`, '--b',
@@ -70,5 +70,19 @@ t.test('big emails (parsed on a thread, ahead of their turn) and small ones in o
   t.same(rows.map(r => r.files), [[], ['file0.bin'], [], ['file1.bin'], ['file2.bin'], []])
   t.same(rows.filter(r => r.sizes.length > 0).map(r => r.sizes[0]), payloads.map(p => p.length), 'attachment sizes intact')
   const { rows: [stored1] } = await rt.ctx.pool.query<{ content: Buffer }>(`SELECT content FROM attachments WHERE filename = 'file1.bin'`)
-  t.ok(stored1.content.equals(payloads[1]), 'attachment bytes intact after the thread')
+  t.ok(stored1.content.equals(payloads[1]), 'attachment bytes intact across the slices')
+})
+
+t.test('a raw read in slices is the stored bytes exactly, whatever its size against the slice', async t => {
+  const rt = await startTestRuntime(t, { role: 'web' })
+  const mailbox = await createMailbox(rt.ctx.pool, rt.ctx.encryptionKey, {
+    name: 'slices', provider: 'imap', imap: { host: '127.0.0.1', user: 'x', password: 'y' }, address: 'incoming+%{key}@example.com'
+  })
+  for (const size of [1, RAW_SLICE_BYTES - 1, RAW_SLICE_BYTES, RAW_SLICE_BYTES + 1, 3 * RAW_SLICE_BYTES + 17]) {
+    const raw = randomBytes(size)
+    const { stored } = await storeFetched(rt.ctx, { id: mailbox.id, name: 'slices' }, [{ ref: { key: `s${size}` }, raw, complete: true }])
+    const read = await readRawInSlices(rt.ctx.pool, stored[0], size)
+    t.ok(read.equals(raw), `${size} bytes`)
+  }
+  await t.rejects(readRawInSlices(rt.ctx.pool, 999999, 10), /no raw message/)
 })
