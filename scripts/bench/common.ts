@@ -1,5 +1,5 @@
 /** Shared bits of the benchmarks: a fresh runtime on the embedded (or DATABASE_URL) PostgreSQL, medians. */
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { ImapFlow, type ImapFlowOptions } from 'imapflow'
 import os from 'node:os'
 import path from 'node:path'
@@ -28,6 +28,34 @@ export async function benchRuntime (role: Role = 'all', env: Record<string, stri
   const settings = loadSettings({ MAILSLOT_DATA_DIR: dir, PORT: '0', MAILSLOT_LOG_LEVEL: 'warn', ...(databaseUrl !== undefined ? { DATABASE_URL: databaseUrl } : {}), ...env })
   const rt = await startRuntime(settings, { role, log: createLogger('warn') })
   return { rt, dir, close: async () => { await rt.stop(); await rm(dir, { recursive: true, force: true }) } }
+}
+
+/**
+ * Untimed runs before the timed ones (BENCH_WARMUP, default 1): the first
+ * pass through a code path runs before V8 has compiled it, in mailslot and in
+ * the baseline alike; figures are for a process in its steady state.
+ */
+export const WARMUP_RUNS = Number(process.env.BENCH_WARMUP ?? 1)
+
+/**
+ * Runs fn; with BENCH_PROFILE=<file> set, writes a V8 CPU profile of it (the
+ * last call wins): open it in Chrome DevTools or any .cpuprofile viewer.
+ */
+export async function profiled<T> (fn: () => Promise<T>): Promise<T> {
+  const file = process.env.BENCH_PROFILE
+  if (file === undefined || file === '') return await fn()
+  const { Session } = await import('node:inspector/promises')
+  const session = new Session()
+  session.connect()
+  await session.post('Profiler.enable')
+  await session.post('Profiler.start')
+  try {
+    return await fn()
+  } finally {
+    const { profile } = await session.post('Profiler.stop')
+    await writeFile(file, JSON.stringify(profile))
+    session.disconnect()
+  }
 }
 
 export function median (xs: number[]): number {

@@ -31,7 +31,7 @@ import type { Runtime } from '../../src/runtime/start.ts'
 import { HANDLE_CONCURRENCY } from '../../src/runtime/workers.ts'
 import { startDovecot, type Dovecot } from '../../test/helpers/dovecot.ts'
 import { makeEmail } from '../../test/helpers/emails.ts'
-import { api, benchRuntime, bulkFetch, median, waitUntil } from './common.ts'
+import { WARMUP_RUNS, api, benchRuntime, bulkFetch, median, waitUntil } from './common.ts'
 import { startMailroomEndpoint, type MailroomEndpoint } from './mailroom-endpoint.ts'
 
 const EMAILS = Number(process.env.BENCH_EMAILS ?? 2000)
@@ -120,14 +120,15 @@ try {
   const pgVersion = (await rt.ctx.pool.query<{ v: string }>('SELECT version() AS v')).rows[0].v
   console.log('IMAP → forwarded to GitLab\'s mail_room API (gitlab delivery)')
   console.log(`  ${pgVersion.split(' on ')[0]} (${rt.ctx.settings.databaseUrl === undefined ? 'embedded' : 'DATABASE_URL'}); Dovecot (high-performance settings); endpoint checks each JWT${LATENCY_MS > 0 ? `, answers after ${LATENCY_MS} ms` : ''}; all on 127.0.0.1`)
-  console.log(`  ${EMAILS} emails of ~${Math.round(makeEmail(0).length / 1024)} KB per run, ${RUNS} runs; Node ${process.version}; ${os.cpus().length} CPUs, load average ${os.loadavg()[0].toFixed(2)}\n`)
+  console.log(`  ${EMAILS} emails of ~${Math.round(makeEmail(0).length / 1024)} KB per run, ${RUNS} timed runs after ${WARMUP_RUNS} warm-up; Node ${process.version}; ${os.cpus().length} CPUs, load average ${os.loadavg()[0].toFixed(2)}\n`)
   const results: Array<{ mailslot: MailslotResult, baseline: BaselineResult }> = []
-  for (let run = 1; run <= RUNS; run++) {
-    const emails = Array.from({ length: EMAILS }, (_, i) => makeEmail(run * EMAILS + i))
+  for (let run = 1 - WARMUP_RUNS; run <= RUNS; run++) {
+    const emails = Array.from({ length: EMAILS }, (_, i) => makeEmail((run + WARMUP_RUNS) * EMAILS + i))
     const twin = imap.addUser()
     await imap.appendMany(twin.user, 'INBOX', emails)
     const baseline = await runBaseline(imap.clientOptions({ user: twin.user, pass: twin.password }), endpoint, secret)
     const mailslot = await runMailslot(rt, imap, endpoint, secretFile, `${prefix}-${run}`, emails)
+    if (run < 1) { console.log(`warm-up run (not counted): mailslot ${(EMAILS / mailslot.seconds).toFixed(0)} emails/s, baseline ${(EMAILS / baseline.seconds).toFixed(0)} emails/s`); continue }
     results.push({ mailslot, baseline })
     console.log(`run ${run}: mailslot ${(EMAILS / mailslot.seconds).toFixed(0)} emails/s (${mailslot.seconds.toFixed(2)} s; all stored at ${mailslot.storedSeconds.toFixed(2)} s; each delivered once)`)
     console.log(`       baseline ${(EMAILS / baseline.seconds).toFixed(0)} emails/s (${baseline.seconds.toFixed(2)} s = fetch ${baseline.fetchSeconds.toFixed(2)} + POST ${baseline.postSeconds.toFixed(2)})`)

@@ -10,14 +10,15 @@
  * - baseline: the second user's copy is bulk-fetched with imapflow, parsed
  *   with simpleParser and inserted 100 rows at a time (imap-baseline.ts).
  * Prints each run, the medians and the ratio. Everything stays on 127.0.0.1.
- * BENCH_EMAILS and BENCH_RUNS change the size (defaults 2000 and 3).
+ * BENCH_EMAILS and BENCH_RUNS change the size (defaults 2000 and 3);
+ * BENCH_PROFILE=<file> writes a CPU profile of the last timed mailslot run.
  */
 import { execFileSync } from 'node:child_process'
 import os from 'node:os'
 import type { Runtime } from '../../src/runtime/start.ts'
 import { startDovecot, type Dovecot } from '../../test/helpers/dovecot.ts'
 import { makeEmail } from '../../test/helpers/emails.ts'
-import { api, benchRuntime, median, waitUntil } from './common.ts'
+import { WARMUP_RUNS, api, benchRuntime, profiled, median, waitUntil } from './common.ts'
 import { runBaseline, type BaselineResult } from './imap-baseline.ts'
 
 const EMAILS = Number(process.env.BENCH_EMAILS ?? 2000)
@@ -47,9 +48,11 @@ async function runMailslot (rt: Runtime, imap: Dovecot, name: string, emails: Bu
 
   const count = async (sql: string): Promise<number> => (await rt.ctx.pool.query<{ n: number }>(sql, [name])).rows[0].n
   const started = Date.now()
-  await api(rt, 'POST', `/api/v1/mailboxes/${name}/poll`)
-  await waitUntil('every email in an end state', async () =>
-    await count(`SELECT count(*)::int AS n FROM inbound_emails WHERE mailbox_name = $1 AND status IN ('delivered', 'rejected', 'failed')`) >= emails.length, TIMEOUT_MS)
+  await profiled(async () => {
+    await api(rt, 'POST', `/api/v1/mailboxes/${name}/poll`)
+    await waitUntil('every email in an end state', async () =>
+      await count(`SELECT count(*)::int AS n FROM inbound_emails WHERE mailbox_name = $1 AND status IN ('delivered', 'rejected', 'failed')`) >= emails.length, TIMEOUT_MS)
+  })
   const seconds = (Date.now() - started) / 1000
 
   const { rows } = await rt.ctx.pool.query<{ n: number, stored: Date }>(
@@ -67,7 +70,7 @@ function conditions (pgVersion: string, embedded: boolean): string {
   return [
     `${cpu.length} × ${cpu[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB; Node ${process.version}`,
     `${pgVersion.split(' on ')[0]} (${embedded ? 'embedded' : 'DATABASE_URL'}); ${dovecot} (high-performance settings), all on 127.0.0.1`,
-    `${EMAILS} emails of ~${Math.round(makeEmail(0).length / 1024)} KB per run, ${RUNS} runs`
+    `${EMAILS} emails of ~${Math.round(makeEmail(0).length / 1024)} KB per run, ${RUNS} timed runs after ${WARMUP_RUNS} warm-up`
   ].join('\n  ')
 }
 
@@ -83,12 +86,13 @@ try {
   const pgVersion = (await rt.ctx.pool.query<{ v: string }>('SELECT version() AS v')).rows[0].v
   console.log(`IMAP → handled (builtin delivery)\n  ${conditions(pgVersion, rt.ctx.settings.databaseUrl === undefined)}\n`)
   const results: Array<{ mailslot: MailslotResult, baseline: BaselineResult }> = []
-  for (let run = 1; run <= RUNS; run++) {
-    const emails = Array.from({ length: EMAILS }, (_, i) => makeEmail(run * EMAILS + i))
+  for (let run = 1 - WARMUP_RUNS; run <= RUNS; run++) {
+    const emails = Array.from({ length: EMAILS }, (_, i) => makeEmail((run + WARMUP_RUNS) * EMAILS + i))
     const twin = imap.addUser()
     await imap.appendMany(twin.user, 'INBOX', emails)
     const baseline = await runBaseline(imap.clientOptions({ user: twin.user, pass: twin.password }), rt.ctx.pool, EMAILS)
     const mailslot = await runMailslot(rt, imap, `${prefix}-${run}`, emails)
+    if (run < 1) { console.log(`warm-up run (not counted): mailslot ${(EMAILS / mailslot.seconds).toFixed(0)} emails/s, baseline ${(EMAILS / baseline.seconds).toFixed(0)} emails/s`); continue }
     results.push({ mailslot, baseline })
     const b = baseline
     console.log(`run ${run}: mailslot ${rate(EMAILS, mailslot.seconds).toFixed(0)} emails/s (${mailslot.seconds.toFixed(2)} s; all stored at ${mailslot.storedSeconds.toFixed(2)} s; ${mailslot.outcomes})`)

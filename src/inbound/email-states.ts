@@ -3,7 +3,6 @@
  * bytes), end states recorded a batch at a time, and failures (retried with
  * backoff while retryable, else `failed`).
  */
-import type { QueryConfig } from 'pg'
 import type { AppContext } from '../runtime/context.ts'
 import type { ParsedEmail } from '../routing/types.ts'
 import type { Outcome } from '../handlers/types.ts'
@@ -15,37 +14,40 @@ import { RAW_SLICE_BYTES, readRawInSlices } from './raw-reader.ts'
 
 export const MAX_ATTEMPTS = 5
 
-export interface Claimed { id: number, mailbox_id: number | null, mailbox_name: string, raw_complete: boolean, attempts: number, raw: Buffer }
+export interface Claimed { id: number, mailbox_id: number | null, mailbox_name: string, raw_complete: boolean, attempts: number, raw: Buffer, checksum: string }
 
 /**
  * Claims emails not yet in an end state (delivered/rejected ones are left
- * alone: idempotence) and reads their raw bytes, in one statement.
- * The result is read in binary: bytea arrives as the bytes themselves, not as
- * hex text of twice their size (which a 25 MB email would feel). pg returns
- * binary results only for statements without parameters, so the ids, checked
- * to be integers, are written into the statement, and the other columns are
- * read as text, bool and int4, whose binary forms pg decodes.
+ * alone: idempotence) and reads their raw bytes, in one statement: those this
+ * process has just stored come from ctx.recentRaws instead, and a raw over
+ * RAW_SLICE_BYTES is read afterwards in slices (raw-reader.ts).
+ * (The bytes travel as hex text: node-pg's `binary` result mode reads every
+ * column as UTF-8 text, which would corrupt them.)
  */
 export async function claim (ctx: AppContext, ids: number[]): Promise<Claimed[]> {
   if (ids.length === 0) return []
-  if (!ids.every(Number.isSafeInteger)) throw new Error('email ids must be integers')
-  const { rows } = await ctx.pool.query<{ id: string, mailbox_id: string | null, mailbox_name: string, raw_complete: boolean, attempts: number, raw_size: number | null, raw: Buffer | null }>({
+  // taken out: a retry or a replay reads the database
+  const recent = new Map<number, Buffer>()
+  for (const id of ids) {
+    const raw = ctx.recentRaws.get(id)
+    if (raw !== undefined) { recent.set(id, raw); ctx.recentRaws.delete(id) }
+  }
+  const { rows } = await ctx.pool.query<{ id: number, mailbox_id: number | null, mailbox_name: string, raw_complete: boolean, attempts: number, checksum: string, raw_size: number | null, raw: Buffer | null }>({
     // octet_length of a stored bytea reads its size, not its bytes
     text: `WITH claimed AS (
              UPDATE inbound_emails SET status = 'processing', attempts = attempts + 1
-             WHERE id IN (${ids.join(',')}) AND status IN ('received', 'processing')
-             RETURNING id, mailbox_id, mailbox_name, raw_complete, attempts)
-           SELECT c.id::text, c.mailbox_id::text, c.mailbox_name, c.raw_complete, c.attempts, octet_length(r.raw) AS raw_size,
-                  CASE WHEN octet_length(r.raw) <= ${RAW_SLICE_BYTES} THEN r.raw END AS raw
+             WHERE id = ANY($1::bigint[]) AND status IN ('received', 'processing')
+             RETURNING id, mailbox_id, mailbox_name, raw_complete, attempts, checksum)
+           SELECT c.id, c.mailbox_id, c.mailbox_name, c.raw_complete, c.attempts, encode(c.checksum, 'hex') AS checksum, octet_length(r.raw) AS raw_size,
+                  CASE WHEN c.id = ANY($2::bigint[]) THEN NULL WHEN octet_length(r.raw) <= ${RAW_SLICE_BYTES} THEN r.raw END AS raw
            FROM claimed c LEFT JOIN inbound_email_raw r ON r.email_id = c.id ORDER BY c.id`,
-    binary: true // pg supports it; its types do not list it
-  } as QueryConfig)
+    values: [ids, [...recent.keys()]]
+  })
   const claimed: Claimed[] = []
   for (const r of rows) {
     if (r.raw_size === null) throw new Error(`email ${r.id} has no raw message`)
-    const id = Number(r.id)
-    const raw = r.raw ?? await readRawInSlices(ctx.pool, id, r.raw_size)
-    claimed.push({ id, mailbox_id: r.mailbox_id === null ? null : Number(r.mailbox_id), mailbox_name: r.mailbox_name, raw_complete: r.raw_complete, attempts: r.attempts, raw })
+    const raw = recent.get(r.id) ?? r.raw ?? await readRawInSlices(ctx.pool, r.id, r.raw_size)
+    claimed.push({ id: r.id, mailbox_id: r.mailbox_id, mailbox_name: r.mailbox_name, raw_complete: r.raw_complete, attempts: r.attempts, checksum: r.checksum, raw })
   }
   return claimed
 }

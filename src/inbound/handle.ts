@@ -31,7 +31,7 @@ import { claim, endStateRecorder, fail, recordAll, type Claimed, type Finished }
 export const DELIVERIES_IN_FLIGHT = 8
 
 async function handleOne (ctx: AppContext, email: Claimed, mailbox: Mailbox | null, memo: BatchMemo): Promise<Finished> {
-  const parsed = await parseStored(email.raw, mailbox)
+  const parsed = await parseStored(email.raw, email.checksum, mailbox)
   const done = (outcome: Outcome, p: ParsedEmail | null): Finished => ({ email, outcome, parsed: p })
   if (isParseRejection(parsed)) return done({ status: 'rejected', reason: parsed.rejected, detail: parsed.detail }, null)
   if (!email.raw_complete) return done({ status: 'rejected', reason: 'too_large', detail: 'only the headers were downloaded' }, parsed)

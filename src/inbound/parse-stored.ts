@@ -13,8 +13,9 @@ import { MAX_ATTACHMENT_BYTES } from '../handlers/builtin/attachments.ts'
 
 export type ParseResult = ParsedEmail | ParseRejection
 
-export async function parseStored (raw: Buffer, mailbox: Mailbox | null): Promise<ParseResult> {
+/** checksum: the stored sha256 (hex) of all of raw, also when only the header block is parsed. */
+export async function parseStored (raw: Buffer, checksum: string, mailbox: Mailbox | null): Promise<ParseResult> {
   const input = mailbox?.spec.delivery?.kind === 'gitlab' ? headerBlock(raw) : raw
   // attachment content beyond what the built-in store keeps is counted, not held
-  return await parseEmail(input, { maxAttachmentBytes: MAX_ATTACHMENT_BYTES })
+  return await parseEmail(input, { maxAttachmentBytes: MAX_ATTACHMENT_BYTES, checksum })
 }

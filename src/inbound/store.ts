@@ -8,6 +8,7 @@ import { inTransaction, type Boss } from '../queue/boss.ts'
 import { transaction, type Pool, type PoolClient } from '../db/pool.ts'
 import type { FetchedMessage } from '../providers/types.ts'
 import { messageIdentity } from './identity.ts'
+import type { RecentRaws } from './recent-raws.ts'
 
 /** Emails per email-handle job. */
 export const HANDLE_JOB_EMAILS = 25
@@ -20,7 +21,7 @@ export interface StoreResult {
 }
 
 export async function storeFetched (
-  db: { pool: Pool, boss: Boss }, mailbox: { id: number, name: string }, fetched: FetchedMessage[]
+  db: { pool: Pool, boss: Boss, recentRaws?: RecentRaws }, mailbox: { id: number, name: string }, fetched: FetchedMessage[]
 ): Promise<StoreResult> {
   if (fetched.length === 0) return { stored: [], duplicates: 0 }
   const ids = fetched.map(f => messageIdentity(f.raw))
@@ -38,6 +39,9 @@ export async function storeFetched (
     const newOnes = fetched.filter(f => idByKey.has(f.ref.key))
     await insertRaw(client, newOnes.map(f => ({ id: idByKey.get(f.ref.key) as number, raw: f.raw })))
     const stored = newOnes.map(f => idByKey.get(f.ref.key) as number)
+    // before the commit, so that no handle job of ours can miss them (ids of a
+    // rolled-back transaction are never used again: those entries just expire)
+    for (const [i, f] of newOnes.entries()) db.recentRaws?.set(stored[i], f.raw)
     // one job per HANDLE_JOB_EMAILS: pg-boss's insert, fetch and completion cost
     // less once than 25 times, and the jobs of a big batch are handled side by side
     const jobs = []

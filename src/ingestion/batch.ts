@@ -8,13 +8,14 @@ import type { Pool } from '../db/pool.ts'
 import type { Boss } from '../queue/boss.ts'
 import type { MessageRef, Provider } from '../providers/types.ts'
 import { storeFetched } from '../inbound/store.ts'
+import type { RecentRaws } from '../inbound/recent-raws.ts'
 import { faultPoint } from '../shared/faults.ts'
 import { transaction } from '../db/pool.ts'
 
 export interface BatchResult { fetched: number, stored: number, duplicates: number }
 
 export async function processBatch (
-  deps: { pool: Pool, boss: Boss },
+  deps: { pool: Pool, boss: Boss, recentRaws?: RecentRaws },
   mailbox: { id: number, name: string },
   provider: Provider,
   refs: MessageRef[],

@@ -21,6 +21,8 @@ export interface ParseOptions {
   maxHtmlLengthToParse?: number
   /** Attachment bytes kept per attachment (the rest is counted, not held). Default: all. */
   maxAttachmentBytes?: number
+  /** sha256 (hex) of the raw bytes, when already known (stored emails): not computed again. */
+  checksum?: string
 }
 
 // Signature parts of S/MIME and PGP mails: attachments in MIME terms, but a
@@ -41,7 +43,7 @@ export function isParseRejection (r: ParsedEmail | ParseRejection): r is ParseRe
 }
 
 export async function parseEmail (raw: Buffer, opts: ParseOptions = {}): Promise<ParsedEmail | ParseRejection> {
-  const checksum = createHash('sha256').update(raw).digest('hex')
+  const checksum = opts.checksum ?? createHash('sha256').update(raw).digest('hex')
   const source = stripLeadingBlankLines(raw)
   if (!source.some((byte) => !WHITESPACE.has(byte))) {
     return { rejected: 'empty', detail: 'the message has no content' }

@@ -7,6 +7,7 @@ import type { Pool } from '../db/pool.ts'
 import type { Boss } from '../queue/boss.ts'
 import type { Logger } from '../shared/logger.ts'
 import type { Metrics } from '../shared/metrics.ts'
+import type { RecentRaws } from '../inbound/recent-raws.ts'
 
 export interface AppContext {
   settings: Settings
@@ -18,4 +19,6 @@ export interface AppContext {
   boss: Boss
   log: Logger
   metrics: Metrics
+  /** Raws this process stored a moment ago, for its own email-handle jobs. */
+  recentRaws: RecentRaws
 }

@@ -186,3 +186,15 @@ t.test('attachment content past maxAttachmentBytes is counted, not kept', async 
   if (isParseRejection(whole)) throw new Error('rejected')
   t.ok(whole.attachments.find((a) => a.filename === 'big.bin')!.content.equals(payload), 'without a limit the bytes are all there')
 })
+
+t.test('a known checksum is taken as given (the stored one, also when only the header block is parsed)', async (t) => {
+  const raw = Buffer.from('From: a@example.com\r\nSubject: no id\r\n\r\nbody\r\n')
+  const known = 'ab'.repeat(32)
+  const r = await parseEmail(raw, { checksum: known })
+  if (isParseRejection(r)) throw new Error('rejected')
+  t.equal(r.checksum, known)
+  t.equal(r.messageId, `<${known}@mailslot>`, 'a missing Message-ID is made from it, as when it was stored')
+  const own = await parseEmail(raw)
+  if (isParseRejection(own)) throw new Error('rejected')
+  t.equal(own.checksum, createHash('sha256').update(raw).digest('hex'), 'otherwise computed')
+})
