@@ -7,9 +7,10 @@
  */
 import { createHash } from 'node:crypto'
 import type { AppContext } from '../runtime/context.ts'
-import { loadMailbox } from '../mailboxes/repository.ts'
-import { recordFailure, recordPollStart, recordSuccess } from '../mailboxes/health.ts'
+import { loadMailbox, mailboxFromRow, type MailboxRow } from '../mailboxes/repository.ts'
+import { SUCCESS_SQL, recordFailure } from '../mailboxes/health.ts'
 import type { Mailbox } from '../mailboxes/types.ts'
+import type { Logger } from '../shared/logger.ts'
 import { createProvider } from '../providers/index.ts'
 import { ProviderAuthError, type Provider } from '../providers/types.ts'
 import { storedKeys } from '../inbound/store.ts'
@@ -25,7 +26,7 @@ export const BATCH_BYTES = 64 * 1024 * 1024
 
 export interface SyncOutcome { listed: number, stored: number, queuedBatches: number, skipped?: 'locked' | 'deleted' }
 
-function lockKey (mailboxId: number): bigint {
+export function syncLockKey (mailboxId: number): bigint {
   return createHash('sha256').update(`mailslot:sync:${mailboxId}`).digest().readBigInt64BE(0)
 }
 
@@ -38,41 +39,66 @@ export function maxBytesOf (ctx: AppContext, mailbox: Mailbox): number {
 }
 
 export async function syncMailbox (ctx: AppContext, job: QueuePayloads['mailbox-sync']): Promise<SyncOutcome> {
+  // the session lock lives on a connection of its own, held for the whole sync;
+  // taking it, recording the poll start and reading the mailbox are one
+  // statement, as are recording success and letting go: a sync of an idle
+  // mailbox is mostly these round trips (bench:poll-scale)
   const lockClient = await ctx.pool.connect()
+  const key = syncLockKey(job.mailboxId)
+  let locked = false
   try {
-    const key = lockKey(job.mailboxId)
-    const { rows } = await lockClient.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [key])
-    if (!rows[0].ok) {
+    const { rows: [start] } = await lockClient.query<MailboxRow & { locked: boolean }>(
+      `WITH lock AS MATERIALIZED (SELECT pg_try_advisory_lock($2) AS ok),
+            started AS (UPDATE mailboxes SET last_poll_at = now() WHERE id = $1 AND (SELECT ok FROM lock) RETURNING *)
+       SELECT lock.ok AS locked, started.* FROM lock LEFT JOIN started ON true`, [job.mailboxId, key])
+    if (!start.locked) {
       // another process is syncing this mailbox: ask again shortly rather than drop the request
       await send(ctx.boss, 'mailbox-sync', job, { singletonKey: `${job.mailboxId}:again`, startAfter: 2 })
       return { listed: 0, stored: 0, queuedBatches: 0, skipped: 'locked' }
     }
-    try {
-      return await syncLocked(ctx, job)
-    } finally {
-      await lockClient.query('SELECT pg_advisory_unlock($1)', [key])
+    locked = true
+    if (start.id === null) return { listed: 0, stored: 0, queuedBatches: 0, skipped: 'deleted' }
+    const mailbox = await decodeForSync(ctx, start)
+    const { outcome, nextPollSeconds } = await syncLocked(ctx, job, mailbox)
+    if (nextPollSeconds !== undefined) {
+      await lockClient.query(`WITH ok AS (${SUCCESS_SQL}) SELECT pg_advisory_unlock($3)`, [mailbox.id, nextPollSeconds, key])
+      locked = false
     }
+    return outcome
   } finally {
+    if (locked) await lockClient.query('SELECT pg_advisory_unlock($1)', [key])
     lockClient.release()
   }
 }
 
-/** The mailbox with its secrets; a key mismatch is recorded in its health, not thrown away in a job. */
+/** A row's secrets decrypted; a key mismatch is recorded in the mailbox health, not thrown away in a job. */
+async function decodeForSync (ctx: AppContext, row: MailboxRow): Promise<Mailbox> {
+  try {
+    return mailboxFromRow(ctx.encryptionKey, row)
+  } catch (err) {
+    throw await undecryptable(ctx, row.id, err as Error)
+  }
+}
+
+async function undecryptable (ctx: AppContext, mailboxId: number, err: Error): Promise<Error> {
+  const message = `cannot decrypt the mailbox secrets (is MAILSLOT_ENCRYPTION_KEY the key they were stored with?): ${err.message}`
+  await recordFailure(ctx.pool, mailboxId, 'auth', message, ctx.settings.pollIntervalSeconds)
+  return new Error(message)
+}
+
+/** The mailbox with its secrets (a key mismatch is recorded in its health); null when deleted. */
 export async function loadForSync (ctx: AppContext, mailboxId: number): Promise<Mailbox | null> {
   try {
     return await loadMailbox(ctx.pool, ctx.encryptionKey, mailboxId)
   } catch (err) {
-    const message = `cannot decrypt the mailbox secrets (is MAILSLOT_ENCRYPTION_KEY the key they were stored with?): ${(err as Error).message}`
-    await recordFailure(ctx.pool, mailboxId, 'auth', message, ctx.settings.pollIntervalSeconds)
-    throw new Error(message)
+    throw await undecryptable(ctx, mailboxId, err as Error)
   }
 }
 
-async function syncLocked (ctx: AppContext, job: QueuePayloads['mailbox-sync']): Promise<SyncOutcome> {
-  const mailbox = await loadForSync(ctx, job.mailboxId)
-  if (mailbox === null) return { listed: 0, stored: 0, queuedBatches: 0, skipped: 'deleted' }
-  const log = ctx.log.child({ mailbox: mailbox.spec.name, reason: job.reason })
-  await recordPollStart(ctx.pool, mailbox.id)
+/** The sync itself; nextPollSeconds is set when it succeeded (recorded with the unlock). */
+async function syncLocked (ctx: AppContext, job: QueuePayloads['mailbox-sync'], mailbox: Mailbox): Promise<{ outcome: SyncOutcome, nextPollSeconds?: number }> {
+  // a child logger costs more than a sync of an idle mailbox: made when something is said
+  const log = (): Logger => ctx.log.child({ mailbox: mailbox.spec.name, reason: job.reason })
   let provider: Provider | undefined
   try {
     provider = createProvider(mailbox)
@@ -94,16 +120,16 @@ async function syncLocked (ctx: AppContext, job: QueuePayloads['mailbox-sync']):
     } else if (batches.length > 1) {
       await ctx.boss.insert('mailbox-fetch', batches.map(b => ({ data: { mailboxId: mailbox.id, refs: b } })))
     }
-    await recordSuccess(ctx.pool, mailbox.id, await webhookAwareInterval(ctx, mailbox, intervalOf(ctx, mailbox)))
     ctx.metrics.syncs.inc({ result: 'ok' })
-    if (refs.length > 0) log.info({ listed: refs.length, stored, batches: batches.length }, 'mailbox synced')
-    return { listed: refs.length, stored, queuedBatches: batches.length > 1 ? batches.length : 0 }
+    if (refs.length > 0) log().info({ listed: refs.length, stored, batches: batches.length }, 'mailbox synced')
+    const outcome = { listed: refs.length, stored, queuedBatches: batches.length > 1 ? batches.length : 0 }
+    return { outcome, nextPollSeconds: await webhookAwareInterval(ctx, mailbox, intervalOf(ctx, mailbox)) }
   } catch (err) {
     const auth = err instanceof ProviderAuthError
     await recordFailure(ctx.pool, mailbox.id, auth ? 'auth' : 'network', (err as Error).message, intervalOf(ctx, mailbox))
     ctx.metrics.syncs.inc({ result: auth ? 'auth_failed' : 'failed' })
-    log.warn({ err: { message: (err as Error).message } }, 'mailbox sync failed')
-    return { listed: 0, stored: 0, queuedBatches: 0 }
+    log().warn({ err: { message: (err as Error).message } }, 'mailbox sync failed')
+    return { outcome: { listed: 0, stored: 0, queuedBatches: 0 } }
   } finally {
     await provider?.close().catch(() => {})
   }

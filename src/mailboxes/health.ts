@@ -20,15 +20,9 @@ export function backoffSeconds (kind: FailureKind, failures: number, intervalSec
     : Math.min(intervalSeconds * 2 ** exp, Math.max(NETWORK_BACKOFF_MAX, intervalSeconds))
 }
 
-export async function recordPollStart (db: Queryable, mailboxId: number): Promise<void> {
-  await db.query('UPDATE mailboxes SET last_poll_at = now() WHERE id = $1', [mailboxId])
-}
-
-export async function recordSuccess (db: Queryable, mailboxId: number, intervalSeconds: number): Promise<void> {
-  await db.query(
-    `UPDATE mailboxes SET health_state = 'ok', last_success_at = now(), last_error = NULL, consecutive_failures = 0,
-       next_poll_at = now() + make_interval(secs => $2) WHERE id = $1`, [mailboxId, intervalSeconds])
-}
+/** Marks a sync of mailbox $1 successful; the next poll in $2 seconds. */
+export const SUCCESS_SQL = `UPDATE mailboxes SET health_state = 'ok', last_success_at = now(), last_error = NULL, consecutive_failures = 0,
+       next_poll_at = now() + make_interval(secs => $2) WHERE id = $1`
 
 export async function recordFailure (db: Queryable, mailboxId: number, kind: FailureKind, message: string, intervalSeconds: number): Promise<void> {
   const { rows } = await db.query<{ n: number }>(

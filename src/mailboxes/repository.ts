@@ -14,7 +14,8 @@ export type MailboxView = MailboxSpec & {
   subscription: { id: string | null, expiresAt: string | null, state: string, lastError: string | null } | null
 }
 
-interface Row {
+/** A mailboxes row, all columns. */
+export interface MailboxRow {
   id: number
   name: string
   config: MailboxSpec
@@ -41,7 +42,7 @@ const VIEW_SQL = `SELECT m.*, s.subscription_id AS sub_id, s.expires_at AS sub_e
 
 const iso = (d: Date | null): string | null => d === null ? null : d.toISOString()
 
-export function toView (row: Row): MailboxView {
+export function toView (row: MailboxRow): MailboxView {
   return {
     ...row.config,
     id: row.id,
@@ -63,7 +64,7 @@ export function toView (row: Row): MailboxView {
 export async function createMailbox (db: Queryable, key: Buffer, spec: MailboxSpec): Promise<MailboxView> {
   const { config, secrets } = splitSecrets(spec)
   try {
-    const { rows } = await db.query<Row>(
+    const { rows } = await db.query<MailboxRow>(
       `INSERT INTO mailboxes (name, provider, config, secrets) VALUES ($1, $2, $3, $4) RETURNING *`,
       [spec.name, spec.provider, config, sealSecrets(key, secrets)])
     return toView(rows[0])
@@ -76,7 +77,7 @@ export async function createMailbox (db: Queryable, key: Buffer, spec: MailboxSp
 /** Create, or replace the settings of an existing mailbox (config file at start). Keeps cursor and health. */
 export async function upsertMailbox (db: Queryable, key: Buffer, spec: MailboxSpec): Promise<MailboxView> {
   const { config, secrets } = splitSecrets(spec)
-  const { rows } = await db.query<Row>(
+  const { rows } = await db.query<MailboxRow>(
     `INSERT INTO mailboxes (name, provider, config, secrets) VALUES ($1, $2, $3, $4)
      ON CONFLICT (name) DO UPDATE SET provider = EXCLUDED.provider, config = EXCLUDED.config,
        secrets = EXCLUDED.secrets, updated_at = now(),
@@ -89,12 +90,12 @@ export async function upsertMailbox (db: Queryable, key: Buffer, spec: MailboxSp
 }
 
 export async function listMailboxes (db: Queryable): Promise<MailboxView[]> {
-  const { rows } = await db.query<Row>(`${VIEW_SQL} ORDER BY m.name`)
+  const { rows } = await db.query<MailboxRow>(`${VIEW_SQL} ORDER BY m.name`)
   return rows.map(toView)
 }
 
 export async function getMailboxView (db: Queryable, name: string): Promise<MailboxView> {
-  const { rows } = await db.query<Row>(`${VIEW_SQL} WHERE m.name = $1`, [name])
+  const { rows } = await db.query<MailboxRow>(`${VIEW_SQL} WHERE m.name = $1`, [name])
   if (rows.length === 0) throw new AppError('not_found', `no mailbox named "${name}"`)
   return toView(rows[0])
 }
@@ -112,8 +113,11 @@ export async function deleteMailbox (db: Queryable, name: string): Promise<void>
 
 /** The mailbox with its secrets, for providers and deliveries; null when deleted. */
 export async function loadMailbox (db: Queryable, key: Buffer, id: number): Promise<Mailbox | null> {
-  const { rows } = await db.query<Row>('SELECT * FROM mailboxes WHERE id = $1', [id])
-  if (rows.length === 0) return null
-  const row = rows[0]
+  const { rows } = await db.query<MailboxRow>('SELECT * FROM mailboxes WHERE id = $1', [id])
+  return rows.length === 0 ? null : mailboxFromRow(key, rows[0])
+}
+
+/** A mailboxes row (all columns) as the mailbox with its secrets; throws when they cannot be decrypted. */
+export function mailboxFromRow (key: Buffer, row: Pick<MailboxRow, 'id' | 'config' | 'secrets' | 'cursor'>): Mailbox {
   return { id: row.id, spec: joinSecrets(row.config, openSecrets(key, row.secrets)), cursor: row.cursor }
 }
