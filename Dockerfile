@@ -15,5 +15,7 @@ RUN useradd --system --create-home --home-dir /var/lib/mailslot mailslot
 USER mailslot
 EXPOSE 3000
 HEALTHCHECK --interval=30s --timeout=5s CMD node -e "fetch('http://127.0.0.1:'+process.env.PORT+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+# the young-generation bound scripts/with-node.sh explains
+ENV NODE_OPTIONS=--max-semi-space-size=16
 ENTRYPOINT ["node", "bin/mailslot.js"]
 CMD ["start"]

@@ -7,7 +7,11 @@
  */
 import { LRUCache } from 'lru-cache'
 
-/** Bytes held at most; a raw larger than a quarter of this is not held. */
+/**
+ * Bytes held at most; a raw larger than half of this is not held. Big raws
+ * are where holding on pays most: read back from PostgreSQL, a 25 MB raw
+ * costs its size again and the garbage of the read (bench:memory).
+ */
 export const RECENT_RAW_BYTES = 64 * 1024 * 1024
 /** An email not handled within this time is read from the database. */
 const TTL_MS = 5 * 60_000
@@ -17,7 +21,7 @@ export type RecentRaws = LRUCache<number, Buffer>
 export function recentRaws (maxBytes = RECENT_RAW_BYTES): RecentRaws {
   return new LRUCache<number, Buffer>({
     maxSize: maxBytes,
-    maxEntrySize: maxBytes / 4,
+    maxEntrySize: maxBytes / 2,
     sizeCalculation: raw => Math.max(1, raw.length),
     ttl: TTL_MS
   })
