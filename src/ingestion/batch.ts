@@ -12,6 +12,13 @@ import type { RecentRaws } from '../inbound/recent-raws.ts'
 import { faultPoint } from '../shared/faults.ts'
 import { transaction } from '../db/pool.ts'
 
+/** Messages per batch (one mailbox-fetch job), as the blueprint proposes. */
+export const BATCH_COUNT = 25
+/** Bytes per batch, so that big messages do not share one; also the most fetched at once. */
+export const BATCH_BYTES = 64 * 1024 * 1024
+/** Batches one session fetches, stores and marks together (a fetch worker's jobs, or a sync's first ones). */
+export const BATCHES_PER_SESSION = 8
+
 export interface BatchResult { fetched: number, stored: number, duplicates: number }
 
 export async function processBatch (
@@ -40,6 +47,26 @@ export async function advanceCursor (pool: Pool, mailboxId: number, provider: Pr
     if (rows.length === 0) return
     await client.query('UPDATE mailboxes SET cursor = $2 WHERE id = $1', [mailboxId, JSON.stringify(provider.advanceCursor(rows[0].cursor, refs))])
   })
+}
+
+/** The bytes of these refs (as listed: an upper bound for small IMAP messages). */
+export function refBytes (refs: MessageRef[]): number {
+  return refs.reduce((n, r) => n + Number(r.size ?? 0), 0)
+}
+
+/**
+ * Consecutive items grouped: at most maxCount per group, and at most
+ * BATCH_BYTES together (an item over it is a group of its own).
+ */
+export function groupWithin<T> (items: T[], bytesOf: (item: T) => number, maxCount = Infinity): T[][] {
+  const groups: T[][] = []
+  let bytes = 0
+  for (const item of items) {
+    const size = bytesOf(item)
+    const last = groups.at(-1)
+    if (last !== undefined && last.length < maxCount && bytes + size <= BATCH_BYTES) { last.push(item); bytes += size } else { groups.push([item]); bytes = size }
+  }
+  return groups
 }
 
 /** Batches of at most `count` refs and about `bytes` bytes (a big message travels alone). */

@@ -1,7 +1,7 @@
 /**
  * mailbox-fetch: the batches a sync listed (up to 25 refs each, one job
  * each), worked several jobs at a time. The jobs of one mailbox share one
- * provider session (one login for up to FETCH_JOBS_PER_SESSION batches
+ * provider session (one login for up to BATCHES_PER_SESSION batches
  * instead of one each), and are fetched, stored, marked and advanced
  * together as one batch of up to BATCH_BYTES (batch.ts): one FETCH, one
  * transaction, one STORE and one cursor update for up to 200 messages
@@ -14,11 +14,9 @@ import { recordFailure } from '../mailboxes/health.ts'
 import { createProvider } from '../providers/index.ts'
 import { ProviderAuthError } from '../providers/types.ts'
 import type { QueuePayloads } from '../queue/queues.ts'
-import { processBatch } from './batch.ts'
-import { BATCH_BYTES, intervalOf, loadForSync, maxBytesOf } from './sync.ts'
-
-/** Jobs a fetch worker takes at once: the batches one session may work through. */
-export const FETCH_JOBS_PER_SESSION = 8
+import { groupWithin, processBatch, refBytes } from './batch.ts'
+import type { MessageRef } from '../providers/types.ts'
+import { intervalOf, loadForSync, maxBytesOf } from './sync.ts'
 
 export interface FetchJob { id: string, data: QueuePayloads['mailbox-fetch'] }
 /** A pg-boss per-job result (perJobResults). */
@@ -37,14 +35,7 @@ export async function fetchBatches (ctx: AppContext, jobs: FetchJob[]): Promise<
 
 /** Consecutive jobs whose refs together stay within BATCH_BYTES (a job over it travels alone). */
 export function combineJobs (jobs: FetchJob[]): FetchJob[][] {
-  const groups: FetchJob[][] = []
-  let bytes = 0
-  for (const job of jobs) {
-    const size = job.data.refs.reduce((n, r) => n + Number(r.size ?? 0), 0)
-    const last = groups.at(-1)
-    if (last !== undefined && bytes + size <= BATCH_BYTES) { last.push(job); bytes += size } else { groups.push([job]); bytes = size }
-  }
-  return groups
+  return groupWithin(jobs, job => refBytes(job.data.refs as MessageRef[]))
 }
 
 /** The batches of one mailbox, in order, in one session; the first failure fails the rest (retried in a new session). */

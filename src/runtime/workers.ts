@@ -1,6 +1,7 @@
 /** Registers every job worker and schedule of the worker role; returns their stop function. */
 import { CONTROLLER_CRON, queueDueSyncs } from '../ingestion/controller.ts'
-import { FETCH_JOBS_PER_SESSION, fetchBatches } from '../ingestion/fetch.ts'
+import { fetchBatches } from '../ingestion/fetch.ts'
+import { BATCHES_PER_SESSION } from '../ingestion/batch.ts'
 import { syncMailbox } from '../ingestion/sync.ts'
 import { handleEmails } from '../inbound/handle.ts'
 import { RETENTION_CRON, purgeExpiredRaw } from '../inbound/retention.ts'
@@ -49,7 +50,7 @@ export async function startWorkers (ctx: AppContext): Promise<() => Promise<void
     }))
   })
   // several batches per session, each job settled on its own; burst while there is a backlog
-  await work(boss, 'mailbox-fetch', { batchSize: FETCH_JOBS_PER_SESSION, localConcurrency: FETCH_CONCURRENCY, burstWhenBatchFull: true, perJobResults: true, ...soon }, async (jobs) => {
+  await work(boss, 'mailbox-fetch', { batchSize: BATCHES_PER_SESSION, localConcurrency: FETCH_CONCURRENCY, burstWhenBatchFull: true, perJobResults: true, ...soon }, async (jobs) => {
     return await fetchBatches(ctx, jobs)
   })
   // a batch is handled one email after another, so the emails in flight are

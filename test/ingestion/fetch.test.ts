@@ -5,7 +5,7 @@
 import t from 'tap'
 import { readFileSync } from 'node:fs'
 import { combineJobs, fetchBatches, type FetchJob } from '../../src/ingestion/fetch.ts'
-import { BATCH_BYTES } from '../../src/ingestion/sync.ts'
+import { BATCH_BYTES } from '../../src/ingestion/batch.ts'
 import { SMALL_BYTES } from '../../src/providers/imap/provider.ts'
 import { chunkRefs } from '../../src/ingestion/batch.ts'
 import { loadMailbox } from '../../src/mailboxes/repository.ts'

@@ -1,0 +1,25 @@
+/**
+ * A sync fetches a session's worth of batches itself and queues the rest as
+ * mailbox-fetch jobs of 25 (stored by the fetch workers, here run by hand).
+ */
+import t from 'tap'
+import { syncMailbox } from '../../src/ingestion/sync.ts'
+import { fetchBatches, type FetchJob } from '../../src/ingestion/fetch.ts'
+import { BATCHES_PER_SESSION, BATCH_COUNT } from '../../src/ingestion/batch.ts'
+import { makeEmail } from '../helpers/emails.ts'
+import { countRows, imapFixture, imapMailbox } from './imap-fixture.ts'
+
+t.test('260 new messages: 200 stored by the sync, 60 queued as jobs of 25, 25 and 10, nothing twice', async t => {
+  const { imap, rt } = await imapFixture(t, { role: 'web' })
+  const u = imap.addUser()
+  await imap.appendMany(u.user, 'INBOX', Array.from({ length: 260 }, (_, i) => makeEmail(i)))
+  const { body } = await rt.api('POST', '/api/v1/mailboxes', imapMailbox(imap, u))
+  const outcome = await syncMailbox(rt.ctx, { mailboxId: body.id, reason: 'manual' })
+  t.same(outcome, { listed: 260, stored: BATCHES_PER_SESSION * BATCH_COUNT, queuedBatches: 3 })
+  const { rows } = await rt.ctx.pool.query<{ id: string, data: FetchJob['data'] }>(
+    `SELECT id, data FROM mailslot_boss.job WHERE name = 'mailbox-fetch' AND state = 'created' ORDER BY created_on, id`)
+  t.same(rows.map(r => r.data.refs.length).sort((a, b) => b - a), [25, 25, 10])
+  await fetchBatches(rt.ctx, rows.map(r => ({ id: r.id, data: r.data })))
+  t.equal(await countRows(rt, 'SELECT count(*)::int AS n FROM inbound_emails'), 260)
+  t.equal(await countRows(rt, 'SELECT count(DISTINCT provider_key)::int AS n FROM inbound_emails'), 260)
+})
