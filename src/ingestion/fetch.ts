@@ -12,10 +12,9 @@
 import type { AppContext } from '../runtime/context.ts'
 import { recordFailure } from '../mailboxes/health.ts'
 import { createProvider } from '../providers/index.ts'
-import { ProviderAuthError } from '../providers/types.ts'
+import { ProviderAuthError, type MessageRef } from '../providers/types.ts'
 import type { QueuePayloads } from '../queue/queues.ts'
 import { groupWithin, processBatch, refBytes } from './batch.ts'
-import type { MessageRef } from '../providers/types.ts'
 import { intervalOf, loadForSync, maxBytesOf } from './sync.ts'
 
 export interface FetchJob { id: string, data: QueuePayloads['mailbox-fetch'] }
