@@ -5,6 +5,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { loadSettings } from '../../src/config/settings.ts'
 import { startRuntime, type Role, type Runtime } from '../../src/runtime/start.ts'
+import type { Dovecot } from '../../test/helpers/dovecot.ts'
 import { createLogger } from '../../src/shared/logger.ts'
 import { createPool, type Pool } from '../../src/db/pool.ts'
 
@@ -90,6 +91,25 @@ export async function api (rt: Runtime, method: string, url: string, body?: unkn
 export async function lastHandledAt (pool: Pool, mailboxName: string): Promise<number> {
   const { rows } = await pool.query<{ at: Date }>('SELECT max(handled_at) AS at FROM inbound_emails WHERE mailbox_name = $1', [mailboxName])
   return rows[0].at.getTime()
+}
+
+/**
+ * An IMAP mailbox on a fresh Dovecot user, polled only on request (no
+ * scheduled sync during a run), whose first sync has found the folder empty;
+ * then `emails` are put in its INBOX. Resolves when a poll request would find them.
+ */
+export async function onDemandMailbox (rt: Runtime, imap: Dovecot, name: string, delivery: Record<string, unknown>, emails: Buffer[]): Promise<void> {
+  const u = imap.addUser()
+  await api(rt, 'POST', '/api/v1/mailboxes', {
+    name,
+    provider: 'imap',
+    imap: { host: imap.host, port: imap.port, tls: 'none', user: u.user, password: u.password },
+    address: 'incoming+%{key}@example.com',
+    delivery,
+    pollIntervalSeconds: 86400
+  })
+  await waitUntil('the first sync', async () => (await api(rt, 'GET', `/api/v1/mailboxes/${name}`)).health.state === 'ok', 300_000, 50)
+  await imap.appendMany(u.user, 'INBOX', emails)
 }
 
 export async function waitUntil (what: string, check: () => Promise<boolean>, timeoutMs: number, everyMs = 20): Promise<void> {

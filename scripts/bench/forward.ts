@@ -31,7 +31,7 @@ import type { Runtime } from '../../src/runtime/start.ts'
 import { HANDLE_CONCURRENCY } from '../../src/runtime/workers.ts'
 import { startDovecot, type Dovecot } from '../../test/helpers/dovecot.ts'
 import { makeEmail } from '../../test/helpers/emails.ts'
-import { WARMUP_RUNS, api, benchRuntime, lastHandledAt, bulkFetch, median, waitUntil } from './common.ts'
+import { WARMUP_RUNS, api, benchRuntime, onDemandMailbox, lastHandledAt, bulkFetch, median, waitUntil } from './common.ts'
 import { startMailroomEndpoint, type MailroomEndpoint } from './mailroom-endpoint.ts'
 
 const EMAILS = Number(process.env.BENCH_EMAILS ?? 2000)
@@ -54,19 +54,7 @@ async function checkArrivals (endpoint: MailroomEndpoint, who: string): Promise<
 interface MailslotResult { seconds: number, storedSeconds: number }
 
 async function runMailslot (rt: Runtime, imap: Dovecot, endpoint: MailroomEndpoint, secretFile: string, name: string, emails: Buffer[]): Promise<MailslotResult> {
-  const u = imap.addUser()
-  await api(rt, 'POST', '/api/v1/mailboxes', {
-    name,
-    provider: 'imap',
-    imap: { host: imap.host, port: imap.port, tls: 'none', user: u.user, password: u.password },
-    address: 'incoming+%{key}@example.com',
-    delivery: { kind: 'gitlab', url: endpoint.url, mailboxType: 'incoming_email', secretFile },
-    // no scheduled sync during the run: only the poll request is measured
-    pollIntervalSeconds: 86400
-  })
-  // the sync queued on creation finds an empty folder
-  await waitUntil('the first sync', async () => (await api(rt, 'GET', `/api/v1/mailboxes/${name}`)).health.state === 'ok', TIMEOUT_MS, 50)
-  await imap.appendMany(u.user, 'INBOX', emails)
+  await onDemandMailbox(rt, imap, name, { kind: 'gitlab', url: endpoint.url, mailboxType: 'incoming_email', secretFile }, emails)
   await endpoint.reset()
 
   const count = async (sql: string): Promise<number> => (await rt.ctx.pool.query<{ n: number }>(sql, [name])).rows[0].n

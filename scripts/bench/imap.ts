@@ -18,7 +18,7 @@ import os from 'node:os'
 import type { Runtime } from '../../src/runtime/start.ts'
 import { startDovecot, type Dovecot } from '../../test/helpers/dovecot.ts'
 import { makeEmail } from '../../test/helpers/emails.ts'
-import { WARMUP_RUNS, api, benchRuntime, lastHandledAt, profiled, median, waitUntil } from './common.ts'
+import { WARMUP_RUNS, api, benchRuntime, onDemandMailbox, lastHandledAt, profiled, median, waitUntil } from './common.ts'
 import { runBaseline, type BaselineResult } from './imap-baseline.ts'
 
 const EMAILS = Number(process.env.BENCH_EMAILS ?? 2000)
@@ -32,19 +32,7 @@ interface MailslotResult { seconds: number, storedSeconds: number, count: number
 const rate = (count: number, seconds: number): number => count / seconds
 
 async function runMailslot (rt: Runtime, imap: Dovecot, name: string, emails: Buffer[]): Promise<MailslotResult> {
-  const u = imap.addUser()
-  await api(rt, 'POST', '/api/v1/mailboxes', {
-    name,
-    provider: 'imap',
-    imap: { host: imap.host, port: imap.port, tls: 'none', user: u.user, password: u.password },
-    address: 'incoming+%{key}@example.com',
-    delivery: { kind: 'builtin' },
-    // no scheduled sync during the run: only the poll request is measured
-    pollIntervalSeconds: 86400
-  })
-  // the sync queued on creation finds an empty folder
-  await waitUntil('the first sync', async () => (await api(rt, 'GET', `/api/v1/mailboxes/${name}`)).health.state === 'ok', TIMEOUT_MS, 50)
-  await imap.appendMany(u.user, 'INBOX', emails)
+  await onDemandMailbox(rt, imap, name, { kind: 'builtin' }, emails)
 
   const count = async (sql: string): Promise<number> => (await rt.ctx.pool.query<{ n: number }>(sql, [name])).rows[0].n
   const started = Date.now()

@@ -32,17 +32,16 @@ export async function claim (ctx: AppContext, ids: number[]): Promise<Claimed[]>
     const raw = ctx.recentRaws.get(id)
     if (raw !== undefined) { recent.set(id, raw); ctx.recentRaws.delete(id) }
   }
-  const { rows } = await ctx.pool.query<{ id: number, mailbox_id: number | null, mailbox_name: string, raw_complete: boolean, attempts: number, checksum: string, raw_size: number | null, raw: Buffer | null }>({
-    // octet_length of a stored bytea reads its size, not its bytes
-    text: `WITH claimed AS (
+  // octet_length of a stored bytea reads its size, not its bytes
+  const { rows } = await ctx.pool.query<{ id: number, mailbox_id: number | null, mailbox_name: string, raw_complete: boolean, attempts: number, checksum: string, raw_size: number | null, raw: Buffer | null }>(
+    `WITH claimed AS (
              UPDATE inbound_emails SET status = 'processing', attempts = attempts + 1
              WHERE id = ANY($1::bigint[]) AND status IN ('received', 'processing')
              RETURNING id, mailbox_id, mailbox_name, raw_complete, attempts, checksum)
            SELECT c.id, c.mailbox_id, c.mailbox_name, c.raw_complete, c.attempts, encode(c.checksum, 'hex') AS checksum, octet_length(r.raw) AS raw_size,
                   CASE WHEN c.id = ANY($2::bigint[]) THEN NULL WHEN octet_length(r.raw) <= ${RAW_SLICE_BYTES} THEN r.raw END AS raw
            FROM claimed c LEFT JOIN inbound_email_raw r ON r.email_id = c.id ORDER BY c.id`,
-    values: [ids, [...recent.keys()]]
-  })
+    [ids, [...recent.keys()]])
   const claimed: Claimed[] = []
   for (const r of rows) {
     if (r.raw_size === null) throw new Error(`email ${r.id} has no raw message`)

@@ -49,37 +49,28 @@ export async function advanceCursor (pool: Pool, mailboxId: number, provider: Pr
   })
 }
 
-/** The bytes of these refs (as listed: an upper bound for small IMAP messages). */
+/** A ref's size as listed (an upper bound for small IMAP messages; 0 when unknown). */
+export function refSize (ref: MessageRef): number {
+  return Number(ref.size ?? 0)
+}
+
+/** The bytes of these refs, as listed. */
 export function refBytes (refs: MessageRef[]): number {
-  return refs.reduce((n, r) => n + Number(r.size ?? 0), 0)
+  return refs.reduce((n, r) => n + refSize(r), 0)
 }
 
 /**
- * Consecutive items grouped: at most maxCount per group, and at most
- * BATCH_BYTES together (an item over it is a group of its own).
+ * Consecutive items grouped: at most maxCount per group and at most maxBytes
+ * together (an item over it is a group of its own). Cuts refs into batches
+ * (BATCH_COUNT) and batches into what one session fetches together.
  */
-export function groupWithin<T> (items: T[], bytesOf: (item: T) => number, maxCount = Infinity): T[][] {
+export function groupWithin<T> (items: T[], bytesOf: (item: T) => number, maxCount = Infinity, maxBytes = BATCH_BYTES): T[][] {
   const groups: T[][] = []
   let bytes = 0
   for (const item of items) {
     const size = bytesOf(item)
     const last = groups.at(-1)
-    if (last !== undefined && last.length < maxCount && bytes + size <= BATCH_BYTES) { last.push(item); bytes += size } else { groups.push([item]); bytes = size }
+    if (last !== undefined && last.length < maxCount && bytes + size <= maxBytes) { last.push(item); bytes += size } else { groups.push([item]); bytes = size }
   }
   return groups
-}
-
-/** Batches of at most `count` refs and about `bytes` bytes (a big message travels alone). */
-export function chunkRefs (refs: MessageRef[], count: number, bytes: number): MessageRef[][] {
-  const chunks: MessageRef[][] = []
-  let current: MessageRef[] = []
-  let size = 0
-  for (const ref of refs) {
-    const s = Number(ref.size ?? 0)
-    if (current.length > 0 && (current.length >= count || size + s > bytes)) { chunks.push(current); current = []; size = 0 }
-    current.push(ref)
-    size += s
-  }
-  if (current.length > 0) chunks.push(current)
-  return chunks
 }

@@ -20,7 +20,7 @@ import { ProviderAuthError, type Provider } from '../providers/types.ts'
 import { storedKeys } from '../inbound/store.ts'
 import { send } from '../queue/boss.ts'
 import type { QueuePayloads } from '../queue/queues.ts'
-import { BATCHES_PER_SESSION, BATCH_BYTES, BATCH_COUNT, advanceCursor, chunkRefs, groupWithin, processBatch, refBytes } from './batch.ts'
+import { BATCHES_PER_SESSION, BATCH_COUNT, advanceCursor, groupWithin, processBatch, refBytes, refSize } from './batch.ts'
 import { webhookAwareInterval } from '../graph/subscriptions/schedule.ts'
 
 export interface SyncOutcome { listed: number, stored: number, queuedBatches: number, skipped?: 'locked' | 'deleted' }
@@ -111,7 +111,7 @@ async function syncLocked (ctx: AppContext, job: QueuePayloads['mailbox-sync'], 
       await advanceCursor(ctx.pool, mailbox.id, provider, already)
     }
     const todo = refs.filter(r => !known.has(r.key))
-    const batches = chunkRefs(todo, BATCH_COUNT, BATCH_BYTES)
+    const batches = groupWithin(todo, refSize, BATCH_COUNT)
     let stored = 0
     const target = { id: mailbox.id, name: mailbox.spec.name }
     // a session's worth is fetched here, on the session already open; the

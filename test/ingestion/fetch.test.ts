@@ -5,11 +5,9 @@
 import t from 'tap'
 import { readFileSync } from 'node:fs'
 import { combineJobs, fetchBatches, type FetchJob } from '../../src/ingestion/fetch.ts'
-import { BATCH_BYTES } from '../../src/ingestion/batch.ts'
-import { SMALL_BYTES } from '../../src/providers/imap/provider.ts'
-import { chunkRefs } from '../../src/ingestion/batch.ts'
+import { BATCH_BYTES, groupWithin, refSize } from '../../src/ingestion/batch.ts'
 import { loadMailbox } from '../../src/mailboxes/repository.ts'
-import { ImapProvider } from '../../src/providers/imap/provider.ts'
+import { ImapProvider, SMALL_BYTES } from '../../src/providers/imap/provider.ts'
 import { makeEmail } from '../helpers/emails.ts'
 import { countRows, imapFixture, imapMailbox } from './imap-fixture.ts'
 
@@ -24,7 +22,7 @@ t.test('batches of two mailboxes: one session each, every job completed, each me
     const lister = new ImapProvider(mailbox.spec.imap!, 'seen')
     const { refs } = await lister.listNew(null)
     await lister.close()
-    for (const [i, b] of chunkRefs(refs, 25, 1e9).entries()) jobs.push({ id: `job-${n}-${i}`, data: { mailboxId: mailbox.id, refs: b as never } })
+    for (const [i, b] of groupWithin(refs, refSize, 25, 1e9).entries()) jobs.push({ id: `job-${n}-${i}`, data: { mailboxId: mailbox.id, refs: b as never } })
   }
   const loginsBefore = users.map(u => logins(imap.logPath, u.user))
   const results = await fetchBatches(rt.ctx, jobs)
