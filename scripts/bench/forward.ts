@@ -31,7 +31,7 @@ import type { Runtime } from '../../src/runtime/start.ts'
 import { HANDLE_CONCURRENCY } from '../../src/runtime/workers.ts'
 import { startDovecot, type Dovecot } from '../../test/helpers/dovecot.ts'
 import { makeEmail } from '../../test/helpers/emails.ts'
-import { WARMUP_RUNS, api, benchRuntime, onDemandMailbox, lastHandledAt, bulkFetch, median, waitUntil } from './common.ts'
+import { HARNESS_POLL_MS, WARMUP_RUNS, api, benchRuntime, onDemandMailbox, lastHandledAt, bulkFetch, median, waitUntil } from './common.ts'
 import { startMailroomEndpoint, type MailroomEndpoint } from './mailroom-endpoint.ts'
 
 const EMAILS = Number(process.env.BENCH_EMAILS ?? 2000)
@@ -64,7 +64,7 @@ async function runMailslot (rt: Runtime, imap: Dovecot, endpoint: MailroomEndpoi
     const failed = await count(`SELECT count(*)::int AS n FROM inbound_emails WHERE mailbox_name = $1 AND status IN ('failed', 'rejected')`)
     if (failed > 0) throw new Error(`${failed} emails failed or rejected`)
     return await count(`SELECT count(*)::int AS n FROM inbound_emails WHERE mailbox_name = $1 AND status = 'delivered'`) >= emails.length
-  }, TIMEOUT_MS, 100)
+  }, TIMEOUT_MS, HARNESS_POLL_MS)
   const seconds = (await lastHandledAt(rt.ctx.pool, name) - started) / 1000
   const { rows } = await rt.ctx.pool.query<{ stored: Date }>('SELECT max(received_at) AS stored FROM inbound_emails WHERE mailbox_name = $1', [name])
   await checkArrivals(endpoint, 'mailslot')

@@ -3,7 +3,7 @@
  * each), worked several jobs at a time. The jobs of one mailbox share one
  * provider session (one login for up to BATCHES_PER_SESSION batches
  * instead of one each), and are fetched, stored, marked and advanced
- * together as one batch of up to BATCH_BYTES (batch.ts): one FETCH, one
+ * BATCHES_PER_COMMIT at a time, up to BATCH_BYTES (batch.ts): one FETCH, one
  * transaction, one STORE and one cursor update for up to 200 messages
  * instead of eight of each. A failure fails the jobs of that combined batch
  * (retried by pg-boss in a new session; what was stored is not stored
@@ -14,7 +14,7 @@ import { recordFailure } from '../mailboxes/health.ts'
 import { createProvider } from '../providers/index.ts'
 import { ProviderAuthError, type MessageRef } from '../providers/types.ts'
 import type { QueuePayloads } from '../queue/queues.ts'
-import { groupWithin, processBatch, refBytes } from './batch.ts'
+import { BATCHES_PER_COMMIT, groupWithin, processBatch, refBytes } from './batch.ts'
 import { intervalOf, loadForSync, maxBytesOf } from './sync.ts'
 
 export interface FetchJob { id: string, data: QueuePayloads['mailbox-fetch'] }
@@ -32,9 +32,9 @@ export async function fetchBatches (ctx: AppContext, jobs: FetchJob[]): Promise<
   return results
 }
 
-/** Consecutive jobs whose refs together stay within BATCH_BYTES (a job over it travels alone). */
+/** Consecutive jobs, at most BATCHES_PER_COMMIT, whose refs together stay within BATCH_BYTES (a job over it travels alone). */
 export function combineJobs (jobs: FetchJob[]): FetchJob[][] {
-  return groupWithin(jobs, job => refBytes(job.data.refs as MessageRef[]))
+  return groupWithin(jobs, job => refBytes(job.data.refs as MessageRef[]), BATCHES_PER_COMMIT)
 }
 
 /** The batches of one mailbox, in order, in one session; the first failure fails the rest (retried in a new session). */

@@ -5,7 +5,7 @@
 import t from 'tap'
 import { readFileSync } from 'node:fs'
 import { combineJobs, fetchBatches, type FetchJob } from '../../src/ingestion/fetch.ts'
-import { BATCH_BYTES, groupWithin, refSize } from '../../src/ingestion/batch.ts'
+import { BATCHES_PER_COMMIT, BATCH_BYTES, groupWithin, refSize } from '../../src/ingestion/batch.ts'
 import { loadMailbox } from '../../src/mailboxes/repository.ts'
 import { ImapProvider, SMALL_BYTES } from '../../src/providers/imap/provider.ts'
 import { makeEmail } from '../helpers/emails.ts'
@@ -22,13 +22,14 @@ t.test('batches of two mailboxes: one session each, every job completed, each me
     const lister = new ImapProvider(mailbox.spec.imap!, 'seen')
     const { refs } = await lister.listNew(null)
     await lister.close()
-    for (const [i, b] of groupWithin(refs, refSize, 25, 1e9).entries()) jobs.push({ id: `job-${n}-${i}`, data: { mailboxId: mailbox.id, refs: b as never } })
+    // the first mailbox in 12 jobs of 5: more than BATCHES_PER_COMMIT, still one session
+    for (const [i, b] of groupWithin(refs, refSize, n === 0 ? 5 : 25, 1e9).entries()) jobs.push({ id: `job-${n}-${i}`, data: { mailboxId: mailbox.id, refs: b as never } })
   }
   const loginsBefore = users.map(u => logins(imap.logPath, u.user))
   const results = await fetchBatches(rt.ctx, jobs)
   t.same(results.map(r => r.status), jobs.map(() => 'completed'))
   t.same(results.map(r => r.id).sort(), jobs.map(j => j.id).sort(), 'one result per job')
-  t.same(users.map((u, i) => logins(imap.logPath, u.user) - loginsBefore[i]), [1, 1], 'three batches, one login per mailbox')
+  t.same(users.map((u, i) => logins(imap.logPath, u.user) - loginsBefore[i]), [1, 1], '12 and 3 batches, one login per mailbox')
   t.equal(await countRows(rt, 'SELECT count(*)::int AS n FROM inbound_emails'), 120)
   for (const u of users) t.equal([...(await imap.flags(u.user, 'INBOX')).values()].filter(f => f.includes('\\Seen')).length, 60)
 })
@@ -66,10 +67,12 @@ function logins (logPath: string, user: string): number {
   return readFileSync(logPath, 'utf8').split('\n').filter(line => line.includes(`Login: user=<${user}>`)).length
 }
 
-t.test('a worker\'s jobs of one mailbox are combined up to BATCH_BYTES; a job over it travels alone', async t => {
+t.test('a worker\'s jobs of one mailbox are combined up to BATCHES_PER_COMMIT and BATCH_BYTES; a job over it travels alone', async t => {
   const job = (id: string, sizes: number[]): FetchJob => ({ id, data: { mailboxId: 1, refs: sizes.map((size, i) => ({ key: `${id}:${i}`, size })) } })
   const small = Array.from({ length: 8 }, (_, i) => job(`s${i}`, Array(25).fill(SMALL_BYTES)))
   t.same(combineJobs(small).map(g => g.map(j => j.id)), [small.map(j => j.id)], 'eight batches of small messages: one')
+  const ten = [...small, job('s8', [1]), job('s9', [1])]
+  t.same(combineJobs(ten).map(g => g.length), [BATCHES_PER_COMMIT, 2], 'at most BATCHES_PER_COMMIT in one, however small')
   const big = job('big', [BATCH_BYTES + 1])
   const half = job('half', [BATCH_BYTES / 2])
   t.same(combineJobs([small[0], big, half, half, small[1]]).map(g => g.map(j => j.id)), [['s0'], ['big'], ['half', 'half'], ['s1']])

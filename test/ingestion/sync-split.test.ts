@@ -5,7 +5,7 @@
 import t from 'tap'
 import { syncMailbox } from '../../src/ingestion/sync.ts'
 import { fetchBatches, type FetchJob } from '../../src/ingestion/fetch.ts'
-import { BATCHES_PER_SESSION, BATCH_COUNT } from '../../src/ingestion/batch.ts'
+import { BATCHES_PER_COMMIT, BATCH_COUNT } from '../../src/ingestion/batch.ts'
 import { makeEmail } from '../helpers/emails.ts'
 import { countRows, imapFixture, imapMailbox } from './imap-fixture.ts'
 
@@ -15,7 +15,7 @@ t.test('260 new messages: 200 stored by the sync, 60 queued as jobs of 25, 25 an
   await imap.appendMany(u.user, 'INBOX', Array.from({ length: 260 }, (_, i) => makeEmail(i)))
   const { body } = await rt.api('POST', '/api/v1/mailboxes', imapMailbox(imap, u))
   const outcome = await syncMailbox(rt.ctx, { mailboxId: body.id, reason: 'manual' })
-  t.same(outcome, { listed: 260, stored: BATCHES_PER_SESSION * BATCH_COUNT, queuedBatches: 3 })
+  t.same(outcome, { listed: 260, stored: BATCHES_PER_COMMIT * BATCH_COUNT, queuedBatches: 3 })
   const { rows } = await rt.ctx.pool.query<{ id: string, data: FetchJob['data'] }>(
     `SELECT id, data FROM mailslot_boss.job WHERE name = 'mailbox-fetch' AND state = 'created' ORDER BY created_on, id`)
   t.same(rows.map(r => r.data.refs.length).sort((a, b) => b - a), [25, 25, 10])
