@@ -32,8 +32,17 @@ export function createBoss (connectionString: string, opts: BossOptions = {}): P
   })
 }
 
+/**
+ * Creates the queues and brings the options of existing ones up to date:
+ * pg-boss's createQueue leaves an existing queue as it was, so a changed
+ * option (a longer expiry, say) would otherwise reach new databases only.
+ * A queue's policy is fixed at its creation.
+ */
 export async function createQueues (boss: PgBoss): Promise<void> {
-  for (const [name, options] of Object.entries(QUEUES)) await boss.createQueue(name, options)
+  for (const [name, { policy, ...changeable }] of Object.entries(QUEUES)) {
+    await boss.createQueue(name, { policy, ...changeable })
+    await boss.updateQueue(name, changeable)
+  }
 }
 
 /** Lets pg-boss write inside the caller's transaction (enqueue with the row it refers to). */

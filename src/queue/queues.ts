@@ -38,7 +38,10 @@ export const QUEUES: Record<QueueName, Omit<Queue, 'name'>> = {
   // heartbeats: a job whose worker died (killed, machine lost) is failed or
   // retried within ~HEARTBEAT + the supervise interval, not after its expiry
   'mailbox-sync': { policy: 'stately', retryLimit: 0, expireInSeconds: 600, heartbeatSeconds: HEARTBEAT, notify: true },
-  'mailbox-fetch': { policy: 'standard', retryLimit: 5, retryDelay: 5, retryBackoff: true, expireInSeconds: 900, heartbeatSeconds: HEARTBEAT, notify: true },
+  // a worker runs up to 32 of these in one session (BATCHES_PER_SESSION), one
+  // after another: the expiry is the longest such session may take; a dead
+  // worker is noticed by its heartbeats, not by this
+  'mailbox-fetch': { policy: 'standard', retryLimit: 5, retryDelay: 5, retryBackoff: true, expireInSeconds: 3600, heartbeatSeconds: HEARTBEAT, notify: true },
   'email-handle': { policy: 'standard', retryLimit: 5, retryDelay: 2, retryBackoff: true, retryDelayMax: 300, expireInSeconds: 900, heartbeatSeconds: HEARTBEAT, notify: true },
   'retention': { policy: 'exclusive', retryLimit: 0 },
   // keyed per mailbox and action; the work itself runs under a per-mailbox lock
