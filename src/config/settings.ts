@@ -50,33 +50,34 @@ export interface Settings {
 
 type Env = Record<string, string | undefined>
 
-function integer (env: Env, name: string, fallback: number, min: number, max: number): number {
+/**
+ * A number setting: unset or empty gives the fallback; otherwise digits only
+ * (with `decimals`, a fraction too) within [min, max], or (min, max] with
+ * `aboveMin`. The error names the setting and what it wants.
+ */
+function numberSetting (env: Env, name: string, fallback: number, o: { min: number, max: number, wants: string, decimals?: boolean, aboveMin?: boolean }): number {
   const raw = env[name]
   if (raw === undefined || raw === '') return fallback
-  if (!/^\d+$/.test(raw.trim())) throw new ConfigError(name, `must be a whole number, got "${raw}"`)
+  if (!(o.decimals === true ? /^\d+(\.\d+)?$/ : /^\d+$/).test(raw.trim())) throw new ConfigError(name, `must be ${o.wants}, got "${raw}"`)
   const value = Number(raw)
-  if (value < min || value > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${value}`)
+  if (o.aboveMin === true ? value <= o.min || value > o.max : value < o.min || value > o.max) {
+    throw new ConfigError(name, o.aboveMin === true ? `must be more than ${o.min} and at most ${o.max}, got ${value}` : `must be between ${o.min} and ${o.max}, got ${value}`)
+  }
   return value
+}
+
+function integer (env: Env, name: string, fallback: number, min: number, max: number): number {
+  return numberSetting(env, name, fallback, { min, max, wants: 'a whole number' })
 }
 
 /** A number of seconds, fractions allowed (`0.5`). */
 function seconds (env: Env, name: string, fallback: number, min: number, max: number): number {
-  const raw = env[name]
-  if (raw === undefined || raw === '') return fallback
-  if (!/^\d+(\.\d+)?$/.test(raw.trim())) throw new ConfigError(name, `must be a number of seconds, got "${raw}"`)
-  const value = Number(raw)
-  if (value < min || value > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${value}`)
-  return value
+  return numberSetting(env, name, fallback, { min, max, wants: 'a number of seconds', decimals: true })
 }
 
-/** A number of minutes, fractions allowed (`0.25`). */
+/** A number of minutes, fractions allowed (`0.25`), above min. */
 function minutes (env: Env, name: string, fallback: number, min: number, max: number): number {
-  const raw = env[name]
-  if (raw === undefined || raw === '') return fallback
-  if (!/^\d+(\.\d+)?$/.test(raw.trim())) throw new ConfigError(name, `must be a number of minutes, got "${raw}"`)
-  const value = Number(raw)
-  if (value <= min || value > max) throw new ConfigError(name, `must be more than ${min} and at most ${max}, got ${value}`)
-  return value
+  return numberSetting(env, name, fallback, { min, max, wants: 'a number of minutes', decimals: true, aboveMin: true })
 }
 
 function databaseUrl (env: Env): string | undefined {

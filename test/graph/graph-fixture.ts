@@ -3,6 +3,7 @@ import type { Test } from 'tap'
 import { freePort } from '../../src/db/embedded.ts'
 import { startFakeGraph, type FakeGraph, type FakeGraphOptions, type MailboxHandle } from '../fakes/graph/index.ts'
 import { startTestRuntime, type TestRuntime } from '../helpers/runtime.ts'
+import { countRows } from '../helpers/rows.ts'
 
 export interface GraphFixture { fake: FakeGraph, rt: TestRuntime, publicUrl?: string }
 
@@ -40,22 +41,13 @@ export function graphMailbox (fake: FakeGraph, box: MailboxHandle, over: Record<
   }
 }
 
-export async function count (rt: TestRuntime, sql: string, params: unknown[] = []): Promise<number> {
-  const { rows } = await rt.ctx.pool.query<{ n: number }>(sql, params)
-  return rows[0].n
-}
-
-/** Emails of the mailbox in an end state. */
-export async function finished (rt: TestRuntime, mailbox: string): Promise<number> {
-  return await count(rt, `SELECT count(*)::int AS n FROM inbound_emails WHERE mailbox_name = $1 AND status IN ('delivered', 'rejected', 'failed')`, [mailbox])
-}
 
 /** Each stored once, handled once, ended delivered or rejected (not the builtin handler's verdict itself). */
 export async function handledOnce (t: Test, rt: TestRuntime, mailbox: string, expected: number): Promise<void> {
-  const q = async (where: string): Promise<number> => await count(rt, `SELECT count(*)::int AS n FROM inbound_emails WHERE mailbox_name = $1 ${where}`, [mailbox])
+  const q = async (where: string): Promise<number> => await countRows(rt, `SELECT count(*)::int AS n FROM inbound_emails WHERE mailbox_name = $1 ${where}`, [mailbox])
   t.equal(await q(''), expected, 'one row per message')
-  t.equal(await count(rt, 'SELECT count(DISTINCT message_id)::int AS n FROM inbound_emails WHERE mailbox_name = $1', [mailbox]), expected, 'distinct Message-IDs')
-  t.equal(await count(rt, 'SELECT count(DISTINCT provider_key)::int AS n FROM inbound_emails WHERE mailbox_name = $1', [mailbox]), expected, 'distinct Graph ids')
+  t.equal(await countRows(rt, 'SELECT count(DISTINCT message_id)::int AS n FROM inbound_emails WHERE mailbox_name = $1', [mailbox]), expected, 'distinct Message-IDs')
+  t.equal(await countRows(rt, 'SELECT count(DISTINCT provider_key)::int AS n FROM inbound_emails WHERE mailbox_name = $1', [mailbox]), expected, 'distinct Graph ids')
   const once = await q(`AND status IN ('delivered', 'rejected') AND attempts = 1`)
   t.equal(once, expected, 'each ended after one attempt')
   if (once !== expected) {
@@ -67,7 +59,7 @@ export async function handledOnce (t: Test, rt: TestRuntime, mailbox: string, ex
 
 /** mailbox-sync jobs with this reason, as pg-boss recorded them. */
 export async function syncJobs (rt: TestRuntime, reason: string, since = new Date(0)): Promise<number> {
-  return await count(rt, `SELECT count(*)::int AS n FROM mailslot_boss.job WHERE name = 'mailbox-sync' AND data->>'reason' = $1 AND created_on >= $2`, [reason, since])
+  return await countRows(rt, `SELECT count(*)::int AS n FROM mailslot_boss.job WHERE name = 'mailbox-sync' AND data->>'reason' = $1 AND created_on >= $2`, [reason, since])
 }
 
 export async function view (rt: TestRuntime, name: string): Promise<any> {

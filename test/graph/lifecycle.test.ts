@@ -2,7 +2,8 @@ import t, { type Test } from 'tap'
 import type { MailboxHandle } from '../fakes/graph/index.ts'
 import { makeEmail } from '../helpers/emails.ts'
 import { waitFor } from '../helpers/wait.ts'
-import { finished, graphFixture, graphMailbox, syncJobs, view, type GraphFixture } from './graph-fixture.ts'
+import { graphFixture, graphMailbox, syncJobs, view, type GraphFixture } from './graph-fixture.ts'
+import { finishedCount } from '../helpers/rows.ts'
 
 /** Subscribed webhook mailbox; subscriptions live 12 s, so renewal is due after 6 s. */
 async function subscribed (t: Test, lifetimeMinutes = '0.2'): Promise<GraphFixture & { name: string, box: MailboxHandle }> {
@@ -56,7 +57,7 @@ t.test('lifecycle: reauthorizationRequired, missed, subscriptionRemoved', async 
   t.ok(await syncJobs(rt, 'resync', before) >= 2, 'resynced after the removal')
 
   box.addMessage('Inbox', makeEmail(1))
-  await waitFor(async () => (await finished(rt, name)) === 1, 'mail arrives through the new subscription')
+  await waitFor(async () => (await finishedCount(rt, name)) === 1, 'mail arrives through the new subscription')
   t.ok(fake.deliveries.some(d => d.kind === 'change' && d.status === 202), 'notification accepted')
 })
 

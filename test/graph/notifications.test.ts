@@ -1,7 +1,8 @@
 import t from 'tap'
 import { scanSubscriptions } from '../../src/graph/subscriptions/schedule.ts'
 import { waitFor } from '../helpers/wait.ts'
-import { count, graphFixture, graphMailbox, syncJobs, view } from './graph-fixture.ts'
+import { graphFixture, graphMailbox, syncJobs, view } from './graph-fixture.ts'
+import { countRows } from '../helpers/rows.ts'
 
 const post = async (url: string, body: unknown, type = 'application/json'): Promise<Response> =>
   await fetch(url, { method: 'POST', headers: { 'content-type': type }, body: typeof body === 'string' ? body : JSON.stringify(body) })
@@ -34,7 +35,7 @@ t.test('forged notifications queue nothing; a genuine one does', async t => {
   })
   const url = `${rt.address as string}/graph/notifications`
   const since = new Date()
-  const notes = async (): Promise<number> => await count(rt, 'SELECT count(*)::int AS n FROM graph_notifications')
+  const notes = async (): Promise<number> => await countRows(rt, 'SELECT count(*)::int AS n FROM graph_notifications')
   const before = await notes()
 
   t.equal((await post(url, { value: [item({ clientState: 'not-the-secret' })] })).status, 202, 'wrong clientState: 202 all the same')
@@ -56,7 +57,7 @@ t.test('forged notifications queue nothing; a genuine one does', async t => {
   await rt.ctx.pool.query(`INSERT INTO graph_notifications (subscription_id, resource_id, change_type, mailbox_id, received_at)
     VALUES ($1, 'AAMkOld', 'created', 1, now() - interval '2 days')`, [sub.id])
   t.equal(await scanSubscriptions(rt.ctx), 0, 'no subscription work due')
-  t.equal(await count(rt, `SELECT count(*)::int AS n FROM graph_notifications WHERE received_at < now() - interval '1 day'`), 0, 'old rows purged')
+  t.equal(await countRows(rt, `SELECT count(*)::int AS n FROM graph_notifications WHERE received_at < now() - interval '1 day'`), 0, 'old rows purged')
   t.equal(await notes(), before + 2, 'recent rows kept')
 })
 

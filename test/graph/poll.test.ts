@@ -2,7 +2,8 @@ import t from 'tap'
 import { makeEmail } from '../helpers/emails.ts'
 import { scanSubscriptions } from '../../src/graph/subscriptions/schedule.ts'
 import { waitFor } from '../helpers/wait.ts'
-import { count, finished, graphFixture, graphMailbox, handledOnce, view } from './graph-fixture.ts'
+import { graphFixture, graphMailbox, handledOnce, view } from './graph-fixture.ts'
+import { countRows, finishedCount } from '../helpers/rows.ts'
 
 t.test('poll mode: 50 messages through delta; an expired delta token forces a full resync without duplicates', async t => {
   const { fake, rt } = await graphFixture(t)
@@ -16,7 +17,7 @@ t.test('poll mode: 50 messages through delta; an expired delta token forces a fu
   const spec = graphMailbox(fake, box, { mode: 'poll', pollIntervalSeconds: 3600 })
   const name = spec.name as string
   t.equal((await rt.api('POST', '/api/v1/mailboxes', spec)).status, 201)
-  await waitFor(async () => (await finished(rt, name)) === 50, '50 handled', 30_000)
+  await waitFor(async () => (await finishedCount(rt, name)) === 50, '50 handled', 30_000)
   await handledOnce(t, rt, name, 50)
   // marked after the commit that queued their handling: it may end after they are handled
   await waitFor(async () => box.messages('inbox').filter(m => m.isRead).length === 51, 'all marked read', 10_000)
@@ -41,7 +42,7 @@ t.test('poll mode: 50 messages through delta; an expired delta token forces a fu
   fake.expireDeltaTokens()
   for (let i = 50; i < 55; i++) box.addMessage('Inbox', makeEmail(i))
   await poll(rt, name)
-  await waitFor(async () => (await finished(rt, name)) === 55, '55 handled')
+  await waitFor(async () => (await finishedCount(rt, name)) === 55, '55 handled')
   t.ok(fake.requests.some(r => r.status === 410), 'the old token answered 410 syncStateNotFound')
   await handledOnce(t, rt, name, 55)
   t.equal((await view(rt, name)).health.state, 'ok')
@@ -60,7 +61,7 @@ t.test('afterDelivery move:<folder name> and delete; a message too large keeps o
   const b = graphMailbox(fake, deleter, { mode: 'poll', afterDelivery: 'delete', maxEmailBytes: 4096 })
   await rt.api('POST', '/api/v1/mailboxes', a)
   await rt.api('POST', '/api/v1/mailboxes', b)
-  await waitFor(async () => (await finished(rt, a.name as string)) === 3 && (await finished(rt, b.name as string)) === 2, 'all handled')
+  await waitFor(async () => (await finishedCount(rt, a.name as string)) === 3 && (await finishedCount(rt, b.name as string)) === 2, 'all handled')
   t.equal(mover.messages('inbox').length, 0, 'moved out of the inbox')
   t.equal(mover.messages('Processed').length, 3, 'into Processed')
   t.equal(deleter.messages('inbox').length, 0, 'deleted')
@@ -75,7 +76,7 @@ t.test('afterDelivery move:<folder name> and delete; a message too large keeps o
   await poll(rt, a.name as string)
   await poll(rt, b.name as string)
   await new Promise(resolve => setTimeout(resolve, 500))
-  t.equal(await count(rt, 'SELECT count(*)::int AS n FROM inbound_emails'), 5)
+  t.equal(await countRows(rt, 'SELECT count(*)::int AS n FROM inbound_emails'), 5)
 })
 
 t.test('a webhook mailbox without MAILSLOT_PUBLIC_URL is polled and says why', async t => {
@@ -84,12 +85,12 @@ t.test('a webhook mailbox without MAILSLOT_PUBLIC_URL is polled and says why', a
   box.addMessage('Inbox', makeEmail(1))
   const spec = graphMailbox(fake, box, { pollIntervalSeconds: 30 })
   await rt.api('POST', '/api/v1/mailboxes', spec)
-  await waitFor(async () => (await finished(rt, spec.name as string)) === 1, 'handled by polling')
+  await waitFor(async () => (await finishedCount(rt, spec.name as string)) === 1, 'handled by polling')
   const sub = await waitFor(async () => (await view(rt, spec.name as string)).subscription, 'subscription state shown')
   t.equal(sub.state, 'unavailable')
   t.match(sub.lastError, /MAILSLOT_PUBLIC_URL/)
   t.same(fake.subscriptions(), [])
-  const next = await count(rt, 'SELECT extract(epoch FROM next_poll_at - last_success_at)::int AS n FROM mailboxes')
+  const next = await countRows(rt, 'SELECT extract(epoch FROM next_poll_at - last_success_at)::int AS n FROM mailboxes')
   t.ok(next <= 30, `polled every 30 s (${next})`)
   t.equal(await scanSubscriptions(rt.ctx), 0, 'the minute scan does not retry without a public URL')
 })

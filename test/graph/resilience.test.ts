@@ -4,7 +4,8 @@ import { runSubscriptionJob } from '../../src/graph/subscriptions/manager.ts'
 import { makeEmail } from '../helpers/emails.ts'
 import { startTestRuntime } from '../helpers/runtime.ts'
 import { waitFor } from '../helpers/wait.ts'
-import { count, finished, graphFixture, graphMailbox, handledOnce, view } from './graph-fixture.ts'
+import { graphFixture, graphMailbox, handledOnce, view } from './graph-fixture.ts'
+import { countRows, finishedCount } from '../helpers/rows.ts'
 
 t.test('a 429 with Retry-After pauses every request of the mailbox, then all is handled once', async t => {
   const { fake, rt } = await graphFixture(t)
@@ -16,7 +17,7 @@ t.test('a 429 with Retry-After pauses every request of the mailbox, then all is 
   fake.faults.delay(150, 100, { path: '/$value' })
   const spec = graphMailbox(fake, box, { mode: 'poll', pollIntervalSeconds: 3600 })
   await rt.api('POST', '/api/v1/mailboxes', spec)
-  await waitFor(async () => (await finished(rt, spec.name as string)) === 40, '40 handled', 30_000)
+  await waitFor(async () => (await finishedCount(rt, spec.name as string)) === 40, '40 handled', 30_000)
   await handledOnce(t, rt, spec.name as string, 40)
   t.equal(throttle.hits, 2, 'throttled twice')
   const mine = fake.requests.filter(r => r.mailbox === box.id)
@@ -49,7 +50,7 @@ t.test('refused credentials or access show as auth_failed; an invalidated token 
   fake.faults.invalidateTokens()
   fine.addMessage('Inbox', makeEmail(1))
   await rt.api('POST', `/api/v1/mailboxes/${c.name as string}/poll`)
-  await waitFor(async () => (await finished(rt, c.name as string)) === 1, 'handled with a new token')
+  await waitFor(async () => (await finishedCount(rt, c.name as string)) === 1, 'handled with a new token')
   t.ok(fake.requests.some(r => r.status === 401), 'the old token was refused')
   t.equal((await health(c.name)).state, 'ok')
 })
@@ -64,10 +65,10 @@ t.test('a failed handshake: the mailbox is polled and shows why', async t => {
   const sub = await waitFor(async () => (await view(rt, spec.name as string)).subscription?.state === 'failed' && (await view(rt, spec.name as string)).subscription, 'failure shown')
   t.match(sub.lastError, /ValidationError|validation/i)
   t.same(fake.subscriptions(), [])
-  await waitFor(async () => (await finished(rt, spec.name as string)) === 1, 'handled by polling')
+  await waitFor(async () => (await finishedCount(rt, spec.name as string)) === 1, 'handled by polling')
   await rt.api('POST', `/api/v1/mailboxes/${spec.name as string}/poll`)
-  await waitFor(async () => await count(rt, 'SELECT extract(epoch FROM next_poll_at - last_success_at)::int AS n FROM mailboxes WHERE last_success_at > now() - interval \'5 seconds\'') > 0, 'synced')
-  t.equal(await count(rt, 'SELECT extract(epoch FROM next_poll_at - last_success_at)::int AS n FROM mailboxes'), 20, 'polled at its interval, not the webhook safety interval')
+  await waitFor(async () => await countRows(rt, 'SELECT extract(epoch FROM next_poll_at - last_success_at)::int AS n FROM mailboxes WHERE last_success_at > now() - interval \'5 seconds\'') > 0, 'synced')
+  t.equal(await countRows(rt, 'SELECT extract(epoch FROM next_poll_at - last_success_at)::int AS n FROM mailboxes'), 20, 'polled at its interval, not the webhook safety interval')
   t.equal((await view(rt, spec.name as string)).health.state, 'ok', 'the mailbox itself is fine')
 })
 
@@ -86,9 +87,9 @@ t.test('two runtimes on one database create one subscription', async t => {
   await new Promise(resolve => setTimeout(resolve, 1500))
   t.equal(fake.subscriptions().length, 1, 'one subscription at Graph')
   t.equal(fake.requests.filter(r => r.method === 'POST' && r.path === '/v1.0/subscriptions').length, 1, 'created once')
-  t.equal(await count(rt, 'SELECT count(*)::int AS n FROM graph_subscriptions'), 1)
+  t.equal(await countRows(rt, 'SELECT count(*)::int AS n FROM graph_subscriptions'), 1)
 
   for (let i = 0; i < 20; i++) box.addMessage('Inbox', makeEmail(i))
-  await waitFor(async () => (await finished(rt, spec.name as string)) === 20, '20 handled')
+  await waitFor(async () => (await finishedCount(rt, spec.name as string)) === 20, '20 handled')
   await handledOnce(t, rt, spec.name as string, 20)
 })

@@ -2,7 +2,8 @@ import t from 'tap'
 import { runCli } from '../helpers/cli.ts'
 import { makeEmail } from '../helpers/emails.ts'
 import { waitFor } from '../helpers/wait.ts'
-import { count, finished, graphFixture, graphMailbox, handledOnce, syncJobs, view } from './graph-fixture.ts'
+import { graphFixture, graphMailbox, handledOnce, syncJobs, view } from './graph-fixture.ts'
+import { countRows, finishedCount } from '../helpers/rows.ts'
 
 t.test('webhook mode: a real handshake, then 50 messages arrive by notification and are handled once, marked read', async t => {
   const { fake, rt, publicUrl } = await graphFixture(t, { webhook: true })
@@ -29,13 +30,13 @@ t.test('webhook mode: a real handshake, then 50 messages arrive by notification 
 
   const raws = Array.from({ length: 50 }, (_, i) => makeEmail(i, { body: `8-bit: Gr\u00fc\u00dfe ${i}\r\n` }))
   for (const raw of raws) box.addMessage('Inbox', raw)
-  await waitFor(async () => (await finished(rt, name)) === 50, '50 handled', 30_000)
+  await waitFor(async () => (await finishedCount(rt, name)) === 50, '50 handled', 30_000)
   await handledOnce(t, rt, name, 50)
   // marked after the commit that queued their handling: it may end after they are handled
   await waitFor(async () => box.messages('inbox').filter(m => m.isRead).length === 50, 'all marked read at Graph', 10_000)
   t.equal(box.messages('inbox').filter(m => m.isRead).length, 50, 'all marked read at Graph')
   t.ok(await syncJobs(rt, 'notification') >= 1, 'synced because of notifications')
-  t.ok(await count(rt, 'SELECT count(*)::int AS n FROM graph_notifications') >= 1, 'notifications recorded')
+  t.ok(await countRows(rt, 'SELECT count(*)::int AS n FROM graph_notifications') >= 1, 'notifications recorded')
   t.match((await rt.api('GET', '/metrics')).text, /mailslot_graph_notifications_total\{result="accepted"\} [1-9]/)
 
   // the exact bytes, 8-bit body included
@@ -47,7 +48,7 @@ t.test('webhook mode: a real handshake, then 50 messages arrive by notification 
   }
 
   // a live subscription: only a safety resync every 15 minutes, no 60 s polling
-  const next = await count(rt, `SELECT extract(epoch FROM next_poll_at - now())::int AS n FROM mailboxes WHERE name = $1`, [name])
+  const next = await countRows(rt, `SELECT extract(epoch FROM next_poll_at - now())::int AS n FROM mailboxes WHERE name = $1`, [name])
   t.ok(next > 800 && next <= 900, `next safety sync in ${next} s`)
   t.ok(fake.maxConcurrentPerMailbox <= 4, `at most 4 requests at once (${fake.maxConcurrentPerMailbox})`)
 })
@@ -60,5 +61,5 @@ t.test('deleting the mailbox deletes its subscription at Graph', async t => {
   await waitFor(async () => fake.subscriptions().length === 1 && (await view(rt, spec.name as string)).subscription?.state === 'active', 'subscribed')
   t.equal((await rt.api('DELETE', `/api/v1/mailboxes/${spec.name as string}`)).status, 204)
   t.same(fake.subscriptions(), [], 'gone at Graph')
-  t.equal(await count(rt, 'SELECT count(*)::int AS n FROM graph_subscriptions'), 0)
+  t.equal(await countRows(rt, 'SELECT count(*)::int AS n FROM graph_subscriptions'), 0)
 })

@@ -3,20 +3,25 @@
  * go together in the next one (one commit for many emails), and each record()
  * resolves only once its own row is written.
  */
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { storeFetched } from '../../src/inbound/store.ts'
-import { claim, endStateRecorder } from '../../src/inbound/email-states.ts'
+import { claim, endStateRecorder, type Claimed } from '../../src/inbound/email-states.ts'
 import { createMailbox } from '../../src/mailboxes/repository.ts'
 import { makeEmail } from '../helpers/emails.ts'
-import { startTestRuntime } from '../helpers/runtime.ts'
+import { startTestRuntime, type TestRuntime } from '../helpers/runtime.ts'
 
-t.test('ten outcomes at once: two statements (the first alone, the nine that came meanwhile together), each awaited to its row', async t => {
+/** A runtime with n emails stored in one mailbox and claimed for handling. */
+async function claimedEmails (t: Test, n: number): Promise<{ rt: TestRuntime, stored: number[], claimed: Claimed[] }> {
   const rt = await startTestRuntime(t, { role: 'web' })
   const mailbox = await createMailbox(rt.ctx.pool, rt.ctx.encryptionKey, {
-    name: 'recorder', provider: 'imap', imap: { host: '127.0.0.1', user: 'x', password: 'y' }, address: 'incoming+%{key}@example.com'
+    name: 'states', provider: 'imap', imap: { host: '127.0.0.1', user: 'x', password: 'y' }, address: 'incoming+%{key}@example.com'
   })
-  const { stored } = await storeFetched(rt.ctx, { id: mailbox.id, name: 'recorder' }, Array.from({ length: 10 }, (_, i) => ({ ref: { key: `k${i}` }, raw: makeEmail(i), complete: true })))
-  const claimed = await claim(rt.ctx, stored)
+  const { stored } = await storeFetched(rt.ctx, { id: mailbox.id, name: 'states' }, Array.from({ length: n }, (_, i) => ({ ref: { key: `k${i}` }, raw: makeEmail(i), complete: true })))
+  return { rt, stored, claimed: await claim(rt.ctx, stored) }
+}
+
+t.test('ten outcomes at once: two statements (the first alone, the nine that came meanwhile together), each awaited to its row', async t => {
+  const { rt, claimed } = await claimedEmails(t, 10)
   const recorder = endStateRecorder(rt.ctx)
   const statusOf = async (id: number): Promise<string> => (await rt.ctx.pool.query<{ status: string }>('SELECT status FROM inbound_emails WHERE id = $1', [id])).rows[0].status
   const seen = await Promise.all(claimed.map(async (email) => {
@@ -30,12 +35,7 @@ t.test('ten outcomes at once: two statements (the first alone, the nine that cam
 })
 
 t.test('a group the database refuses: each outcome falls back to its own write, a refused one ends failed', async t => {
-  const rt = await startTestRuntime(t, { role: 'web' })
-  const mailbox = await createMailbox(rt.ctx.pool, rt.ctx.encryptionKey, {
-    name: 'refused', provider: 'imap', imap: { host: '127.0.0.1', user: 'x', password: 'y' }, address: 'incoming+%{key}@example.com'
-  })
-  const { stored } = await storeFetched(rt.ctx, { id: mailbox.id, name: 'refused' }, Array.from({ length: 3 }, (_, i) => ({ ref: { key: `k${i}` }, raw: makeEmail(i), complete: true })))
-  const claimed = await claim(rt.ctx, stored)
+  const { rt, stored, claimed } = await claimedEmails(t, 3)
   await rt.ctx.pool.query(`CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN IF NEW.id = ${stored[1]} AND NEW.status = 'delivered' THEN RAISE EXCEPTION 'refused by the test'; END IF; RETURN NEW; END $$`)
   await rt.ctx.pool.query('CREATE TRIGGER refuse BEFORE UPDATE ON inbound_emails FOR EACH ROW EXECUTE FUNCTION refuse()')

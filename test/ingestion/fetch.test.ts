@@ -9,7 +9,8 @@ import { BATCHES_PER_COMMIT, BATCH_BYTES, groupWithin, refSize } from '../../src
 import { loadMailbox } from '../../src/mailboxes/repository.ts'
 import { ImapProvider, SMALL_BYTES } from '../../src/providers/imap/provider.ts'
 import { makeEmail } from '../helpers/emails.ts'
-import { countRows, imapFixture, imapMailbox } from './imap-fixture.ts'
+import { imapFixture, imapMailbox } from './imap-fixture.ts'
+import { countRows } from '../helpers/rows.ts'
 
 t.test('batches of two mailboxes: one session each, every job completed, each message stored once', async t => {
   const { imap, rt } = await imapFixture(t, { role: 'web' })

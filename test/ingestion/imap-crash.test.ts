@@ -2,7 +2,8 @@ import t from 'tap'
 import { makeEmail } from '../helpers/emails.ts'
 import { spawnWorker } from '../helpers/cli.ts'
 import { waitFor } from '../helpers/wait.ts'
-import { countRows, finishedCount, imapFixture, imapMailbox } from './imap-fixture.ts'
+import { imapFixture, imapMailbox } from './imap-fixture.ts'
+import { countRows, finishedCount } from '../helpers/rows.ts'
 
 const seenCount = async (imap: { flags: (u: string, f: string) => Promise<Map<number, string[]>> }, user: string): Promise<number> =>
   [...(await imap.flags(user, 'INBOX')).values()].filter(f => f.includes('\\Seen')).length

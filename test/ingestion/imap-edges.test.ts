@@ -4,7 +4,8 @@ import { waitFor } from '../helpers/wait.ts'
 import { ImapProvider } from '../../src/providers/imap/provider.ts'
 import { processBatch } from '../../src/ingestion/batch.ts'
 import { loadMailbox } from '../../src/mailboxes/repository.ts'
-import { countRows, finishedCount, imapFixture, imapMailbox } from './imap-fixture.ts'
+import { imapFixture, imapMailbox } from './imap-fixture.ts'
+import { countRows, finishedCount } from '../helpers/rows.ts'
 
 t.test('a UIDVALIDITY change neither loses nor doubles mail', async t => {
   const { imap, rt } = await imapFixture(t)

@@ -22,12 +22,3 @@ export function imapMailbox (imap: Dovecot, u: DovecotUser, over: Record<string,
     ...over
   }
 }
-
-export async function countRows (rt: TestRuntime, sql: string, params: unknown[] = []): Promise<number> {
-  const { rows } = await rt.ctx.pool.query<{ n: number }>(sql, params)
-  return rows[0].n
-}
-
-export async function finishedCount (rt: TestRuntime, mailbox: string): Promise<number> {
-  return await countRows(rt, `SELECT count(*)::int AS n FROM inbound_emails WHERE mailbox_name = $1 AND status IN ('delivered','rejected','failed')`, [mailbox])
-}

@@ -1,7 +1,8 @@
 import t from 'tap'
 import { makeEmail } from '../helpers/emails.ts'
 import { waitFor } from '../helpers/wait.ts'
-import { countRows, finishedCount, imapFixture, imapMailbox } from './imap-fixture.ts'
+import { imapFixture, imapMailbox } from './imap-fixture.ts'
+import { countRows, finishedCount } from '../helpers/rows.ts'
 
 t.test('200 emails: each stored once, handled once, marked \\Seen, raw bytes identical', async t => {
   const { imap, rt } = await imapFixture(t)

@@ -7,7 +7,8 @@ import { syncMailbox } from '../../src/ingestion/sync.ts'
 import { fetchBatches, type FetchJob } from '../../src/ingestion/fetch.ts'
 import { BATCHES_PER_COMMIT, BATCH_COUNT } from '../../src/ingestion/batch.ts'
 import { makeEmail } from '../helpers/emails.ts'
-import { countRows, imapFixture, imapMailbox } from './imap-fixture.ts'
+import { imapFixture, imapMailbox } from './imap-fixture.ts'
+import { countRows } from '../helpers/rows.ts'
 
 t.test('260 new messages: 200 stored by the sync, 60 queued as jobs of 25, 25 and 10, nothing twice', async t => {
   const { imap, rt } = await imapFixture(t, { role: 'web' })

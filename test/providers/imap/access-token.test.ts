@@ -9,7 +9,7 @@ import { startDovecot } from '../../helpers/dovecot.ts'
 import { startIntrospection } from '../../helpers/dovecot-oauth.ts'
 import { startTestRuntime } from '../../helpers/runtime.ts'
 import { waitFor } from '../../helpers/wait.ts'
-import { finishedCount } from '../../ingestion/imap-fixture.ts'
+import { finishedCount } from '../../helpers/rows.ts'
 
 const introspection = await startIntrospection()
 t.teardown(async () => await introspection.close())

@@ -10,7 +10,7 @@ import { makeEmail } from '../../helpers/emails.ts'
 import { startDovecot, type Dovecot, type DovecotUser } from '../../helpers/dovecot.ts'
 import { startTestRuntime } from '../../helpers/runtime.ts'
 import { waitFor } from '../../helpers/wait.ts'
-import { finishedCount } from '../../ingestion/imap-fixture.ts'
+import { finishedCount } from '../../helpers/rows.ts'
 
 const imap = await startDovecot({ ssl: true })
 t.teardown(async () => await imap.stop())
