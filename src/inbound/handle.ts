@@ -21,7 +21,7 @@ import type { ParsedEmail } from '../routing/types.ts'
 import { dispatch } from '../handlers/dispatch.ts'
 import type { Outcome, StoredEmail } from '../handlers/types.ts'
 import { batchMemo, type BatchMemo } from '../handlers/types.ts'
-import { parseStored } from './parse-stored.ts'
+import { batchParses, type ParseResult } from './parse-stored.ts'
 import { claim, endStateRecorder, fail, recordAll, type Claimed, type Finished } from './email-states.ts'
 
 /**
@@ -30,8 +30,10 @@ import { claim, endStateRecorder, fail, recordAll, type Claimed, type Finished }
  */
 export const DELIVERIES_IN_FLIGHT = 8
 
-async function handleOne (ctx: AppContext, email: Claimed, mailbox: Mailbox | null, memo: BatchMemo): Promise<Finished> {
-  const parsed = await parseStored(email.raw, email.checksum, mailbox)
+type Parse = (email: Claimed, mailbox: Mailbox | null) => Promise<ParseResult>
+
+async function handleOne (ctx: AppContext, email: Claimed, mailbox: Mailbox | null, memo: BatchMemo, parse: Parse): Promise<Finished> {
+  const parsed = await parse(email, mailbox)
   const done = (outcome: Outcome, p: ParsedEmail | null): Finished => ({ email, outcome, parsed: p })
   if (isParseRejection(parsed)) return done({ status: 'rejected', reason: parsed.rejected, detail: parsed.detail }, null)
   if (!email.raw_complete) return done({ status: 'rejected', reason: 'too_large', detail: 'only the headers were downloaded' }, parsed)
@@ -60,12 +62,13 @@ export async function handleEmails (ctx: AppContext, ids: number[]): Promise<voi
   const mailboxes = await mailboxesOf(ctx, claimed)
   const mailboxOf = (email: Claimed): Mailbox | null | Error => email.mailbox_id === null ? null : mailboxes.get(email.mailbox_id) ?? null
   const memo = batchMemo()
+  const parse = batchParses(ctx.parseLane, claimed, mailboxOf)
   /** Parses and handles one email; a failure is recorded (retry or `failed`) and gives null. */
   const guarded = async (email: Claimed): Promise<Finished | null> => {
     try {
       const mailbox = mailboxOf(email)
       if (mailbox instanceof Error) throw mailbox
-      return await handleOne(ctx, email, mailbox, memo)
+      return await handleOne(ctx, email, mailbox, memo, parse)
     } catch (err) {
       ctx.log.warn({ emailId: email.id, mailbox: email.mailbox_name, err: { message: (err as Error).message } }, 'email handling failed')
       await fail(ctx, email, err as Error)

@@ -8,6 +8,7 @@ import type { Boss } from '../queue/boss.ts'
 import type { Logger } from '../shared/logger.ts'
 import type { Metrics } from '../shared/metrics.ts'
 import type { RecentRaws } from '../inbound/recent-raws.ts'
+import type { ParseLane } from '../routing/parse-lane.ts'
 
 export interface AppContext {
   settings: Settings
@@ -21,4 +22,6 @@ export interface AppContext {
   metrics: Metrics
   /** Raws this process stored a moment ago, for its own email-handle jobs. */
   recentRaws: RecentRaws
+  /** The worker thread that parses small emails next to the event loop. */
+  parseLane: ParseLane
 }

@@ -14,6 +14,7 @@ import { createBoss, createQueues } from '../queue/boss.ts'
 import { createLogger, type Logger } from '../shared/logger.ts'
 import { createMetrics } from '../shared/metrics.ts'
 import { recentRaws } from '../inbound/recent-raws.ts'
+import { createParseLane } from '../routing/parse-lane.ts'
 import type { AppContext } from './context.ts'
 import { openDatabase } from './database.ts'
 import { applyConfigFile } from './config-file.ts'
@@ -59,7 +60,8 @@ export async function startRuntime (settings: Settings, opts: StartOptions = {})
     cleanups.push(async () => { await boss.stop({ graceful: true, timeout: 30_000 }) })
     await createQueues(boss)
 
-    const ctx: AppContext = { settings, adminToken: secrets.adminToken, encryptionKey: secrets.encryptionKey, pool, boss, log, metrics: createMetrics(pool), recentRaws: recentRaws() }
+    const ctx: AppContext = { settings, adminToken: secrets.adminToken, encryptionKey: secrets.encryptionKey, pool, boss, log, metrics: createMetrics(pool), recentRaws: recentRaws(), parseLane: createParseLane() }
+    cleanups.push(async () => { await ctx.parseLane.close() })
     if (settings.configFile !== undefined) await applyConfigFile(ctx, settings.configFile)
     if (role !== 'web' && opts.background !== false) cleanups.push(await startWorkers(ctx))
 
