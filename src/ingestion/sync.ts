@@ -1,7 +1,7 @@
 /**
  * mailbox-sync: list what is new, mark processed what is already stored, cut
  * the rest into batches of 25, fetch the first BATCHES_PER_COMMIT of them
- * (as a fetch worker would) on the session already open,
+ * on the session already open (the first batch committed alone),
  * and queue the others as mailbox-fetch jobs (worked in fetch.ts) before
  * that, so that the fetch workers start at once. On bench:imap, fetching the
  * first 200 here instead of queueing them too gave about 10 % more emails/s
@@ -118,7 +118,12 @@ async function syncLocked (ctx: AppContext, job: QueuePayloads['mailbox-sync'], 
     // rest goes to the fetch workers first, to be fetched meanwhile
     const [here, ...later] = groupWithin(batches, refBytes, BATCHES_PER_COMMIT)
     if (later.length > 0) await ctx.boss.insert('mailbox-fetch', later.flat().map(b => ({ data: { mailboxId: mailbox.id, refs: b } })))
-    if (here !== undefined) stored = (await processBatch(ctx, target, provider, here.flat(), maxBytesOf(ctx, mailbox))).stored
+    // its first batch is committed alone, so that handling starts once 25
+    // are stored rather than 200 (bench:imap: medians 0.79 and 0.79 × the
+    // baseline against 0.68 and 0.77), then the rest of its share together
+    for (const part of here === undefined ? [] : [here.slice(0, 1), here.slice(1)]) {
+      if (part.length > 0) stored += (await processBatch(ctx, target, provider, part.flat(), maxBytesOf(ctx, mailbox))).stored
+    }
     ctx.metrics.syncs.inc({ result: 'ok' })
     if (refs.length > 0) log().info({ listed: refs.length, stored, batches: batches.length }, 'mailbox synced')
     const outcome = { listed: refs.length, stored, queuedBatches: later.flat().length }

@@ -6,6 +6,7 @@ import { LANE_DEPTH, LANE_EMAIL_BYTES, createParseLane, type ParseLane } from '.
 import { batchParses } from '../../src/inbound/parse-stored.ts'
 import { MAX_ATTACHMENT_BYTES } from '../../src/handlers/builtin/attachments.ts'
 import type { Mailbox } from '../../src/mailboxes/types.ts'
+import type { ParsedEmail } from '../../src/routing/types.ts'
 import { corpusFiles, loadRaw } from './corpus.ts'
 import { makeEmail } from '../helpers/emails.ts'
 
@@ -26,7 +27,7 @@ t.test('the lane parses every corpus email exactly as the event loop does, attac
     t.same(results?.[i], inline, corpusFiles()[i] ?? `input ${i}`)
     const attachments = 'attachments' in inline ? inline.attachments : []
     for (const [j, a] of attachments.entries()) {
-      const back = (results?.[i] as typeof inline).attachments[j].content
+      const back = (results?.[i] as ParsedEmail).attachments[j].content
       t.ok(Buffer.isBuffer(back) && back.equals(a.content), `attachment ${j} of ${corpusFiles()[i]} comes back as the same bytes`)
     }
   }
