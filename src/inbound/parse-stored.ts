@@ -27,7 +27,7 @@ function parseOptions (checksum: string): ParseOptions {
 }
 
 /** One stored email parsed on the event loop. */
-export async function parseStored (email: StoredRaw, mailbox: Mailbox | null): Promise<ParseResult> {
+async function parseStored (email: StoredRaw, mailbox: Mailbox | null): Promise<ParseResult> {
   return await parseEmail(needsHeadersOnly(mailbox) ? headerBlock(email.raw) : email.raw, parseOptions(email.checksum))
 }
 
