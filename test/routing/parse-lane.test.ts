@@ -18,17 +18,18 @@ const gitlab = { spec: { delivery: { kind: 'gitlab' } } } as unknown as Mailbox
 t.test('the lane parses every corpus email exactly as the event loop does, attachments included', async t => {
   const lane = createParseLane(true)
   t.teardown(lane.close)
-  const raws = corpusFiles().map(f => loadRaw(f))
+  const files = corpusFiles()
+  const raws = files.map(f => loadRaw(f))
   raws.push(Buffer.alloc(0), Buffer.from('not an email at all\r\n'))
   const results = await lane.offer(raws, raws.map((_, i) => opts(`c${i}`)))
   t.ok(results !== undefined, 'an idle lane takes a batch')
   for (const [i, raw] of raws.entries()) {
     const inline = await parseEmail(raw, opts(`c${i}`))
-    t.same(results?.[i], inline, corpusFiles()[i] ?? `input ${i}`)
+    t.same(results?.[i], inline, files[i] ?? `input ${i}`)
     const attachments = 'attachments' in inline ? inline.attachments : []
     for (const [j, a] of attachments.entries()) {
       const back = (results?.[i] as ParsedEmail).attachments[j].content
-      t.ok(Buffer.isBuffer(back) && back.equals(a.content), `attachment ${j} of ${corpusFiles()[i]} comes back as the same bytes`)
+      t.ok(Buffer.isBuffer(back) && back.equals(a.content), `attachment ${j} of ${files[i]} comes back as the same bytes`)
     }
   }
 })
