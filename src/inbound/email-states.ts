@@ -58,21 +58,36 @@ export interface Finished { email: Claimed, outcome: Outcome, parsed: ParsedEmai
  * flush) per batch instead of one per email. An email whose effects ran but
  * whose end state was not written yet stays `processing`; its job is retried
  * and the effects, idempotent by email id, are not repeated.
+ * The batch travels as one JSON document: no array literal to escape per row.
  */
 export async function finishAll (ctx: AppContext, done: Finished[]): Promise<void> {
   if (done.length === 0) return
   faultPoint('handle.before-finish')
   const result = (o: Outcome): unknown => o.status === 'delivered' ? o.result : (o.detail !== undefined ? { detail: o.detail } : null)
-  // PostgreSQL's json cannot hold NUL (U+0000), which a hostile header may carry
-  const json = (v: unknown): string | null => v === null ? null : JSON.stringify(v).replaceAll('\\u0000', '')
+  const rows = done.map(d => ({
+    id: d.email.id,
+    status: d.outcome.status,
+    reason: d.outcome.status === 'rejected' ? d.outcome.reason : null,
+    handler: d.outcome.handler ?? null,
+    result: result(d.outcome),
+    parsed: d.parsed === null ? null : parsedSummary(d.parsed)
+  }))
   await ctx.pool.query(
-    `UPDATE inbound_emails e SET status = f.status, reason = f.reason, handler = f.handler, result = f.result::jsonb,
-       parsed = coalesce(f.parsed::jsonb, e.parsed), last_error = NULL, handled_at = now()
-     FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) AS f(id, status, reason, handler, result, parsed)
+    `UPDATE inbound_emails e SET status = f.status, reason = f.reason, handler = f.handler, result = f.result,
+       parsed = coalesce(f.parsed, e.parsed), last_error = NULL, handled_at = now()
+     FROM jsonb_to_recordset($1::jsonb) AS f(id bigint, status text, reason text, handler text, result jsonb, parsed jsonb)
      WHERE e.id = f.id`,
-    [done.map(d => d.email.id), done.map(d => d.outcome.status), done.map(d => d.outcome.status === 'rejected' ? d.outcome.reason : null),
-      done.map(d => d.outcome.handler ?? null), done.map(d => json(result(d.outcome))), done.map(d => d.parsed === null ? null : json(parsedSummary(d.parsed)))])
+    [jsonWithoutNul(rows)])
   for (const d of done) ctx.metrics.emailsFinished.inc({ status: d.outcome.status })
+}
+
+/**
+ * JSON text PostgreSQL's jsonb accepts: it cannot hold NUL (U+0000), which a
+ * hostile header may carry, so each escaped NUL is dropped. An escaped
+ * backslash followed by the letters "u0000" is text, and stays.
+ */
+export function jsonWithoutNul (value: unknown): string {
+  return JSON.stringify(value).replace(/(?<!\\)((?:\\\\)*)\\u0000/g, '$1')
 }
 
 export async function fail (ctx: AppContext, email: Claimed, err: Error): Promise<void> {

@@ -41,6 +41,27 @@ t.test('a batch ends in one pass; a row PostgreSQL refuses fails that email alon
   t.same(again.map(r => r.attempts), [1, 1, 1, 1], 'a job run twice changes nothing')
 })
 
+t.test('a subject holding the text "\\u0000" is kept as written, and its batch still ends in one pass', async t => {
+  const rt = await startTestRuntime(t, { role: 'web' })
+  const mailbox = await createMailbox(rt.ctx.pool, rt.ctx.encryptionKey, {
+    name: 'text', provider: 'imap', imap: { host: '127.0.0.1', user: 'x', password: 'y' }, address: 'incoming+%{key}@example.com'
+  })
+  // a backslash then "u0000" (text, not a NUL), then an escaped backslash before a real NUL
+  const raws = [makeEmail(1, { subject: 'path C:\\u0000 here' }), makeEmail(2, { subject: '=?utf-8?B?' + Buffer.from('a\\\u0000b').toString('base64') + '?=' })]
+  const { stored } = await storeFetched(rt.ctx, { id: mailbox.id, name: 'text' }, raws.map((raw, i) => ({ ref: { key: `t${i}` }, raw, complete: true })))
+  // a refused group falls back to one statement per email: a trigger counts the statements
+  await rt.ctx.pool.query('CREATE TABLE finish_statements (n int)')
+  await rt.ctx.pool.query(`CREATE FUNCTION count_finish() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN INSERT INTO finish_statements VALUES (1); RETURN NULL; END $$`)
+  await rt.ctx.pool.query(`CREATE TRIGGER count_finish AFTER UPDATE ON inbound_emails FOR EACH STATEMENT EXECUTE FUNCTION count_finish()`)
+  await handleEmails(rt.ctx, stored)
+  const { rows } = await rt.ctx.pool.query<{ status: string, subject: string }>(`SELECT status, parsed->>'subject' AS subject FROM inbound_emails ORDER BY id`)
+  t.same(rows.map(r => r.status), ['rejected', 'rejected'])
+  t.same(rows.map(r => r.subject), ['path C:\\u0000 here', 'a\\b'], 'the text stays; only the real NUL is dropped')
+  const { rows: [{ n }] } = await rt.ctx.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM finish_statements')
+  t.equal(n, 2, 'one claim and one end-state statement: no email fell back to a statement of its own')
+})
+
 t.test('big emails (raw read in slices) and small ones in one batch: each gets its own issue and files, in order', async t => {
   const rt = await startTestRuntime(t, { role: 'web' })
   const mailbox = await createMailbox(rt.ctx.pool, rt.ctx.encryptionKey, {
