@@ -19,6 +19,20 @@ export class WildcardError extends Error {
  * silently never routed.
  */
 export function wildcardMatcher (wildcard: string): WildcardMatcher {
+  const known = compiled.get(wildcard)
+  if (known !== undefined) return known
+  const matcher = compileWildcard(wildcard)
+  if (compiled.size >= COMPILED_MAX) compiled.clear()
+  compiled.set(wildcard, matcher)
+  return matcher
+}
+
+/** Compiled wildcards by address: a mailbox's is compiled once, not once per email it routes. */
+const compiled = new Map<string, WildcardMatcher>()
+/** More wildcards than mailboxes anyone runs; past it the map starts over. */
+const COMPILED_MAX = 10_000
+
+function compileWildcard (wildcard: string): WildcardMatcher {
   const at = wildcard.lastIndexOf('@')
   const count = wildcard.split(KEY_PLACEHOLDER).length - 1
   if (count !== 1) {

@@ -18,6 +18,14 @@ t.test('wildcard validation', async t => {
     t.throws(() => wildcardMatcher(wildcard), { name: 'WildcardError', message }, wildcard)
   }
   t.doesNotThrow(() => wildcardMatcher('%{key}@example.com'), 'the key may be the whole local part')
+  t.throws(() => wildcardMatcher('incoming@example.com'), { name: 'WildcardError' }, 'a bad wildcard is refused again: failures are not kept')
+})
+
+t.test('a wildcard is compiled once: the same matcher for the same address, another for another', async t => {
+  const first = wildcardMatcher('incoming+%{key}@once.example.com')
+  t.equal(wildcardMatcher('incoming+%{key}@once.example.com'), first)
+  t.not(wildcardMatcher('incoming+%{key}@other.example.com'), first)
+  t.equal(first('incoming+k@once.example.com'), 'k', 'and it still matches after being reused')
 })
 
 t.test('wildcard matching', async t => {
