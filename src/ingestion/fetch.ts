@@ -5,16 +5,17 @@
  * instead of one each), and are fetched, stored, marked and advanced
  * BATCHES_PER_COMMIT at a time, up to BATCH_BYTES (batch.ts): one FETCH, one
  * transaction, one STORE and one cursor update for up to 200 messages
- * instead of eight of each. A failure fails the jobs of that combined batch
+ * instead of eight of each, the next FETCH sent while one is stored. A
+ * failure fails the jobs of that combined batch and of those after it
  * (retried by pg-boss in a new session; what was stored is not stored
- * again), the jobs before it complete.
+ * again); the jobs before it complete.
  */
 import type { AppContext } from '../runtime/context.ts'
 import { recordFailure } from '../mailboxes/health.ts'
 import { createProvider } from '../providers/index.ts'
 import { ProviderAuthError, type MessageRef } from '../providers/types.ts'
 import type { QueuePayloads } from '../queue/queues.ts'
-import { BATCHES_PER_COMMIT, groupWithin, processBatch, refBytes } from './batch.ts'
+import { BATCHES_PER_COMMIT, groupWithin, processBatches, refBytes } from './batch.ts'
 import { intervalOf, loadForSync, maxBytesOf } from './sync.ts'
 
 export interface FetchJob { id: string, data: QueuePayloads['mailbox-fetch'] }
@@ -48,20 +49,15 @@ async function fetchInOneSession (ctx: AppContext, jobs: FetchJob[]): Promise<Fe
   if (mailbox === null) return jobs.map(job => ({ id: job.id, status: 'completed' })) // deleted meanwhile
   const target = { id: mailbox.id, name: mailbox.spec.name }
   const provider = createProvider(mailbox)
-  const results: FetchJobResult[] = []
   try {
-    for (const group of combineJobs(jobs)) {
-      try {
-        await processBatch(ctx, target, provider, group.flatMap(job => job.data.refs) as never, maxBytesOf(ctx, mailbox))
-        for (const job of group) results.push({ id: job.id, status: 'completed' })
-      } catch (err) {
-        const auth = err instanceof ProviderAuthError
-        await recordFailure(ctx.pool, mailbox.id, auth ? 'auth' : 'network', (err as Error).message, intervalOf(ctx, mailbox))
-        ctx.log.warn({ mailbox: mailbox.spec.name, err: { message: (err as Error).message } }, 'mailbox fetch failed')
-        return [...results, ...jobs.slice(results.length).map(j => failed(j, err))]
-      }
-    }
-    return results
+    const groups = combineJobs(jobs)
+    const { results, error } = await processBatches(ctx, target, provider, groups.map(group => group.flatMap(job => job.data.refs) as MessageRef[]), maxBytesOf(ctx, mailbox))
+    const completed: FetchJobResult[] = groups.slice(0, results.length).flat().map(job => ({ id: job.id, status: 'completed' }))
+    if (error === undefined) return completed
+    const auth = error instanceof ProviderAuthError
+    await recordFailure(ctx.pool, mailbox.id, auth ? 'auth' : 'network', (error as Error).message, intervalOf(ctx, mailbox))
+    ctx.log.warn({ mailbox: mailbox.spec.name, err: { message: (error as Error).message } }, 'mailbox fetch failed')
+    return [...completed, ...jobs.slice(completed.length).map(j => failed(j, error))]
   } finally {
     await provider.close().catch(() => {})
   }

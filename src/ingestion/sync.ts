@@ -20,7 +20,7 @@ import { ProviderAuthError, type Provider } from '../providers/types.ts'
 import { storedKeys } from '../inbound/store.ts'
 import { send } from '../queue/boss.ts'
 import type { QueuePayloads } from '../queue/queues.ts'
-import { BATCHES_PER_COMMIT, BATCH_COUNT, advanceCursor, groupWithin, processBatch, refBytes, refSize } from './batch.ts'
+import { BATCHES_PER_COMMIT, BATCH_COUNT, advanceCursor, groupWithin, processBatches, refBytes, refSize } from './batch.ts'
 import { webhookAwareInterval } from '../graph/subscriptions/schedule.ts'
 
 export interface SyncOutcome { listed: number, stored: number, queuedBatches: number, skipped?: 'locked' | 'deleted' }
@@ -122,7 +122,9 @@ async function syncLocked (ctx: AppContext, job: QueuePayloads['mailbox-sync'], 
     // are stored rather than 200 (bench:imap: medians 0.79 and 0.79 × the
     // baseline against 0.68 and 0.77), then the rest of its share together
     const commits = here === undefined ? [] : [here.slice(0, 1), here.slice(1)].filter(part => part.length > 0)
-    for (const part of commits) stored += (await processBatch(ctx, target, provider, part.flat(), maxBytesOf(ctx, mailbox))).stored
+    const { results, error } = await processBatches(ctx, target, provider, commits.map(part => part.flat()), maxBytesOf(ctx, mailbox))
+    if (error !== undefined) throw error
+    for (const r of results) stored += r.stored
     ctx.metrics.syncs.inc({ result: 'ok' })
     if (refs.length > 0) log().info({ listed: refs.length, stored, batches: batches.length }, 'mailbox synced')
     const outcome = { listed: refs.length, stored, queuedBatches: later.flat().length }

@@ -38,7 +38,7 @@ export const QUEUES: Record<QueueName, Omit<Queue, 'name'>> = {
   // heartbeats: a job whose worker died (killed, machine lost) is failed or
   // retried within ~HEARTBEAT + the supervise interval, not after its expiry
   'mailbox-sync': { policy: 'stately', retryLimit: 0, expireInSeconds: 600, heartbeatSeconds: HEARTBEAT, notify: true },
-  // a worker runs up to 32 of these in one session (BATCHES_PER_SESSION), one
+  // a worker runs up to 80 of these in one session (BATCHES_PER_SESSION), one
   // after another: the expiry is the longest such session may take; a dead
   // worker is noticed by its heartbeats, not by this
   'mailbox-fetch': { policy: 'standard', retryLimit: 5, retryDelay: 5, retryBackoff: true, expireInSeconds: 3600, heartbeatSeconds: HEARTBEAT, notify: true },

@@ -11,6 +11,7 @@ import { ImapProvider, SMALL_BYTES } from '../../src/providers/imap/provider.ts'
 import { makeEmail } from '../helpers/emails.ts'
 import { imapFixture, imapMailbox } from './imap-fixture.ts'
 import { countRows } from '../helpers/rows.ts'
+import { waitFor } from '../helpers/wait.ts'
 
 t.test('batches of two mailboxes: one session each, every job completed, each message stored once', async t => {
   const { imap, rt } = await imapFixture(t, { role: 'web' })
@@ -62,6 +63,39 @@ t.test('a mailbox whose server is gone: its jobs fail (to be retried), the other
   const health = (await rt.api('GET', '/api/v1/mailboxes/gone')).body.health
   t.equal(health.state, 'failing', 'the failure is in the mailbox health')
 })
+
+t.test('a batch refused by the database: the ones before it are done, it and the rest are neither stored nor marked (the next download went ahead)', async t => {
+  const { imap, rt } = await imapFixture(t, { role: 'web' })
+  const u = imap.addUser()
+  await imap.appendMany(u.user, 'INBOX', Array.from({ length: 60 }, (_, i) => makeEmail(i)))
+  const { body } = await rt.api('POST', '/api/v1/mailboxes', imapMailbox(imap, u))
+  const mailbox = (await loadMailbox(rt.ctx.pool, rt.ctx.encryptionKey, body.id))!
+  const lister = new ImapProvider(mailbox.spec.imap!, 'seen')
+  const { refs } = await lister.listNew(null)
+  await lister.close()
+  // 30 jobs of 2: committed 8 jobs (16 messages) at a time; the second commit is refused
+  const jobs: FetchJob[] = groupWithin(refs, refSize, 2, 1e9).map((b, i) => ({ id: `job-${i}`, data: { mailboxId: mailbox.id, refs: b as never } }))
+  await rt.ctx.pool.query(`CREATE FUNCTION refuse_second() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN IF split_part(NEW.provider_key, ':', 2)::int BETWEEN 17 AND 32 THEN RAISE EXCEPTION 'refused by the test'; END IF; RETURN NEW; END $$`)
+  await rt.ctx.pool.query('CREATE TRIGGER refuse_second BEFORE INSERT ON inbound_emails FOR EACH ROW EXECUTE FUNCTION refuse_second()')
+
+  const results = await fetchBatches(rt.ctx, jobs)
+  t.same(results.map(r => r.status), [...Array(8).fill('completed'), ...Array(22).fill('failed')])
+  t.match(results[8].output?.error, /refused by the test/)
+  t.equal(await countRows(rt, 'SELECT count(*)::int AS n FROM inbound_emails'), 16, 'the first commit only')
+  const seen = [...(await imap.flags(u.user, 'INBOX')).entries()].filter(([, f]) => f.includes('\\Seen')).map(([uid]) => uid).sort((a, b) => a - b)
+  t.same(seen, Array.from({ length: 16 }, (_, i) => i + 1), 'only what was committed is marked')
+  // the lister's session (no bodies), then the fetch's
+  t.same(await waitFor(async () => { const b = sessionBodies(imap.logPath, u.user); return b.length === 2 ? b : undefined }, 'the fetch session logged out'), [0, 48],
+    'one fetch session, which had downloaded the third batch while the second was being stored')
+})
+
+/** The messages each ended session of a user downloaded whole, in order, from Dovecot's log. */
+function sessionBodies (logPath: string, user: string): number[] {
+  return readFileSync(logPath, 'utf8').split('\n')
+    .filter(line => line.includes(`imap(${user})`) && line.includes('Logged out'))
+    .map(line => Number(/body_count=(\d+)/.exec(line)?.[1]))
+}
 
 /** IMAP logins of a user so far, from Dovecot's log. */
 function logins (logPath: string, user: string): number {
