@@ -32,11 +32,14 @@ export async function benchRuntime (role: Role = 'all', env: Record<string, stri
 }
 
 /**
- * Untimed runs before the timed ones (BENCH_WARMUP, default 1): the first
- * pass through a code path runs before V8 has compiled it, in mailslot and in
- * the baseline alike; figures are for a process in its steady state.
+ * Untimed runs before the timed ones (BENCH_WARMUP, default 2): the first
+ * passes through a code path run before V8 has compiled it, in mailslot and
+ * in the baseline alike; figures are for a process in its steady state. One
+ * was not enough: with bench:imap, V8 still made 96 optimizing compiles
+ * (0.6–0.8 s of its compiler threads) in the first timed run after one
+ * warm-up, and 57–74 in each later one (node --trace-opt).
  */
-export const WARMUP_RUNS = Number(process.env.BENCH_WARMUP ?? 1)
+export const WARMUP_RUNS = Number(process.env.BENCH_WARMUP ?? 2)
 
 /**
  * Runs fn; with BENCH_PROFILE=<file> set, writes a V8 CPU profile of it (the
