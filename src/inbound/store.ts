@@ -10,8 +10,8 @@ import type { FetchedMessage } from '../providers/types.ts'
 import { messageIdentity } from './identity.ts'
 import type { RecentRaws } from './recent-raws.ts'
 
-/** Emails per email-handle job. */
-export const HANDLE_JOB_EMAILS = 25
+/** Emails per email-handle job: what one handler call takes (claim, parse lane batch, end states). */
+export const HANDLE_JOB_EMAILS = 100
 
 export interface StoreResult {
   /** Ids of newly stored emails, in fetch order. */
@@ -43,7 +43,7 @@ export async function storeFetched (
     // rolled-back transaction are never used again: those entries just expire)
     for (const [i, f] of newOnes.entries()) db.recentRaws?.set(stored[i], f.raw)
     // one job per HANDLE_JOB_EMAILS: pg-boss's insert, fetch and completion cost
-    // less once than 25 times, and the jobs of a big batch are handled side by side
+    // less once than 100 times, and the jobs of a big batch are handled side by side
     const jobs = []
     for (let i = 0; i < stored.length; i += HANDLE_JOB_EMAILS) jobs.push({ data: { emailIds: stored.slice(i, i + HANDLE_JOB_EMAILS) } })
     await db.boss.insert('email-handle', jobs, { db: inTransaction(client) })

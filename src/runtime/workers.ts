@@ -55,9 +55,10 @@ export async function startWorkers (ctx: AppContext): Promise<() => Promise<void
   })
   // a batch is handled one email after another, so the emails in flight are
   // HANDLE_CONCURRENCY: an outside delivery waits on its endpoint's round trip
-  // a job holds up to 25 emails (HANDLE_JOB_EMAILS); four jobs per fetch: the
-  // claim, mailbox, end-state and pg-boss queries are paid once per 100 emails
-  await work(boss, 'email-handle', { batchSize: 4, localConcurrency: HANDLE_CONCURRENCY, burstWhenBatchFull: true, ...soon }, async (jobs) => {
+  // a job holds up to 100 emails (HANDLE_JOB_EMAILS): the claim, mailbox,
+  // end-state and pg-boss queries are paid once per 100 emails (jobs of 25
+  // fetched four at a time cost pg-boss four rows, each written three times)
+  await work(boss, 'email-handle', { batchSize: 1, localConcurrency: HANDLE_CONCURRENCY, ...soon }, async (jobs) => {
     await handleEmails(ctx, jobs.flatMap(j => j.data.emailIds))
   })
   await work(boss, 'retention', { pollingIntervalSeconds: 5 }, async () => { await purgeExpiredRaw(ctx) })
