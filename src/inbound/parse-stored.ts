@@ -44,8 +44,8 @@ export function batchParses<E extends StoredRaw> (lane: ParseLane, emails: E[], 
   const handed = lane.offer(forLane.map(e => e.raw), forLane.map(e => parseOptions(e.checksum)))
   const onLane = new Map<number, Promise<ParseResult | undefined>>()
   if (handed !== undefined) {
-    const settled = handed.catch(() => undefined) // the lane failed: each is parsed here instead
-    for (const [i, e] of forLane.entries()) onLane.set(e.id, settled.then(results => results === undefined || isLaneFailure(results[i]) ? undefined : results[i] as ParseResult))
+    // a failed lane, or a parse it could not do: that email is parsed here instead
+    for (const [i, e] of forLane.entries()) onLane.set(e.id, handed[i].then(r => isLaneFailure(r) ? undefined : r, () => undefined))
   }
   return async (email, mailbox) => (await onLane.get(email.id)) ?? await parseStored(email, mailbox)
 }

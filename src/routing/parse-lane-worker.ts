@@ -1,10 +1,11 @@
-/** The parse thread of parse-lane.ts: a batch's bytes in, each email's parse (or its failure) out. */
+/** The parse thread of parse-lane.ts: a batch's bytes in, each email's parse (or its failure) out, LANE_REPLY_EMAILS at a time. */
 import { parentPort } from 'node:worker_threads'
 import { parseEmail } from './parse.ts'
-import type { LaneReply, LaneResult, LaneTask } from './parse-lane.ts'
+import { LANE_REPLY_EMAILS, type LaneReply, type LaneResult, type LaneTask } from './parse-lane.ts'
 
 parentPort?.on('message', async ({ id, bytes, lengths, opts }: LaneTask) => {
-  const results: LaneResult[] = []
+  let results: LaneResult[] = []
+  let from = 0
   let offset = 0
   for (const [i, length] of lengths.entries()) {
     try {
@@ -13,6 +14,10 @@ parentPort?.on('message', async ({ id, bytes, lengths, opts }: LaneTask) => {
       results.push({ laneError: (err as Error).message })
     }
     offset += length
+    if (results.length === LANE_REPLY_EMAILS || i === lengths.length - 1) {
+      parentPort?.postMessage({ id, from, results } satisfies LaneReply)
+      from += results.length
+      results = []
+    }
   }
-  parentPort?.postMessage({ id, results } satisfies LaneReply)
 })

@@ -7,7 +7,9 @@
  *
  * The lane takes a batch only while it holds fewer than LANE_DEPTH, so the
  * event loop never waits for work it could do itself, and a batch's bytes
- * travel in one buffer moved to the thread (not one copy per email). If the
+ * travel in one buffer moved to the thread (not one copy per email). Parses
+ * come back LANE_REPLY_EMAILS at a time, so the event loop routes and handles
+ * the first emails of a batch while the thread parses the rest. If the
  * thread fails, what it held is parsed on the event loop instead (the
  * callers fall back on a rejected promise) and the next batch starts a new one.
  */
@@ -20,17 +22,24 @@ import type { ParsedEmail, ParseRejection } from './types.ts'
 export const LANE_DEPTH = 2
 /** Emails larger than this are parsed on the event loop, in chunks (parse-stored.ts): the lane is for the many small ones. */
 export const LANE_EMAIL_BYTES = 256 * 1024
+/**
+ * Parses per reply: the event loop need not wait for a whole batch, and the
+ * thread holds few finished parses at once (fewer survive its young-generation
+ * collections to be copied and promoted).
+ */
+export const LANE_REPLY_EMAILS = 10
 
 /** A parse failure inside the lane: the email is parsed again on the event loop, where the error is handled as usual. */
 export interface LaneFailure { laneError: string }
 export type LaneResult = ParsedEmail | ParseRejection | LaneFailure
 
 export interface LaneTask { id: number, bytes: ArrayBuffer, lengths: number[], opts: ParseOptions[] }
-export interface LaneReply { id: number, results: LaneResult[] }
+/** The parses of a task's emails `from` on. */
+export interface LaneReply { id: number, from: number, results: LaneResult[] }
 
 export interface ParseLane {
-  /** The parses of these inputs, if the lane takes them now; undefined: parse them on the event loop. */
-  offer: (inputs: Buffer[], opts: ParseOptions[]) => Promise<LaneResult[]> | undefined
+  /** The parse of each input, if the lane takes them now; undefined: parse them on the event loop. */
+  offer: (inputs: Buffer[], opts: ParseOptions[]) => Array<Promise<LaneResult>> | undefined
   close: () => Promise<void>
 }
 
@@ -40,21 +49,26 @@ export const isLaneFailure = (r: LaneResult): r is LaneFailure => 'laneError' in
 export function createParseLane (enabled = os.availableParallelism() > 1): ParseLane {
   let worker: Worker | undefined
   let nextId = 0
-  const pending = new Map<number, { resolve: (r: LaneResult[]) => void, reject: (err: Error) => void }>()
+  /** Per batch held, each email's settlement, until its parse is in. */
+  const pending = new Map<number, Array<{ resolve: (r: LaneResult) => void, reject: (err: Error) => void } | undefined>>()
 
   const failAll = (err: Error): void => {
     worker = undefined
-    for (const p of pending.values()) p.reject(err)
+    for (const emails of pending.values()) for (const e of emails) e?.reject(err)
     pending.clear()
   }
   const start = (): Worker => {
     if (worker !== undefined) return worker
     const w = new Worker(new URL('./parse-lane-worker.ts', import.meta.url))
     w.unref() // an idle lane does not keep the process alive
-    w.on('message', ({ id, results }: LaneReply) => {
-      const p = pending.get(id)
-      pending.delete(id)
-      p?.resolve(results.map(revive))
+    w.on('message', ({ id, from, results }: LaneReply) => {
+      const emails = pending.get(id)
+      if (emails === undefined) return
+      for (const [i, r] of results.entries()) {
+        emails[from + i]?.resolve(revive(r))
+        emails[from + i] = undefined
+      }
+      if (emails.every(e => e === undefined)) pending.delete(id)
     })
     w.on('error', failAll)
     w.on('exit', (code) => { if (worker === w) failAll(new Error(`the parse thread exited (code ${code})`)) })
@@ -69,10 +83,11 @@ export function createParseLane (enabled = os.availableParallelism() > 1): Parse
       // an ArrayBuffer of its own to move: Buffer.concat may return a view into a shared pool
       const bytes = (all.byteOffset === 0 && all.byteLength === all.buffer.byteLength ? all.buffer : all.buffer.slice(all.byteOffset, all.byteOffset + all.length)) as ArrayBuffer
       const id = nextId++
-      return new Promise<LaneResult[]>((resolve, reject) => {
-        pending.set(id, { resolve, reject })
-        start().postMessage({ id, bytes, lengths: inputs.map(i => i.length), opts } satisfies LaneTask, [bytes])
-      })
+      const emails: Array<{ resolve: (r: LaneResult) => void, reject: (err: Error) => void } | undefined> = []
+      const parses = inputs.map((_, i) => new Promise<LaneResult>((resolve, reject) => { emails[i] = { resolve, reject } }))
+      pending.set(id, emails)
+      start().postMessage({ id, bytes, lengths: inputs.map(i => i.length), opts } satisfies LaneTask, [bytes])
+      return parses
     },
     async close () {
       const w = worker

@@ -2,7 +2,7 @@
 // it holds enough, and a failed or closed lane costs no email its parse.
 import t from 'tap'
 import { parseEmail, type ParseOptions } from '../../src/routing/parse.ts'
-import { LANE_DEPTH, LANE_EMAIL_BYTES, createParseLane, type ParseLane } from '../../src/routing/parse-lane.ts'
+import { LANE_DEPTH, LANE_EMAIL_BYTES, LANE_REPLY_EMAILS, createParseLane, type ParseLane } from '../../src/routing/parse-lane.ts'
 import { batchParses } from '../../src/inbound/parse-stored.ts'
 import { MAX_ATTACHMENT_BYTES } from '../../src/handlers/builtin/attachments.ts'
 import type { Mailbox } from '../../src/mailboxes/types.ts'
@@ -21,8 +21,9 @@ t.test('the lane parses every corpus email exactly as the event loop does, attac
   const files = corpusFiles()
   const raws = files.map(f => loadRaw(f))
   raws.push(Buffer.alloc(0), Buffer.from('not an email at all\r\n'))
-  const results = await lane.offer(raws, raws.map((_, i) => opts(`c${i}`)))
-  t.ok(results !== undefined, 'an idle lane takes a batch')
+  const offered = lane.offer(raws, raws.map((_, i) => opts(`c${i}`)))
+  t.ok(offered !== undefined, 'an idle lane takes a batch')
+  const results = await Promise.all(offered ?? [])
   for (const [i, raw] of raws.entries()) {
     const inline = await parseEmail(raw, opts(`c${i}`))
     t.same(results?.[i], inline, files[i] ?? `input ${i}`)
@@ -41,8 +42,10 @@ t.test(`the lane holds at most ${LANE_DEPTH} batches; past that the event loop p
   const held = Array.from({ length: LANE_DEPTH }, () => lane.offer(batch, [opts('x')]))
   t.ok(held.every(p => p !== undefined), `${LANE_DEPTH} batches taken`)
   t.equal(lane.offer(batch, [opts('x')]), undefined, 'one more is refused')
-  await Promise.all(held)
-  t.ok(await lane.offer(batch, [opts('x')]), 'taken again once the lane has answered')
+  await Promise.all(held.flatMap(parses => parses ?? []))
+  const again = lane.offer(batch, [opts('x')])
+  t.ok(again, 'taken again once the lane has answered')
+  await Promise.all(again ?? [])
   t.equal(lane.offer([], []), undefined, 'nothing to parse: nothing taken')
   t.equal(createParseLane(false).offer(batch, [opts('x')]), undefined, 'a disabled lane (one core) takes nothing')
 })
@@ -50,17 +53,34 @@ t.test(`the lane holds at most ${LANE_DEPTH} batches; past that the event loop p
 t.test('closing the lane fails what it held; the next batch starts a new thread', async t => {
   const lane = createParseLane(true)
   t.teardown(lane.close)
-  const held = t.rejects(lane.offer([makeEmail(2)], [opts('x')]) as Promise<unknown>, /closed/)
+  const held = t.rejects((lane.offer([makeEmail(2)], [opts('x')]) ?? [])[0], /closed/)
   await lane.close()
   await held
-  const again = await lane.offer([makeEmail(3)], [opts('y')])
-  t.match(again?.[0], { subject: /./, checksum: 'y' })
+  const again = await Promise.all(lane.offer([makeEmail(3)], [opts('y')]) ?? [])
+  t.match(again[0], { subject: /./, checksum: 'y' })
+})
+
+t.test(`parses come back ${LANE_REPLY_EMAILS} at a time: the first are in while the last are still being parsed`, async t => {
+  const lane = createParseLane(true)
+  t.teardown(lane.close)
+  const raws = Array.from({ length: 3 * LANE_REPLY_EMAILS }, (_, i) => makeEmail(i))
+  const parses = lane.offer(raws, raws.map((_, i) => opts(`s${i}`))) ?? []
+  let lastIn = false
+  void parses[parses.length - 1].then(() => { lastIn = true })
+  const first = await parses[0]
+  t.match(first, { checksum: 's0' })
+  // had both come in one reply, the last one's reaction would run within these
+  // microtask turns; a later reply is a later task, after all of them
+  for (let turn = 0; turn < 10; turn++) await null
+  t.equal(lastIn, false, 'the first parse came in a reply before the last one\'s')
+  const all = await Promise.all(parses)
+  t.same(all.map(r => 'checksum' in r ? r.checksum : r), raws.map((_, i) => `s${i}`), 'every parse, each for its own email')
 })
 
 t.test('batchParses: small whole parses go to the lane; big ones, header-only ones and failures are parsed on the event loop', async t => {
   const offered: number[][] = []
-  const recording = (answer: (n: number) => Promise<unknown[]>): ParseLane => ({
-    offer: (inputs) => { offered.push(inputs.map(i => i.length)); return answer(inputs.length) as never },
+  const recording = (answer: () => Promise<unknown>): ParseLane => ({
+    offer: (inputs) => { offered.push(inputs.map(i => i.length)); return inputs.map(answer) as never },
     close: async () => {}
   })
   const small = stored(1, makeEmail(1))
@@ -78,6 +98,6 @@ t.test('batchParses: small whole parses go to the lane; big ones, header-only on
   t.match(await failing(big, builtin), { sizes: { raw: big.raw.length } }, 'a big email is parsed whole on the event loop')
 
   // a lane that could not parse one email: that one is parsed here
-  const partly = batchParses(recording(async (n) => Array.from({ length: n }, () => ({ laneError: 'odd' }))), [small], mailboxOf)
+  const partly = batchParses(recording(async () => ({ laneError: 'odd' })), [small], mailboxOf)
   t.same(await partly(small, builtin), await parseEmail(small.raw, opts(small.checksum)))
 })
