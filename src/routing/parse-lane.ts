@@ -22,11 +22,7 @@ import type { ParsedEmail, ParseRejection } from './types.ts'
 export const LANE_DEPTH = 2
 /** Emails larger than this are parsed on the event loop, in chunks (parse-stored.ts): the lane is for the many small ones. */
 export const LANE_EMAIL_BYTES = 256 * 1024
-/**
- * Parses per reply: the event loop need not wait for a whole batch, and the
- * thread holds few finished parses at once (fewer survive its young-generation
- * collections to be copied and promoted).
- */
+/** Parses per reply: the event loop need not wait for a whole batch to handle its first emails. */
 export const LANE_REPLY_EMAILS = 10
 
 /** A parse failure inside the lane: the email is parsed again on the event loop, where the error is handled as usual. */
@@ -68,7 +64,7 @@ export function createParseLane (enabled = os.availableParallelism() > 1): Parse
         emails[from + i]?.resolve(revive(r))
         emails[from + i] = undefined
       }
-      if (emails.every(e => e === undefined)) pending.delete(id)
+      if (from + results.length === emails.length) pending.delete(id) // the replies come in order: that was the last
     })
     w.on('error', failAll)
     w.on('exit', (code) => { if (worker === w) failAll(new Error(`the parse thread exited (code ${code})`)) })
