@@ -3,7 +3,11 @@ import { parentPort } from 'node:worker_threads'
 import { parseEmail } from './parse.ts'
 import { LANE_REPLY_EMAILS, type LaneReply, type LaneResult, type LaneTask } from './parse-lane.ts'
 
-parentPort?.on('message', async ({ id, bytes, lengths, opts }: LaneTask) => {
+/** One batch at a time, in the order they came: the next waits rather than interleaving with this one. */
+let queue: Promise<void> = Promise.resolve()
+parentPort?.on('message', (task: LaneTask) => { queue = queue.then(async () => { await parseBatch(task) }) })
+
+async function parseBatch ({ id, bytes, lengths, opts }: LaneTask): Promise<void> {
   let results: LaneResult[] = []
   let from = 0
   let offset = 0
@@ -20,4 +24,4 @@ parentPort?.on('message', async ({ id, bytes, lengths, opts }: LaneTask) => {
       results = []
     }
   }
-})
+}

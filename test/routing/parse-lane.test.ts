@@ -77,6 +77,17 @@ t.test(`parses come back ${LANE_REPLY_EMAILS} at a time: the first are in while 
   t.same(all.map(r => 'checksum' in r ? r.checksum : r), raws.map((_, i) => `s${i}`), 'every parse, each for its own email')
 })
 
+t.test('the lane parses the batches it holds one after another, not interleaved', async t => {
+  const lane = createParseLane(true)
+  t.teardown(lane.close)
+  const batch = Array.from({ length: 2 * LANE_REPLY_EMAILS }, (_, i) => makeEmail(i))
+  const order: string[] = []
+  const offer = (tag: string): Array<Promise<void>> =>
+    (lane.offer(batch, batch.map((_, i) => opts(`${tag}${i}`))) ?? []).map(async p => { order.push(((await p) as ParsedEmail).checksum) })
+  await Promise.all([...offer('a'), ...offer('b')])
+  t.same(order, [...batch.map((_, i) => `a${i}`), ...batch.map((_, i) => `b${i}`)], 'every parse of the first batch before any of the second')
+})
+
 t.test('batchParses: small whole parses go to the lane; big ones, header-only ones and failures are parsed on the event loop', async t => {
   const offered: number[][] = []
   const recording = (answer: () => Promise<unknown>): ParseLane => ({
