@@ -55,10 +55,13 @@ export async function startWorkers (ctx: AppContext): Promise<() => Promise<void
   })
   // a batch is handled one email after another, so the emails in flight are
   // HANDLE_CONCURRENCY: an outside delivery waits on its endpoint's round trip
-  // a job holds up to 100 emails (HANDLE_JOB_EMAILS): the claim, mailbox,
-  // end-state and pg-boss queries are paid once per 100 emails (jobs of 25
-  // fetched four at a time cost pg-boss four rows, each written three times)
-  await work(boss, 'email-handle', { batchSize: 1, localConcurrency: HANDLE_CONCURRENCY, ...soon }, async (jobs) => {
+  // a job holds up to 100 emails (HANDLE_JOB_EMAILS), so a fresh batch costs
+  // pg-boss one row per 100 emails; up to four jobs per fetch, so that a
+  // backlog of small jobs (replays, retries) is taken four at a time, and in
+  // a burst: pg-boss ignores burstWhenBatchFull at batchSize 1, and a worker
+  // then waited for the next poll after each job
+  // (test/inbound/handle-backlog.test.ts: 40 one-email jobs over 4 s)
+  await work(boss, 'email-handle', { batchSize: 4, localConcurrency: HANDLE_CONCURRENCY, burstWhenBatchFull: true, ...soon }, async (jobs) => {
     await handleEmails(ctx, jobs.flatMap(j => j.data.emailIds))
   })
   await work(boss, 'retention', { pollingIntervalSeconds: 5 }, async () => { await purgeExpiredRaw(ctx) })
