@@ -86,7 +86,7 @@ export async function finishAll (ctx: AppContext, done: Finished[]): Promise<voi
  * hostile header may carry, so each escaped NUL is dropped. An escaped
  * backslash followed by the letters "u0000" is text, and stays.
  */
-export function jsonWithoutNul (value: unknown): string {
+function jsonWithoutNul (value: unknown): string {
   return JSON.stringify(value).replace(/(?<!\\)((?:\\\\)*)\\u0000/g, '$1')
 }
 

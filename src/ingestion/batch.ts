@@ -21,8 +21,9 @@ export const BATCHES_PER_COMMIT = 8
 /**
  * mailbox-fetch jobs a fetch worker takes at once; those of one mailbox share
  * one session, committed BATCHES_PER_COMMIT at a time, the next download sent
- * while the last is stored (processBatches). A backlog of 2,000 is then one
- * fetch session next to the sync's rather than four: fewer logins, fewer
+ * while the last is stored (processBatches). A backlog of 2,000 is then
+ * mostly one fetch session next to the sync's rather than four (workers woken
+ * together still split it, SKIP LOCKED: 2–3 sessions seen): fewer logins, fewer
  * sessions at once for an account with a connection limit (Gmail: 15,
  * Dovecot's default: 10 per user and address), and fewer FETCH answers that
  * one session's marks cause in every other session of the folder
@@ -32,25 +33,13 @@ export const BATCHES_PER_SESSION = 10 * BATCHES_PER_COMMIT
 
 export interface BatchResult { fetched: number, stored: number, duplicates: number }
 
-export async function processBatch (
-  deps: { pool: Pool, boss: Boss, recentRaws?: RecentRaws },
-  mailbox: { id: number, name: string },
-  provider: Provider,
-  refs: MessageRef[],
-  maxBytes: number
-): Promise<BatchResult> {
-  const { results: [result], error } = await processBatches(deps, mailbox, provider, [refs], maxBytes)
-  if (error !== undefined) throw error
-  return result
-}
-
 /**
- * Batches in order on one session, each as processBatch does, with the next
- * one's download sent before this one is stored: the provider's round trip
- * and the transaction overlap. Marking a batch still follows its commit (on
- * IMAP it also waits for that download: one command at a time per session).
- * Stops at the first failure: the results of the batches done before it, and
- * the error.
+ * Batches in order on one session, each fetched, stored, marked and its
+ * cursor advanced, with the next one's download sent before this one is
+ * stored: the provider's round trip and the transaction overlap. Marking a
+ * batch still follows its commit (on IMAP it also waits for that download:
+ * one command at a time per session). Stops at the first failure: the
+ * results of the batches done before it, and the error.
  */
 export async function processBatches (
   deps: { pool: Pool, boss: Boss, recentRaws?: RecentRaws },

@@ -41,12 +41,14 @@ export interface ParseLane {
 
 export const isLaneFailure = (r: LaneResult): r is LaneFailure => 'laneError' in r
 
+interface Settle { resolve: (r: LaneResult) => void, reject: (err: Error) => void }
+
 /** A lane where there is a second core to run it on; on one core, a lane that never takes anything. */
 export function createParseLane (enabled = os.availableParallelism() > 1): ParseLane {
   let worker: Worker | undefined
   let nextId = 0
   /** Per batch held, each email's settlement, until its parse is in. */
-  const pending = new Map<number, Array<{ resolve: (r: LaneResult) => void, reject: (err: Error) => void } | undefined>>()
+  const pending = new Map<number, Array<Settle | undefined>>()
 
   const failAll = (err: Error): void => {
     worker = undefined
@@ -79,7 +81,7 @@ export function createParseLane (enabled = os.availableParallelism() > 1): Parse
       // an ArrayBuffer of its own to move: Buffer.concat may return a view into a shared pool
       const bytes = (all.byteOffset === 0 && all.byteLength === all.buffer.byteLength ? all.buffer : all.buffer.slice(all.byteOffset, all.byteOffset + all.length)) as ArrayBuffer
       const id = nextId++
-      const emails: Array<{ resolve: (r: LaneResult) => void, reject: (err: Error) => void } | undefined> = []
+      const emails: Array<Settle | undefined> = []
       const parses = inputs.map((_, i) => new Promise<LaneResult>((resolve, reject) => { emails[i] = { resolve, reject } }))
       pending.set(id, emails)
       start().postMessage({ id, bytes, lengths: inputs.map(i => i.length), opts } satisfies LaneTask, [bytes])

@@ -2,7 +2,7 @@ import t from 'tap'
 import { makeEmail } from '../helpers/emails.ts'
 import { waitFor } from '../helpers/wait.ts'
 import { ImapProvider } from '../../src/providers/imap/provider.ts'
-import { processBatch } from '../../src/ingestion/batch.ts'
+import { processBatches } from '../../src/ingestion/batch.ts'
 import { loadMailbox } from '../../src/mailboxes/repository.ts'
 import { imapFixture, imapMailbox } from './imap-fixture.ts'
 import { countRows, finishedCount } from '../helpers/rows.ts'
@@ -44,7 +44,9 @@ t.test('the same batch stored by two sessions at once gives one row per message'
   const providers = [0, 1, 2].map(() => new ImapProvider(mailbox.spec.imap!, 'seen'))
   t.teardown(async () => { for (const p of providers) await p.close() })
   const { refs } = await providers[0].listNew(null)
-  const results = await Promise.all(providers.map(async p => await processBatch(rt.ctx, { id: mailbox.id, name: mailbox.spec.name }, p, refs, 1e9)))
+  const runs = await Promise.all(providers.map(async p => await processBatches(rt.ctx, { id: mailbox.id, name: mailbox.spec.name }, p, [refs], 1e9)))
+  t.same(runs.map(r => r.error), [undefined, undefined, undefined], 'no session failed')
+  const results = runs.flatMap(r => r.results)
   t.equal(results.reduce((n, r) => n + r.stored, 0), 25, 'stored once in total')
   t.equal(results.reduce((n, r) => n + r.duplicates, 0), 50, 'the others were recognised as duplicates')
   t.equal(await countRows(rt, 'SELECT count(*)::int AS n FROM inbound_emails'), 25)
