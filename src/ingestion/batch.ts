@@ -35,11 +35,15 @@ export interface BatchResult { fetched: number, stored: number, duplicates: numb
 
 /**
  * Batches in order on one session, each fetched, stored, marked and its
- * cursor advanced, with the next one's download sent before this one is
- * stored: the provider's round trip and the transaction overlap. Marking a
- * batch still follows its commit (on IMAP it also waits for that download:
- * one command at a time per session). Stops at the first failure: the
- * results of the batches done before it, and the error.
+ * cursor advanced. Three steps overlap: the next batch's download is sent
+ * before this one is stored, and the next batch is stored while this one is
+ * marked and its cursor advanced (a session's commits no longer wait for its
+ * STOREs: bench:imap, one session storing 1,800 messages, spent a third of
+ * each round there). Marking a batch still follows its own commit, and marks
+ * and cursor updates keep the batches' order (on IMAP one command at a time
+ * per session). Stops at the first failure: the results of the batches done
+ * before it, and the error; a batch committed but not marked when another
+ * failed is marked by the next sync (it finds it stored).
  */
 export async function processBatches (
   deps: { pool: Pool, boss: Boss, recentRaws?: RecentRaws },
@@ -55,29 +59,40 @@ export async function processBatches (
     return fetching
   }
   const results: BatchResult[] = []
+  // a failed store stops the loop; a failed mark also stops the marks after it
+  let failure: { error: unknown } | undefined
+  let markFailed = false
+  /** The marks and cursor updates of the batches stored so far, one after another. */
+  let marking: Promise<void> = Promise.resolve()
   let next = download(0)
   try {
-    for (let i = 0; i < batches.length; i++) {
+    for (let i = 0; i < batches.length && failure === undefined; i++) {
       const fetched = await (next as Promise<FetchedMessage[]>)
       next = download(i + 1)
-      results.push(await storeAndMark(deps, mailbox, provider, fetched))
+      faultPoint('fetch.before-commit')
+      const { stored, duplicates } = await storeFetched(deps, mailbox, fetched)
+      faultPoint('fetch.after-commit')
+      marking = marking.then(async () => {
+        if (markFailed) return
+        try {
+          await markAndAdvance(deps.pool, mailbox.id, provider, fetched.map(f => f.ref))
+          results.push({ fetched: fetched.length, stored: stored.length, duplicates })
+        } catch (error) {
+          markFailed = true
+          failure ??= { error }
+        }
+      })
     }
-    return { results }
   } catch (error) {
-    return { results, error }
+    failure ??= { error }
   }
+  await marking
+  return failure === undefined ? { results } : { results, error: failure.error }
 }
 
-async function storeAndMark (
-  deps: { pool: Pool, boss: Boss, recentRaws?: RecentRaws }, mailbox: { id: number, name: string }, provider: Provider, fetched: FetchedMessage[]
-): Promise<BatchResult> {
-  faultPoint('fetch.before-commit')
-  const { stored, duplicates } = await storeFetched(deps, mailbox, fetched)
-  faultPoint('fetch.after-commit')
-  const done = fetched.map(f => f.ref)
-  await provider.markProcessed(done)
-  await advanceCursor(deps.pool, mailbox.id, provider, done)
-  return { fetched: fetched.length, stored: stored.length, duplicates }
+async function markAndAdvance (pool: Pool, mailboxId: number, provider: Provider, refs: MessageRef[]): Promise<void> {
+  await provider.markProcessed(refs)
+  await advanceCursor(pool, mailboxId, provider, refs)
 }
 
 export async function advanceCursor (pool: Pool, mailboxId: number, provider: Provider, refs: MessageRef[]): Promise<void> {
