@@ -17,7 +17,7 @@ export interface BaselineResult { seconds: number, fetchSeconds: number, parseSe
 
 export async function runBaseline (imap: ImapFlowOptions, pool: Pool, expected: number): Promise<BaselineResult> {
   const table = `bench_raw_scratch_${process.pid}`
-  // stored like inbound_email_raw: uncompressed out-of-line bytes
+  // stored like inbound_emails.raw: uncompressed out-of-line bytes
   await pool.query(`CREATE TABLE ${table} (id bigserial PRIMARY KEY, raw bytea NOT NULL)`)
   await pool.query(`ALTER TABLE ${table} ALTER COLUMN raw SET STORAGE EXTERNAL`)
   try {

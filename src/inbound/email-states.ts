@@ -37,10 +37,9 @@ export async function claim (ctx: AppContext, ids: number[]): Promise<Claimed[]>
     `WITH claimed AS (
              UPDATE inbound_emails SET status = 'processing', attempts = attempts + 1
              WHERE id = ANY($1::bigint[]) AND status IN ('received', 'processing')
-             RETURNING id, mailbox_id, mailbox_name, raw_complete, attempts, checksum)
-           SELECT c.id, c.mailbox_id, c.mailbox_name, c.raw_complete, c.attempts, encode(c.checksum, 'hex') AS checksum, octet_length(r.raw) AS raw_size,
-                  CASE WHEN c.id = ANY($2::bigint[]) THEN NULL WHEN octet_length(r.raw) <= ${RAW_SLICE_BYTES} THEN r.raw END AS raw
-           FROM claimed c LEFT JOIN inbound_email_raw r ON r.email_id = c.id ORDER BY c.id`,
+             RETURNING id, mailbox_id, mailbox_name, raw_complete, attempts, encode(checksum, 'hex') AS checksum, octet_length(raw) AS raw_size,
+                       CASE WHEN id = ANY($2::bigint[]) THEN NULL WHEN octet_length(raw) <= ${RAW_SLICE_BYTES} THEN raw END AS raw)
+           SELECT * FROM claimed ORDER BY id`,
     [ids, [...recent.keys()]])
   const claimed: Claimed[] = []
   for (const r of rows) {

@@ -13,7 +13,7 @@ export async function readRawInSlices (db: Queryable, emailId: number, size: num
   const out = Buffer.allocUnsafeSlow(size) // filled whole below
   for (let offset = 0; offset < size; offset += RAW_SLICE_BYTES) {
     const { rows } = await db.query<{ slice: Buffer | null }>(
-      'SELECT substring(raw FROM $2::int FOR $3::int) AS slice FROM inbound_email_raw WHERE email_id = $1',
+      'SELECT substring(raw FROM $2::int FOR $3::int) AS slice FROM inbound_emails WHERE id = $1',
       [emailId, offset + 1, RAW_SLICE_BYTES])
     const slice = rows[0]?.slice
     if (slice === undefined || slice === null) throw new Error(`email ${emailId} has no raw message`)

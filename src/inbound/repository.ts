@@ -57,7 +57,7 @@ export async function getEmail (db: Queryable, id: number): Promise<EmailView> {
 
 export async function getRaw (db: Queryable, id: number): Promise<Buffer> {
   const { rows } = await db.query<{ raw: Buffer | null, purged: boolean }>(
-    `SELECT r.raw, e.raw_purged_at IS NOT NULL AS purged FROM inbound_emails e LEFT JOIN inbound_email_raw r ON r.email_id = e.id WHERE e.id = $1`, [id])
+    'SELECT raw, raw_purged_at IS NOT NULL AS purged FROM inbound_emails WHERE id = $1', [id])
   if (rows.length === 0) throw new AppError('not_found', `no email ${id}`)
   if (rows[0].raw === null) throw new AppError('not_found', `the raw message of email ${id} was purged after its retention period`)
   return rows[0].raw
@@ -66,7 +66,7 @@ export async function getRaw (db: Queryable, id: number): Promise<Buffer> {
 /** Puts an email back to `received` for another handling pass; false if it is being handled now. */
 export async function resetForReplay (db: Queryable, id: number): Promise<void> {
   const { rows } = await db.query<{ status: string, has_raw: boolean }>(
-    `SELECT status, EXISTS (SELECT 1 FROM inbound_email_raw WHERE email_id = $1) AS has_raw FROM inbound_emails WHERE id = $1`, [id])
+    'SELECT status, raw IS NOT NULL AS has_raw FROM inbound_emails WHERE id = $1', [id])
   if (rows.length === 0) throw new AppError('not_found', `no email ${id}`)
   if (!rows[0].has_raw) throw new AppError('not_replayable', `email ${id} has no raw message left to replay`)
   const { rowCount } = await db.query(

@@ -1,7 +1,7 @@
 /**
  * retention (cron, hourly): raw originals of emails that reached an end state
  * (delivered, rejected, failed) more than MAILSLOT_RAW_RETENTION_DAYS ago are
- * deleted and the email is marked `raw_purged_at`; its row, status and
+ * dropped and the email is marked `raw_purged_at`; its row, status and
  * parsed summary stay. Emails not yet in an end state are never purged: they
  * still need their bytes. Works in batches, one short transaction each, so a
  * large first purge never holds locks for long.
@@ -30,10 +30,8 @@ const PURGE_SQL = `
     ORDER BY received_at
     LIMIT $3
     FOR UPDATE SKIP LOCKED
-  ), gone AS (
-    DELETE FROM inbound_email_raw r USING due WHERE r.email_id = due.id
   )
-  UPDATE inbound_emails e SET raw_purged_at = now() FROM due WHERE e.id = due.id`
+  UPDATE inbound_emails e SET raw = NULL, raw_purged_at = now() FROM due WHERE e.id = due.id`
 
 /** Purges every raw original past its retention; resolves to how many emails were purged. */
 export async function purgeExpiredRaw (ctx: Pick<AppContext, 'pool' | 'settings' | 'log'>, batch = PURGE_BATCH): Promise<number> {

@@ -1,5 +1,5 @@
 /**
- * Storing fetched messages: rows, raw bytes and their email-handle jobs in ONE
+ * Storing fetched messages: rows with their raw bytes and their email-handle jobs in ONE
  * transaction, so a stored email always gets handled and a handle job always
  * finds its email. Duplicates (same provider key, or same Message-ID and
  * checksum) are skipped by the unique indexes, not by a racy read first.
@@ -7,7 +7,7 @@
 import { inTransaction, type Boss } from '../queue/boss.ts'
 import { transaction, type Pool, type PoolClient } from '../db/pool.ts'
 import type { FetchedMessage } from '../providers/types.ts'
-import { messageIdentity } from './identity.ts'
+import { messageIdentity, type MessageIdentity } from './identity.ts'
 import type { RecentRaws } from './recent-raws.ts'
 
 /** Emails per email-handle job: what one handler call takes (claim, parse lane batch, end states). */
@@ -26,18 +26,10 @@ export async function storeFetched (
   if (fetched.length === 0) return { stored: [], duplicates: 0 }
   const ids = fetched.map(f => messageIdentity(f.raw))
   return await transaction(db.pool, async (client) => {
-    const { rows } = await client.query<{ id: number, provider_key: string }>(
-      `INSERT INTO inbound_emails (mailbox_id, mailbox_name, provider_key, message_id, checksum, size, raw_complete)
-       SELECT $1, $2, k, m, c, s, rc FROM unnest($3::text[], $4::text[], $5::bytea[], $6::int[], $7::bool[]) AS t(k, m, c, s, rc)
-       ON CONFLICT DO NOTHING
-       RETURNING id, provider_key`,
-      [mailbox.id, mailbox.name,
-        fetched.map(f => f.ref.key), ids.map(i => i.messageId), ids.map(i => i.checksum),
-        fetched.map(f => f.complete ? f.raw.length : Number(f.ref.size ?? f.raw.length)), fetched.map(f => f.complete)])
+    const rows = await insertRows(client, mailbox, fetched, ids)
     if (rows.length === 0) return { stored: [], duplicates: fetched.length }
     const idByKey = new Map(rows.map(r => [r.provider_key, r.id]))
     const newOnes = fetched.filter(f => idByKey.has(f.ref.key))
-    await insertRaw(client, newOnes.map(f => ({ id: idByKey.get(f.ref.key) as number, raw: f.raw })))
     const stored = newOnes.map(f => idByKey.get(f.ref.key) as number)
     // before the commit, so that no handle job of ours can miss them (ids of a
     // rolled-back transaction are never used again: those entries just expire)
@@ -51,21 +43,36 @@ export async function storeFetched (
   })
 }
 
-/** Rows per INSERT of raw bytes (2 parameters each, far below PostgreSQL's 65,535). */
-const RAW_ROWS_PER_INSERT = 500
+/** Rows per INSERT (6 parameters each, far below PostgreSQL's 65,535). */
+const ROWS_PER_INSERT = 500
 
 /**
- * One parameter per message: node-pg sends a Buffer parameter in binary, while
- * a bytea[] parameter travels as an escaped text literal that PostgreSQL must
- * scan (3.5 × the server CPU for 7 KB messages, measured).
+ * The rows with their raw bytes, one parameter per value: node-pg sends a
+ * Buffer parameter in binary, while a bytea[] parameter (unnest) travels as
+ * an escaped text literal that PostgreSQL must scan (3.5 × the server CPU for
+ * 7 KB messages, measured). Conflicting ones are skipped and not returned.
  */
-async function insertRaw (client: PoolClient, rows: Array<{ id: number, raw: Buffer }>): Promise<void> {
-  for (let i = 0; i < rows.length; i += RAW_ROWS_PER_INSERT) {
-    const chunk = rows.slice(i, i + RAW_ROWS_PER_INSERT)
-    await client.query(
-      `INSERT INTO inbound_email_raw (email_id, raw) VALUES ${chunk.map((_, j) => `($${2 * j + 1}::bigint, $${2 * j + 2}::bytea)`).join(', ')}`,
-      chunk.flatMap(r => [r.id, r.raw]))
+async function insertRows (
+  client: PoolClient, mailbox: { id: number, name: string }, fetched: FetchedMessage[], ids: MessageIdentity[]
+): Promise<Array<{ id: number, provider_key: string }>> {
+  const inserted: Array<{ id: number, provider_key: string }> = []
+  for (let i = 0; i < fetched.length; i += ROWS_PER_INSERT) {
+    const params: unknown[] = [mailbox.id, mailbox.name]
+    const values: string[] = []
+    for (let j = i; j < Math.min(i + ROWS_PER_INSERT, fetched.length); j++) {
+      const f = fetched[j]
+      const p = params.length
+      params.push(f.ref.key, ids[j].messageId, ids[j].checksum, f.complete ? f.raw.length : Number(f.ref.size ?? f.raw.length), f.complete, f.raw)
+      values.push(`($1::bigint, $2, $${p + 1}, $${p + 2}, $${p + 3}::bytea, $${p + 4}::int, $${p + 5}::bool, $${p + 6}::bytea)`)
+    }
+    const { rows } = await client.query<{ id: number, provider_key: string }>(
+      `INSERT INTO inbound_emails (mailbox_id, mailbox_name, provider_key, message_id, checksum, size, raw_complete, raw)
+       VALUES ${values.join(', ')}
+       ON CONFLICT DO NOTHING
+       RETURNING id, provider_key`, params)
+    inserted.push(...rows)
   }
+  return inserted
 }
 
 /** Provider keys of these refs that are already stored (safe to mark processed). */

@@ -1,5 +1,5 @@
 import t, { type Test } from 'tap'
-import { mkdtemp, writeFile } from 'node:fs/promises'
+import { copyFile, mkdtemp, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import pg from 'pg'
@@ -53,4 +53,27 @@ t.test('a failing migration rolls back and is not recorded', async t => {
   t.same(rows.map(r => r.id), [1])
   const b = await pool.query(`SELECT to_regclass('b') AS b`)
   t.equal(b.rows[0].b, null, 'the failed migration left nothing behind')
+})
+
+t.test('0006 moves each stored raw into its inbound_emails row, byte for byte, and keeps every row with its raw or its purge', async t => {
+  const url = await emptyDatabase(t)
+  const before = await mkdtemp(path.join(os.tmpdir(), 'mig-'))
+  for (const m of (await listMigrations()).filter(m => m.id < 6)) await copyFile(m.file, path.join(before, path.basename(m.file)))
+  const pool = createPool(url, 1)
+  t.teardown(async () => await pool.end())
+  await migrate(pool, before)
+  const raw = Buffer.from([0x00, 0xff, 0x0d, 0x0a, ...Buffer.from('Subject: kept\r\n\r\nbody')])
+  const add = async (key: string, purged: boolean): Promise<number> => (await pool.query<{ id: number }>(
+    `INSERT INTO inbound_emails (mailbox_name, provider_key, message_id, checksum, size, raw_purged_at)
+     VALUES ('old', $1, $1, '\\x00', 1, CASE WHEN $2 THEN now() END) RETURNING id`, [key, purged])).rows[0].id
+  const kept = await add('a', false)
+  const purged = await add('b', true)
+  await pool.query('INSERT INTO inbound_email_raw (email_id, raw) VALUES ($1, $2)', [kept, raw])
+
+  t.same(await migrate(pool), [6])
+  const { rows } = await pool.query<{ id: number, raw: Buffer | null }>('SELECT id, raw FROM inbound_emails ORDER BY id')
+  t.ok(rows[0].raw?.equals(raw), 'the raw moved as it was')
+  t.same([rows[1].id, rows[1].raw], [purged, null], 'a purged email stays without one')
+  t.equal((await pool.query(`SELECT to_regclass('inbound_email_raw') AS r`)).rows[0].r, null, 'the old table is gone')
+  await t.rejects(add('c', false), /inbound_emails_raw_kept/, 'a row without its raw is refused unless purged')
 })

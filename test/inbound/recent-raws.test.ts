@@ -22,14 +22,14 @@ t.test('stored here: handled from memory, taken out once claimed; a replay reads
   t.same(stored.map(id => rt.ctx.recentRaws.get(id)?.equals(raws[stored.indexOf(id)])), [true, true, true], 'the stored bytes are held')
 
   // the database copy is what a miss reads; made different here so the test tells the two apart
-  await rt.ctx.pool.query(`UPDATE inbound_email_raw SET raw = convert_to(replace(convert_from(raw, 'UTF8'), 'Test message', 'From the database'), 'UTF8') WHERE email_id = $1`, [stored[1]])
+  await rt.ctx.pool.query(`UPDATE inbound_emails SET raw = convert_to(replace(convert_from(raw, 'UTF8'), 'Test message', 'From the database'), 'UTF8') WHERE id = $1`, [stored[1]])
   rt.ctx.recentRaws.delete(stored[1])
   await handleEmails(rt.ctx, stored)
   const subjects = async (): Promise<string[]> => (await rt.ctx.pool.query<{ s: string }>(`SELECT parsed->>'subject' AS s FROM inbound_emails ORDER BY id`)).rows.map(r => r.s)
   t.same(await subjects(), ['Test message 1', 'From the database 2', 'Test message 3'], 'hits from memory, the miss from the database')
   t.same(stored.map(id => rt.ctx.recentRaws.has(id)), [false, false, false], 'taken out once claimed')
 
-  await rt.ctx.pool.query(`UPDATE inbound_email_raw SET raw = convert_to(replace(convert_from(raw, 'UTF8'), 'Test message', 'From the database'), 'UTF8')`)
+  await rt.ctx.pool.query(`UPDATE inbound_emails SET raw = convert_to(replace(convert_from(raw, 'UTF8'), 'Test message', 'From the database'), 'UTF8')`)
   await replayEmail(rt.ctx, stored[0])
   await handleEmails(rt.ctx, [stored[0]])
   t.same((await subjects())[0], 'From the database 1', 'a replay reads the database')

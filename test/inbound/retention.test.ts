@@ -15,10 +15,9 @@ const rt = await startTestRuntime(t, { env: { MAILSLOT_RAW_RETENTION_DAYS: '7' }
 async function email (status: string, receivedDaysAgo: number, handledDaysAgo: number | null): Promise<{ id: number, raw: Buffer }> {
   const raw = Buffer.from(`Subject: ${status}\r\nMessage-ID: <${randomBytes(6).toString('hex')}@example.com>\r\n\r\nbody\r\n`)
   const { rows } = await rt.ctx.pool.query<{ id: number }>(
-    `INSERT INTO inbound_emails (mailbox_name, provider_key, message_id, checksum, size, status, received_at, handled_at)
-     VALUES ('archive', $1, $1, $2, $3, $4, now() - make_interval(days => $5), now() - make_interval(days => $6)) RETURNING id`,
-    [randomBytes(8).toString('hex'), randomBytes(32), raw.length, status, receivedDaysAgo, handledDaysAgo])
-  await rt.ctx.pool.query('INSERT INTO inbound_email_raw (email_id, raw) VALUES ($1, $2)', [rows[0].id, raw])
+    `INSERT INTO inbound_emails (mailbox_name, provider_key, message_id, checksum, size, status, received_at, handled_at, raw)
+     VALUES ('archive', $1, $1, $2, $3, $4, now() - make_interval(days => $5), now() - make_interval(days => $6), $7) RETURNING id`,
+    [randomBytes(8).toString('hex'), randomBytes(32), raw.length, status, receivedDaysAgo, handledDaysAgo, raw])
   return { id: rows[0].id, raw }
 }
 
@@ -57,7 +56,7 @@ t.test('the scheduled job purges old end-state originals and nothing else', asyn
     const view = await rt.api('GET', `/api/v1/emails/${e.id}`)
     t.equal(view.status, 200, 'the email itself stays listed')
   }
-  const { rows } = await rt.ctx.pool.query('SELECT count(*)::int AS n FROM inbound_email_raw WHERE email_id = ANY($1::bigint[])', [expired.map(e => e.id)])
+  const { rows } = await rt.ctx.pool.query('SELECT count(*)::int AS n FROM inbound_emails WHERE raw IS NOT NULL AND id = ANY($1::bigint[])', [expired.map(e => e.id)])
   t.equal(rows[0].n, 0, 'the bytes are gone from the database')
   const replay = await rt.api('POST', `/api/v1/emails/${expired[0].id}/replay`)
   t.equal(replay.status, 409, 'a purged email cannot be replayed')
