@@ -12,8 +12,8 @@
  *   the endpoint must have had each exactly once;
  * - baseline: the second user's copy is bulk-fetched with one imapflow
  *   session, then POSTed one request per email (a JWT each, keep-alive, the
- *   delivery's own node:http transport), as many in flight as the
- *   email-handle worker has (HANDLE_CONCURRENCY).
+ *   delivery's own node:http transport), as many in flight as one
+ *   email-handle call sends at once (DELIVERIES_IN_FLIGHT, 8).
  * mail_room itself cannot run here; its figure on this machine type is in
  * DESIGN.md: 2,000 emails in 78 s (26 emails/s). Target: ≥ 20 × that.
  * BENCH_EMAILS and BENCH_RUNS change the size (defaults 2000 and 3);
@@ -28,7 +28,7 @@ import type { ImapFlowOptions } from 'imapflow'
 import { MAILROOM_HEADER, mailroomToken } from '../../src/handlers/gitlab-jwt.ts'
 import { sendPost } from '../../src/handlers/http-transport.ts'
 import type { Runtime } from '../../src/runtime/start.ts'
-import { HANDLE_CONCURRENCY } from '../../src/runtime/workers.ts'
+import { DELIVERIES_IN_FLIGHT } from '../../src/inbound/handle.ts'
 import { startDovecot, type Dovecot } from '../../test/helpers/dovecot.ts'
 import { makeEmail } from '../../test/helpers/emails.ts'
 import { HARNESS_POLL_MS, WARMUP_RUNS, api, benchRuntime, onDemandMailbox, lastHandledAt, bulkFetch, median, waitUntil } from './common.ts'
@@ -89,8 +89,8 @@ async function runBaseline (imap: ImapFlowOptions, endpoint: MailroomEndpoint, s
       if (status !== 200) throw new Error(`baseline POST answered ${status}`)
     }
   }
-  // as many in flight as the email-handle worker has
-  await Promise.all(Array.from({ length: HANDLE_CONCURRENCY }, poster))
+  // as many in flight as one email-handle call sends at once
+  await Promise.all(Array.from({ length: DELIVERIES_IN_FLIGHT }, poster))
   const posted = performance.now()
   await checkArrivals(endpoint, 'baseline')
   return { seconds: (posted - started) / 1000, fetchSeconds: (fetched - started) / 1000, postSeconds: (posted - fetched) / 1000 }
