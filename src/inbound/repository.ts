@@ -56,8 +56,8 @@ export async function getEmail (db: Queryable, id: number): Promise<EmailView> {
 }
 
 export async function getRaw (db: Queryable, id: number): Promise<Buffer> {
-  const { rows } = await db.query<{ raw: Buffer | null, purged: boolean }>(
-    'SELECT raw, raw_purged_at IS NOT NULL AS purged FROM inbound_emails WHERE id = $1', [id])
+  // raw is NULL exactly when the retention job purged it (CHECK inbound_emails_raw_kept)
+  const { rows } = await db.query<{ raw: Buffer | null }>('SELECT raw FROM inbound_emails WHERE id = $1', [id])
   if (rows.length === 0) throw new AppError('not_found', `no email ${id}`)
   if (rows[0].raw === null) throw new AppError('not_found', `the raw message of email ${id} was purged after its retention period`)
   return rows[0].raw

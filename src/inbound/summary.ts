@@ -11,12 +11,12 @@ import type { ParsedEmail } from '../routing/types.ts'
 const says = (value: unknown): boolean => value !== null && !(Array.isArray(value) && value.length === 0)
 
 /** The entries that say something: not null, not an empty list. */
-function present (entries: Record<string, unknown>): Record<string, unknown> {
+function present (entries: object): Record<string, unknown> {
   return Object.fromEntries(Object.entries(entries).filter(([, value]) => says(value)))
 }
 
 export function parsedSummary (p: ParsedEmail): Record<string, unknown> {
-  const delivery = present({ ...p.delivery })
+  const delivery = present(p.delivery)
   return present({
     messageId: p.messageId,
     inReplyTo: p.inReplyTo,

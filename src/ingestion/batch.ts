@@ -59,10 +59,14 @@ export async function processBatches (
     return fetching
   }
   const results: BatchResult[] = []
-  // a failed store stops the loop; a failed mark also stops the marks after it
+  // the first failure, of a store or a mark; either stops the loop
   let failure: { error: unknown } | undefined
-  let markFailed = false
-  /** The marks and cursor updates of the batches stored so far, one after another. */
+  const fail = (error: unknown): void => { failure ??= { error } }
+  /**
+   * The marks and cursor updates of the batches stored so far, one after
+   * another: a failed one rejects the chain, so none after it runs, while a
+   * failed store leaves the marks queued before it to run.
+   */
   let marking: Promise<void> = Promise.resolve()
   let next = download(0)
   try {
@@ -73,20 +77,15 @@ export async function processBatches (
       const { stored, duplicates } = await storeFetched(deps, mailbox, fetched)
       faultPoint('fetch.after-commit')
       marking = marking.then(async () => {
-        if (markFailed) return
-        try {
-          await markAndAdvance(deps.pool, mailbox.id, provider, fetched.map(f => f.ref))
-          results.push({ fetched: fetched.length, stored: stored.length, duplicates })
-        } catch (error) {
-          markFailed = true
-          failure ??= { error }
-        }
+        await markAndAdvance(deps.pool, mailbox.id, provider, fetched.map(f => f.ref))
+        results.push({ fetched: fetched.length, stored: stored.length, duplicates })
       })
+      marking.catch(fail) // the loop stops at a failed mark without waiting for the chain
     }
   } catch (error) {
-    failure ??= { error }
+    fail(error)
   }
-  await marking
+  await marking.catch(fail)
   return failure === undefined ? { results } : { results, error: failure.error }
 }
 

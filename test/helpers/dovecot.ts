@@ -85,6 +85,8 @@ export interface Dovecot {
   appendMany(user: string, folder: string, raws: Array<Buffer | string>, flags?: string[]): Promise<number>;
   /** uid -> flags (without \Recent), from `doveadm fetch`. */
   flags(user: string, folder: string): Promise<Map<number, string[]>>;
+  /** The UIDs flagged \Seen, ascending. */
+  seen(user: string, folder: string): Promise<number[]>;
   count(user: string, folder: string): Promise<number>;
   uidValidity(user: string, folder: string): Promise<bigint>;
   /** Creates (and subscribes) a folder; false when it already existed. */
@@ -348,6 +350,10 @@ function instance(parts: InstanceParts): Dovecot {
         map.set(Number(uid), list.split(' ').filter((f) => f && f !== '\\Recent'));
       }
       return map;
+    },
+
+    async seen(user, folder) {
+      return [...(await api.flags(user, folder)).entries()].filter(([, f]) => f.includes('\\Seen')).map(([uid]) => uid).sort((a, b) => a - b);
     },
 
     async count(user, folder) {

@@ -38,8 +38,6 @@ async function mailboxWith (t: Test, count: number): Promise<ImapFixture & { use
   return { ...fixture, user: u.user, mailbox: { id: mailbox.id, name: mailbox.spec.name }, provider, batches }
 }
 
-const seenUids = async (f: ImapFixture, user: string): Promise<number[]> =>
-  [...(await f.imap.flags(user, 'INBOX')).entries()].filter(([, flags]) => flags.includes('\\Seen')).map(([uid]) => uid).sort((a, b) => a - b)
 
 const storedCount = async (f: ImapFixture): Promise<number> => await countRows(f.rt, 'SELECT count(*)::int AS n FROM inbound_emails')
 
@@ -61,7 +59,7 @@ t.test('the next batch is committed while the one before it is being marked; mar
   t.ok(seenAtMark[0].stored >= 20, `the second batch was committed before the first was marked (${seenAtMark[0].stored} rows then)`)
   t.same(seenAtMark.map(m => m.uids[0]), [1, 11, 21], 'marked in the batches\' order')
   t.ok(seenAtMark.every((m, i) => m.stored >= 10 * (i + 1)), 'each batch marked after its own commit')
-  t.same(await seenUids(f, f.user), Array.from({ length: 30 }, (_, i) => i + 1))
+  t.same(await f.imap.seen(f.user, 'INBOX'), Array.from({ length: 30 }, (_, i) => i + 1))
   const { rows } = await f.rt.ctx.pool.query('SELECT cursor FROM mailboxes WHERE id = $1', [f.mailbox.id])
   t.equal(rows[0].cursor.lastUid, 30, 'the cursor moved past the last batch')
 })
@@ -72,7 +70,7 @@ t.test('a failed mark: the batches before it are done, no later one is marked, a
   const { results, error } = await processBatches(f.rt.ctx, f.mailbox, f.provider, f.batches, 1e9)
   t.match((error as Error).message, 'the server refused the mark')
   t.same(results.map(r => r.stored), [10], 'only the first batch is done')
-  t.same(await seenUids(f, f.user), Array.from({ length: 10 }, (_, i) => i + 1), 'nothing after the failed mark is marked')
+  t.same(await f.imap.seen(f.user, 'INBOX'), Array.from({ length: 10 }, (_, i) => i + 1), 'nothing after the failed mark is marked')
   const stored = await storedCount(f)
   t.ok(stored >= 20 && stored <= 30, `what was committed stays (${stored} rows): the second batch and maybe the third`)
   const { rows } = await f.rt.ctx.pool.query('SELECT cursor FROM mailboxes WHERE id = $1', [f.mailbox.id])
@@ -81,5 +79,5 @@ t.test('a failed mark: the batches before it are done, no later one is marked, a
   // the next sync finds the committed ones stored: marked, not stored again
   await syncMailbox(f.rt.ctx, { mailboxId: f.mailbox.id, reason: 'manual' })
   t.equal(await storedCount(f), 30, 'every message once')
-  t.same(await seenUids(f, f.user), Array.from({ length: 30 }, (_, i) => i + 1), 'every message marked')
+  t.same(await f.imap.seen(f.user, 'INBOX'), Array.from({ length: 30 }, (_, i) => i + 1), 'every message marked')
 })

@@ -33,7 +33,7 @@ t.test('batches of two mailboxes: one session each, every job completed, each me
   t.same(results.map(r => r.id).sort(), jobs.map(j => j.id).sort(), 'one result per job')
   t.same(users.map((u, i) => logins(imap.logPath, u.user) - loginsBefore[i]), [1, 1], '12 and 3 batches, one login per mailbox')
   t.equal(await countRows(rt, 'SELECT count(*)::int AS n FROM inbound_emails'), 120)
-  for (const u of users) t.equal([...(await imap.flags(u.user, 'INBOX')).values()].filter(f => f.includes('\\Seen')).length, 60)
+  for (const u of users) t.equal((await imap.seen(u.user, 'INBOX')).length, 60)
 })
 
 t.test('a mailbox whose server is gone: its jobs fail (to be retried), the other mailbox\'s complete', async t => {
@@ -83,7 +83,7 @@ t.test('a batch refused by the database: the ones before it are done, it and the
   t.same(results.map(r => r.status), [...Array(8).fill('completed'), ...Array(22).fill('failed')])
   t.match(results[8].output?.error, /refused by the test/)
   t.equal(await countRows(rt, 'SELECT count(*)::int AS n FROM inbound_emails'), 16, 'the first commit only')
-  const seen = [...(await imap.flags(u.user, 'INBOX')).entries()].filter(([, f]) => f.includes('\\Seen')).map(([uid]) => uid).sort((a, b) => a - b)
+  const seen = await imap.seen(u.user, 'INBOX')
   t.same(seen, Array.from({ length: 16 }, (_, i) => i + 1), 'only what was committed is marked')
   // the lister's session (no bodies), then the fetch's
   t.same(await waitFor(async () => { const b = sessionBodies(imap.logPath, u.user); return b.length === 2 ? b : undefined }, 'the fetch session logged out'), [0, 48],
