@@ -10,7 +10,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import Fastify from 'fastify'
-import { newClientState, sealClientState } from '../../src/graph/client-state.ts'
+import { newClientState, sealClientState } from '../../src/graph-webhooks/client-state.ts'
 import { createMailbox } from '../../src/mailboxes/repository.ts'
 import { benchRuntime } from './common.ts'
 

@@ -8,8 +8,8 @@
  */
 import { routeFor } from './route-for.ts'
 import { handleBuiltin } from './builtin/index.ts'
-import { deliverToGitlab } from './gitlab.ts'
-import { deliverToWebhook } from './webhook.ts'
+import { deliverToGitlab } from './gitlab/deliver.ts'
+import { deliverToWebhook } from './webhook/deliver.ts'
 import type { Dispatch } from './types.ts'
 
 export const dispatch: Dispatch = async (ctx, email, parsed, mailbox) => {

@@ -1,6 +1,6 @@
 /** The routing options a mailbox implies, in one place for every delivery. */
 import { route, type RouteOptions, type RoutingResult } from '../routing/route.ts'
-import type { ParsedEmail } from '../routing/types.ts'
+import type { ParsedEmail } from '../parsing/types.ts'
 import type { Mailbox } from '../mailboxes/types.ts'
 
 /** Routing under a mailbox's settings; `extra` adds what only some deliveries know (custom addresses). */

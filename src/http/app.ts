@@ -12,7 +12,7 @@ import { registerErrorHandling } from './errors.ts'
 import { healthRoutes } from './routes/health.ts'
 import { mailboxRoutes } from './routes/mailboxes.ts'
 import { emailRoutes } from './routes/emails.ts'
-import { graphRoutes } from '../graph/routes.ts'
+import { graphRoutes } from '../graph-webhooks/routes.ts'
 import { projectRoutes } from './routes/projects.ts'
 
 export interface AppOptions {

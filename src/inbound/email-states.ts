@@ -4,7 +4,7 @@
  * backoff while retryable, else `failed`).
  */
 import type { AppContext } from '../runtime/context.ts'
-import type { ParsedEmail } from '../routing/types.ts'
+import type { ParsedEmail } from '../parsing/types.ts'
 import type { Outcome } from '../handlers/types.ts'
 import { RetryableError } from '../handlers/types.ts'
 import { send } from '../queue/boss.ts'

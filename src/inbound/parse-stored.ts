@@ -8,9 +8,9 @@
  * parsing) holds the loop no longer than about 10 ms at once.
  */
 import type { Mailbox } from '../mailboxes/types.ts'
-import { parseEmail, type ParseOptions } from '../routing/parse.ts'
-import type { ParsedEmail, ParseRejection } from '../routing/types.ts'
-import { LANE_EMAIL_BYTES, isLaneFailure, type ParseLane } from '../routing/parse-lane.ts'
+import { parseEmail, type ParseOptions } from '../parsing/parse.ts'
+import type { ParsedEmail, ParseRejection } from '../parsing/types.ts'
+import { LANE_EMAIL_BYTES, isLaneFailure, type ParseLane } from '../parsing/parse-lane.ts'
 import { headerBlock } from '../shared/mime.ts'
 import { MAX_ATTACHMENT_BYTES } from '../handlers/builtin/attachments.ts'
 

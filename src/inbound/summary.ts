@@ -6,7 +6,7 @@
  * on 200-row batches of the bench:imap emails) and leaves more room on the
  * page for updates in place.
  */
-import type { ParsedEmail } from '../routing/types.ts'
+import type { ParsedEmail } from '../parsing/types.ts'
 
 const says = (value: unknown): boolean => value !== null && !(Array.isArray(value) && value.length === 0)
 

@@ -21,7 +21,7 @@ import { storedKeys } from '../inbound/store.ts'
 import { send } from '../queue/boss.ts'
 import type { QueuePayloads } from '../queue/queues.ts'
 import { BATCHES_PER_COMMIT, BATCH_COUNT, advanceCursor, groupWithin, processBatches, refBytes, refSize } from './batch.ts'
-import { webhookAwareInterval } from '../graph/subscriptions/schedule.ts'
+import { webhookAwareInterval } from '../graph-webhooks/subscriptions/schedule.ts'
 
 export interface SyncOutcome { listed: number, stored: number, queuedBatches: number, skipped?: 'locked' | 'deleted' }
 

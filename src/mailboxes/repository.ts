@@ -10,7 +10,7 @@ export type MailboxView = MailboxSpec & {
   createdAt: string
   updatedAt: string
   health: MailboxHealth
-  /** Graph webhook mailboxes: their change-notification subscription (src/graph/subscriptions). */
+  /** Graph webhook mailboxes: their change-notification subscription (src/graph-webhooks/subscriptions). */
   subscription: { id: string | null, expiresAt: string | null, state: string, lastError: string | null } | null
 }
 

@@ -16,7 +16,7 @@ export interface QueuePayloads {
   'email-handle': { emailIds: number[] }
   /** Purge raw originals past their retention. */
   'retention': Record<string, never>
-  /** Create, renew, reauthorize or recreate the Graph subscription of one mailbox (src/graph/subscriptions). */
+  /** Create, renew, reauthorize or recreate the Graph subscription of one mailbox (src/graph-webhooks/subscriptions). */
   'graph-subscription': { mailboxId: number, action: 'ensure' | 'reauthorize' | 'recreate', subscriptionId?: string }
   /** Scheduled every minute: graph-subscription jobs for what is due; purge of old notification rows. */
   'graph-subscription-scan': Record<string, never>

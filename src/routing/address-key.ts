@@ -1,7 +1,7 @@
 // Finding the mail key: which recipient carries the configured wildcard
 // address (`incoming+%{key}@host`) and what stands in for %{key}.
 import { isReplyKey } from './matchers.ts'
-import type { KeyHeader, ParsedEmail } from './types.ts'
+import type { KeyHeader, ParsedEmail } from '../parsing/types.ts'
 
 export const KEY_PLACEHOLDER = '%{key}'
 

@@ -1,6 +1,4 @@
-// Public surface of routing: parse raw mail, route it, extract its body.
-export { parseEmail, isParseRejection } from './parse.ts'
-export type { ParseOptions } from './parse.ts'
+// Public surface of routing: which handler a parsed email goes to, by its address key.
 export { wildcardMatcher, findMailKey, keyCandidates, addrSpec, WildcardError, KEY_PLACEHOLDER } from './address-key.ts'
 export type { WildcardMatcher, FoundKey, FindKeyOptions, KeyCandidate } from './address-key.ts'
 export { matchKey, matchServiceDeskAliasKey, parseReplyKey, isReplyKey } from './matchers.ts'
@@ -11,13 +9,3 @@ export { matchCustomAddress, customAddressLookup, VERIFICATION_SUBADDRESS } from
 export type { CustomServiceDeskAddress, CustomAddressHit } from './custom-address.ts'
 export { route } from './route.ts'
 export type { RouteOptions, RoutingResult, RejectReason } from './route.ts'
-export { replyBody, issueDescription, bodyText } from './body.ts'
-export { KEY_HEADERS } from './types.ts'
-export type {
-  ParsedEmail,
-  ParsedAttachment,
-  MailAddress,
-  DeliveryHeaders,
-  ParseRejection,
-  KeyHeader,
-} from './types.ts'

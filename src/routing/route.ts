@@ -9,7 +9,7 @@ import { customAddressLookup, customAddressMatch, matchCustomAddress } from './c
 import type { CustomServiceDeskAddress } from './custom-address.ts'
 import { matchKey, matchServiceDeskAliasKey } from './matchers.ts'
 import type { HandlerName, KeyMatch } from './matchers.ts'
-import type { KeyHeader, ParsedEmail } from './types.ts'
+import type { KeyHeader, ParsedEmail } from '../parsing/types.ts'
 
 export interface RouteOptions {
   /** The mailbox's wildcard address, e.g. `incoming+%{key}@example.com`; null when it has no sub-addressing. */

@@ -8,7 +8,7 @@ import type { Boss } from '../queue/boss.ts'
 import type { Logger } from '../shared/logger.ts'
 import type { Metrics } from '../shared/metrics.ts'
 import type { RecentRaws } from '../inbound/recent-raws.ts'
-import type { ParseLane } from '../routing/parse-lane.ts'
+import type { ParseLane } from '../parsing/parse-lane.ts'
 
 export interface AppContext {
   settings: Settings

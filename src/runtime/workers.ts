@@ -7,8 +7,8 @@ import { handleEmails } from '../inbound/handle.ts'
 import { RETENTION_CRON, purgeExpiredRaw } from '../inbound/retention.ts'
 import { work } from '../queue/boss.ts'
 import { registerGraphProvider } from '../providers/graph/index.ts'
-import { runSubscriptionJob } from '../graph/subscriptions/manager.ts'
-import { SCAN_CRON, scanSubscriptions } from '../graph/subscriptions/schedule.ts'
+import { runSubscriptionJob } from '../graph-webhooks/subscriptions/manager.ts'
+import { SCAN_CRON, scanSubscriptions } from '../graph-webhooks/subscriptions/schedule.ts'
 import type { AppContext } from './context.ts'
 
 /**

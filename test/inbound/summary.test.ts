@@ -1,8 +1,8 @@
 /** The parse summary kept on each email: what routing needs, and only what the email has. */
 import t from 'tap'
-import { parseEmail, isParseRejection } from '../../src/routing/parse.ts'
+import { parseEmail, isParseRejection } from '../../src/parsing/parse.ts'
 import { parsedSummary } from '../../src/inbound/summary.ts'
-import type { ParsedEmail } from '../../src/routing/types.ts'
+import type { ParsedEmail } from '../../src/parsing/types.ts'
 
 async function parsed (lines: string[]): Promise<ParsedEmail> {
   const p = await parseEmail(Buffer.from(lines.join('\r\n')))

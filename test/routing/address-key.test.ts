@@ -1,6 +1,6 @@
 import t from 'tap'
 import { WildcardError, addrSpec, findMailKey, keyCandidates, wildcardMatcher } from '../../src/routing/index.ts'
-import type { ParsedEmail } from '../../src/routing/index.ts'
+import type { ParsedEmail } from '../../src/parsing/index.ts'
 
 const KEY = '59d8df8370b7e95c5a49fbf86aeb2c93'
 

@@ -5,11 +5,12 @@
 // from this code's output.
 import t from 'tap'
 import { route } from '../../src/routing/index.ts'
-import type { HandlerName, KeyHeader, RejectReason, RouteOptions } from '../../src/routing/index.ts'
+import type { HandlerName, RejectReason, RouteOptions } from '../../src/routing/index.ts'
+import type { KeyHeader } from '../../src/parsing/index.ts'
 import {
   GITLAB_HOST, NOTE_ON_ISSUABLE_REWRITE, REPLY_KEY, UNSUBSCRIBE_REWRITE, WILDCARDS as W,
   corpusFiles, loadParsed
-} from './corpus.ts'
+} from '../helpers/corpus.ts'
 
 type Expect =
   | { handler: HandlerName, key: string, header: KeyHeader, form?: string }

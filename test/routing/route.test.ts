@@ -1,7 +1,9 @@
 import t from 'tap'
-import { isParseRejection, parseEmail, route, wildcardMatcher } from '../../src/routing/index.ts'
-import type { ParsedEmail, RouteOptions } from '../../src/routing/index.ts'
-import { PROJECT_ID, WILDCARDS, loadParsed } from './corpus.ts'
+import { route, wildcardMatcher } from '../../src/routing/index.ts'
+import { isParseRejection, parseEmail } from '../../src/parsing/index.ts'
+import type { RouteOptions } from '../../src/routing/index.ts'
+import type { ParsedEmail } from '../../src/parsing/index.ts'
+import { PROJECT_ID, WILDCARDS, loadParsed } from '../helpers/corpus.ts'
 
 const KEY = '59d8df8370b7e95c5a49fbf86aeb2c93'
 const CUSTOM = [{ address: 'support@customer.example', projectRef: 'project-7' }]

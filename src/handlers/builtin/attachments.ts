@@ -5,7 +5,7 @@
  * replay does not store them twice.
  */
 import type { PoolClient } from '../../db/pool.ts'
-import type { ParsedAttachment } from '../../routing/types.ts'
+import type { ParsedAttachment } from '../../parsing/types.ts'
 
 /** Largest attachment kept, in bytes. */
 export const MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024

@@ -13,7 +13,7 @@ import { createMailbox, deleteMailbox, getMailboxView, listMailboxes } from '../
 import type { MailboxSpec } from '../../mailboxes/types.ts'
 import type { AppContext } from '../../runtime/context.ts'
 import { requestSync } from '../../ingestion/request-sync.ts'
-import { deleteWithSubscription } from '../../graph/subscriptions/unsubscribe.ts'
+import { deleteWithSubscription } from '../../graph-webhooks/subscriptions/unsubscribe.ts'
 import { errorResponseSchema } from '../errors.ts'
 import { mailboxListSchema, mailboxViewSchema } from './mailbox-schemas.ts'
 
