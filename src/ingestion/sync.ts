@@ -9,8 +9,8 @@
  * One sync per mailbox runs at a time (advisory lock); a sync asked for while
  * another runs is re-queued shortly, so a notification is never dropped.
  */
-import { createHash } from 'node:crypto'
 import type { AppContext } from '../runtime/context.ts'
+import { lockKey, unlock } from '../db/locks.ts'
 import { loadMailbox, mailboxFromRow, type MailboxRow } from '../mailboxes/repository.ts'
 import { SUCCESS_SQL, recordFailure } from '../mailboxes/health.ts'
 import type { Mailbox } from '../mailboxes/types.ts'
@@ -24,10 +24,6 @@ import { BATCHES_PER_COMMIT, BATCH_COUNT, advanceCursor, groupWithin, processBat
 import { webhookAwareInterval } from '../graph-webhooks/subscriptions/schedule.ts'
 
 export interface SyncOutcome { listed: number, stored: number, queuedBatches: number, skipped?: 'locked' | 'deleted' }
-
-export function syncLockKey (mailboxId: number): bigint {
-  return createHash('sha256').update(`mailslot:sync:${mailboxId}`).digest().readBigInt64BE(0)
-}
 
 export function intervalOf (ctx: AppContext, mailbox: Mailbox): number {
   return mailbox.spec.pollIntervalSeconds ?? ctx.settings.pollIntervalSeconds
@@ -43,7 +39,7 @@ export async function syncMailbox (ctx: AppContext, job: QueuePayloads['mailbox-
   // statement, as are recording success and letting go: a sync of an idle
   // mailbox is mostly these round trips (bench:poll-scale)
   const lockClient = await ctx.pool.connect()
-  const key = syncLockKey(job.mailboxId)
+  const key = lockKey('sync', job.mailboxId)
   let locked = false
   try {
     const { rows: [start] } = await lockClient.query<MailboxRow & { locked: boolean }>(
@@ -65,7 +61,7 @@ export async function syncMailbox (ctx: AppContext, job: QueuePayloads['mailbox-
     }
     return outcome
   } finally {
-    if (locked) await lockClient.query('SELECT pg_advisory_unlock($1)', [key])
+    if (locked) await unlock(lockClient, key)
     lockClient.release()
   }
 }
