@@ -12,7 +12,8 @@
 import type { AppContext } from '../runtime/context.ts'
 import { lockKey, unlock } from '../db/locks.ts'
 import { loadMailbox, mailboxFromRow, type MailboxRow } from '../mailboxes/repository.ts'
-import { SUCCESS_SQL, recordFailure } from '../mailboxes/health.ts'
+import { recordFailure, recordSuccessAndUnlock } from '../mailboxes/health.ts'
+import { lockAndStartPoll, saveCursor } from '../mailboxes/sync-state.ts'
 import type { Mailbox } from '../mailboxes/types.ts'
 import type { Logger } from '../shared/logger.ts'
 import { createProvider } from '../providers/index.ts'
@@ -42,21 +43,18 @@ export async function syncMailbox (ctx: AppContext, job: QueuePayloads['mailbox-
   const key = lockKey('sync', job.mailboxId)
   let locked = false
   try {
-    const { rows: [start] } = await lockClient.query<MailboxRow & { locked: boolean }>(
-      `WITH lock AS MATERIALIZED (SELECT pg_try_advisory_lock($2) AS ok),
-            started AS (UPDATE mailboxes SET last_poll_at = now() WHERE id = $1 AND (SELECT ok FROM lock) RETURNING *)
-       SELECT lock.ok AS locked, started.* FROM lock LEFT JOIN started ON true`, [job.mailboxId, key])
+    const start = await lockAndStartPoll(lockClient, job.mailboxId, key)
     if (!start.locked) {
       // another process is syncing this mailbox: ask again shortly rather than drop the request
       await send(ctx.boss, 'mailbox-sync', job, { singletonKey: `${job.mailboxId}:again`, startAfter: 2 })
       return { listed: 0, stored: 0, queuedBatches: 0, skipped: 'locked' }
     }
     locked = true
-    if (start.id === null) return { listed: 0, stored: 0, queuedBatches: 0, skipped: 'deleted' }
-    const mailbox = await decodeForSync(ctx, start)
+    if (start.row === null) return { listed: 0, stored: 0, queuedBatches: 0, skipped: 'deleted' }
+    const mailbox = await decodeForSync(ctx, start.row)
     const { outcome, nextPollSeconds } = await syncLocked(ctx, job, mailbox)
     if (nextPollSeconds !== undefined) {
-      await lockClient.query(`WITH ok AS (${SUCCESS_SQL}) SELECT pg_advisory_unlock($3)`, [mailbox.id, nextPollSeconds, key])
+      await recordSuccessAndUnlock(lockClient, mailbox.id, nextPollSeconds, key)
       locked = false
     }
     return outcome
@@ -98,7 +96,7 @@ async function syncLocked (ctx: AppContext, job: QueuePayloads['mailbox-sync'], 
   try {
     provider = createProvider(mailbox)
     const { refs, cursor } = await provider.listNew(mailbox.cursor)
-    if (cursor !== undefined) await ctx.pool.query('UPDATE mailboxes SET cursor = $2 WHERE id = $1', [mailbox.id, JSON.stringify(cursor)])
+    if (cursor !== undefined) await saveCursor(ctx.pool, mailbox.id, cursor)
     // stored before (e.g. a crash between commit and mark): only mark them
     const known = await storedKeys(ctx.pool, mailbox.id, refs.map(r => r.key))
     const already = refs.filter(r => known.has(r.key))
