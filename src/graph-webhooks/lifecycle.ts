@@ -10,6 +10,7 @@ import { transaction } from '../db/pool.ts'
 import { inTransaction, send } from '../queue/boss.ts'
 import type { AppContext } from '../runtime/context.ts'
 import type { KnownSubscriptions, NotificationItem } from './known-subscriptions.ts'
+import { markRemoved } from './subscriptions/repository.ts'
 
 export async function acceptLifecycle (ctx: AppContext, known: KnownSubscriptions, items: NotificationItem[]): Promise<void> {
   const verdicts = await known.verify(items)
@@ -31,9 +32,7 @@ export async function acceptLifecycle (ctx: AppContext, known: KnownSubscription
       } else if (event === 'reauthorizationRequired') {
         await send(ctx.boss, 'graph-subscription', { mailboxId, action: 'reauthorize', subscriptionId }, { singletonKey: `${mailboxId}:reauthorize`, db })
       } else if (event === 'subscriptionRemoved') {
-        await client.query(
-          `UPDATE graph_subscriptions SET state = 'removed', last_error = 'removed by Graph', next_attempt_at = now(), updated_at = now()
-           WHERE subscription_id = $1`, [subscriptionId])
+        await markRemoved(client, subscriptionId)
         await send(ctx.boss, 'graph-subscription', { mailboxId, action: 'recreate', subscriptionId }, { singletonKey: `${mailboxId}:recreate`, db })
         await resync()
       }

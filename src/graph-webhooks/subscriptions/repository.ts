@@ -60,6 +60,13 @@ export async function saveFailure (db: Queryable, mailboxId: number, state: Subs
     [mailboxId, state, message.slice(0, 2000)])
 }
 
+/** Graph removed the subscription (lifecycle subscriptionRemoved): shown as such, due for a new one at once. */
+export async function markRemoved (db: Queryable, subscriptionId: string): Promise<void> {
+  await db.query(
+    `UPDATE graph_subscriptions SET state = 'removed', last_error = 'removed by Graph', next_attempt_at = now(), updated_at = now()
+     WHERE subscription_id = $1`, [subscriptionId])
+}
+
 export async function deleteSubscriptionRow (db: Queryable, mailboxId: number): Promise<void> {
   await db.query('DELETE FROM graph_subscriptions WHERE mailbox_id = $1', [mailboxId])
 }
