@@ -6,6 +6,8 @@
  */
 import type { AppContext } from '../runtime/context.ts'
 import { dueWithinAMinute } from '../mailboxes/sync-state.ts'
+import { insert } from '../queue/boss.ts'
+import { syncKeys } from '../queue/queues.ts'
 
 export const CONTROLLER_CRON = '* * * * *'
 
@@ -13,9 +15,9 @@ export async function queueDueSyncs (ctx: AppContext): Promise<number> {
   const rows = await dueWithinAMinute(ctx.pool)
   if (rows.length === 0) return 0
   const now = Date.now()
-  await ctx.boss.insert('mailbox-sync', rows.map(r => ({
+  await insert(ctx.boss, 'mailbox-sync', rows.map(r => ({
     data: { mailboxId: r.id, reason: 'schedule' },
-    singletonKey: String(r.id),
+    singletonKey: syncKeys.scheduled(r.id),
     // spread over the minute instead of a burst at its start
     startAfter: r.due.getTime() > now ? r.due : undefined
   })))

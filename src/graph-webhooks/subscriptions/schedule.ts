@@ -11,8 +11,8 @@
  */
 import type { Mailbox } from '../../mailboxes/types.ts'
 import { mailboxesNeedingSubscriptionWork, subscriptionStatus, type DueRule } from '../../mailboxes/subscription-work.ts'
-import { send } from '../../queue/boss.ts'
-import type { QueuePayloads } from '../../queue/queues.ts'
+import { insert, send } from '../../queue/boss.ts'
+import { subscriptionKeys, type QueuePayloads } from '../../queue/queues.ts'
 import type { AppContext } from '../../runtime/context.ts'
 import { renewBeforeMs, resyncSeconds } from './timing.ts'
 
@@ -22,7 +22,7 @@ const NOTIFICATION_RETENTION = '1 day'
 const PURGE_BATCH = 10_000
 
 export async function queueSubscriptionJob (ctx: AppContext, job: QueuePayloads['graph-subscription']): Promise<void> {
-  await send(ctx.boss, 'graph-subscription', job, { singletonKey: `${job.mailboxId}:${job.action}` })
+  await send(ctx.boss, 'graph-subscription', job, { singletonKey: subscriptionKeys.action(job.mailboxId, job.action) })
 }
 
 const dueRule = (ctx: AppContext): DueRule => ({ renewBeforeSeconds: renewBeforeMs(ctx.settings) / 1000, hasPublicUrl: ctx.settings.publicUrl !== undefined })
@@ -42,7 +42,7 @@ export async function webhookAwareInterval (ctx: AppContext, mailbox: Mailbox, p
 export async function scanSubscriptions (ctx: AppContext): Promise<number> {
   const ids = await mailboxesNeedingSubscriptionWork(ctx.pool, dueRule(ctx))
   if (ids.length > 0) {
-    await ctx.boss.insert('graph-subscription', ids.map(id => ({ data: { mailboxId: id, action: 'ensure' }, singletonKey: `${id}:ensure` })))
+    await insert(ctx.boss, 'graph-subscription', ids.map(id => ({ data: { mailboxId: id, action: 'ensure' }, singletonKey: subscriptionKeys.action(id, 'ensure') })))
   }
   await ctx.pool.query(
     `DELETE FROM graph_notifications WHERE ctid = ANY (ARRAY(
