@@ -22,7 +22,7 @@ import { storedKeys } from '../inbound/store.ts'
 import { insert, send } from '../queue/boss.ts'
 import { syncKeys, type QueuePayloads } from '../queue/queues.ts'
 import { BATCHES_PER_COMMIT, BATCH_COUNT, advanceCursor, groupWithin, processBatches, refBytes, refSize } from './batch.ts'
-import { webhookAwareInterval } from '../graph-webhooks/subscriptions/schedule.ts'
+import { nextSyncSeconds } from './next-sync.ts'
 
 export interface SyncOutcome { listed: number, stored: number, queuedBatches: number, skipped?: 'locked' | 'deleted' }
 
@@ -126,7 +126,7 @@ async function syncLocked (ctx: AppContext, job: QueuePayloads['mailbox-sync'], 
     ctx.metrics.syncs.inc({ result: 'ok' })
     if (refs.length > 0) log().info({ listed: refs.length, stored, batches: batches.length }, 'mailbox synced')
     const outcome = { listed: refs.length, stored, queuedBatches: later.flat().length }
-    return { outcome, nextPollSeconds: await webhookAwareInterval(ctx, mailbox, intervalOf(ctx, mailbox)) }
+    return { outcome, nextPollSeconds: await nextSyncSeconds(ctx, mailbox, intervalOf(ctx, mailbox)) }
   } catch (err) {
     const auth = err instanceof ProviderAuthError
     await recordFailure(ctx.pool, mailbox.id, auth ? 'auth' : 'network', (err as Error).message, intervalOf(ctx, mailbox))

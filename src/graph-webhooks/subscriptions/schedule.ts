@@ -14,6 +14,7 @@ import { mailboxesNeedingSubscriptionWork, subscriptionStatus, type DueRule } fr
 import { insert, send } from '../../queue/boss.ts'
 import { subscriptionKeys, type QueuePayloads } from '../../queue/queues.ts'
 import type { AppContext } from '../../runtime/context.ts'
+import { registerNextSyncHook } from '../../ingestion/next-sync.ts'
 import { renewBeforeMs, resyncSeconds } from './timing.ts'
 
 export const SCAN_CRON = '* * * * *'
@@ -36,6 +37,11 @@ export async function webhookAwareInterval (ctx: AppContext, mailbox: Mailbox, p
   const webhook = isWebhook(mailbox)
   if (webhook ? row === null || row.due : row !== null) await queueSubscriptionJob(ctx, { mailboxId: mailbox.id, action: 'ensure' })
   return webhook && row?.live === true ? resyncSeconds(ctx.settings) : pollSeconds
+}
+
+/** Makes every successful sync of a Graph mailbox go through webhookAwareInterval (called by the worker role at start). */
+export function registerWebhookAwareInterval (): void {
+  registerNextSyncHook('graph', webhookAwareInterval)
 }
 
 /** graph-subscription-scan: ensure jobs for every Graph mailbox whose subscription needs work. */
