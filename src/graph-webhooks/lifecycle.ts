@@ -8,8 +8,10 @@
  */
 import { transaction } from '../db/pool.ts'
 import { inTransaction, send } from '../queue/boss.ts'
+import { subscriptionKeys, syncKeys } from '../queue/queues.ts'
 import type { AppContext } from '../runtime/context.ts'
 import type { KnownSubscriptions, NotificationItem } from './known-subscriptions.ts'
+import { markRemoved } from './subscriptions/repository.ts'
 
 export async function acceptLifecycle (ctx: AppContext, known: KnownSubscriptions, items: NotificationItem[]): Promise<void> {
   const verdicts = await known.verify(items)
@@ -24,17 +26,15 @@ export async function acceptLifecycle (ctx: AppContext, known: KnownSubscription
     for (const { mailboxId, subscriptionId, event } of accepted) {
       ctx.log.info({ mailboxId, subscriptionId, event }, 'graph lifecycle notification')
       const resync = async (): Promise<void> => {
-        await send(ctx.boss, 'mailbox-sync', { mailboxId, reason: 'resync' }, { singletonKey: `${mailboxId}:now`, db })
+        await send(ctx.boss, 'mailbox-sync', { mailboxId, reason: 'resync' }, { singletonKey: syncKeys.now(mailboxId), db })
       }
       if (event === 'missed') {
         await resync()
       } else if (event === 'reauthorizationRequired') {
-        await send(ctx.boss, 'graph-subscription', { mailboxId, action: 'reauthorize', subscriptionId }, { singletonKey: `${mailboxId}:reauthorize`, db })
+        await send(ctx.boss, 'graph-subscription', { mailboxId, action: 'reauthorize', subscriptionId }, { singletonKey: subscriptionKeys.action(mailboxId, 'reauthorize'), db })
       } else if (event === 'subscriptionRemoved') {
-        await client.query(
-          `UPDATE graph_subscriptions SET state = 'removed', last_error = 'removed by Graph', next_attempt_at = now(), updated_at = now()
-           WHERE subscription_id = $1`, [subscriptionId])
-        await send(ctx.boss, 'graph-subscription', { mailboxId, action: 'recreate', subscriptionId }, { singletonKey: `${mailboxId}:recreate`, db })
+        await markRemoved(client, subscriptionId)
+        await send(ctx.boss, 'graph-subscription', { mailboxId, action: 'recreate', subscriptionId }, { singletonKey: subscriptionKeys.action(mailboxId, 'recreate'), db })
         await resync()
       }
     }

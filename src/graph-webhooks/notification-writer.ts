@@ -8,7 +8,9 @@
  * the database work per notification shrinks as the rate grows.
  */
 import { transaction } from '../db/pool.ts'
-import { BOSS_SCHEMA, inTransaction } from '../queue/boss.ts'
+import { inTransaction, insert } from '../queue/boss.ts'
+import { allWaitingQuery } from '../queue/job-table.ts'
+import { syncKeys } from '../queue/queues.ts'
 import type { AppContext } from '../runtime/context.ts'
 import type { KnownSubscriptions, NotificationItem, Verdict } from './known-subscriptions.ts'
 
@@ -99,7 +101,7 @@ export class NotificationWriter {
     const mailboxes = [...new Set(accepted.map(a => a.mailboxId))]
     const rows = [accepted.map(a => a.item.subscriptionId), accepted.map(a => resourceId(a.item)),
       accepted.map(a => text(a.item.changeType, 100)), accepted.map(a => a.mailboxId)]
-    const keys = mailboxes.map(id => `${id}:now`)
+    const keys = mailboxes.map(id => syncKeys.now(id))
     const fast = await this.ctx.pool.query<{ inserted: boolean }>({ name: 'graph-notifications-fast', text: FAST_INSERT, values: [...rows, keys] })
       // an optimisation only: if pg-boss's table ever answers otherwise, take the general path
       .catch(() => ({ rows: [{ inserted: false }] }))
@@ -107,8 +109,8 @@ export class NotificationWriter {
     await transaction(this.ctx.pool, async (client) => {
       await client.query({ name: 'graph-notifications-insert', text: INSERT, values: rows })
       // same singleton key as requestSync: one waiting sync per mailbox sees all of its new mail
-      await this.ctx.boss.insert('mailbox-sync', mailboxes.map(mailboxId => ({
-        data: { mailboxId, reason: 'notification' }, singletonKey: `${mailboxId}:now`
+      await insert(this.ctx.boss, 'mailbox-sync', mailboxes.map(mailboxId => ({
+        data: { mailboxId, reason: 'notification' }, singletonKey: syncKeys.now(mailboxId)
       })), { db: inTransaction(client) })
     })
   }
@@ -127,8 +129,7 @@ const INSERT = `INSERT INTO graph_notifications (subscription_id, resource_id, c
  */
 const FAST_INSERT = `
   WITH waiting AS (
-    SELECT count(*) = cardinality($5::text[]) AS all_waiting FROM ${BOSS_SCHEMA}.job
-    WHERE name = 'mailbox-sync' AND state = 'created' AND singleton_key = ANY($5::text[])
+    ${allWaitingQuery('mailbox-sync', 5)}
   ), ins AS (
     INSERT INTO graph_notifications (subscription_id, resource_id, change_type, mailbox_id)
     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[]) WHERE (SELECT all_waiting FROM waiting)

@@ -4,7 +4,7 @@
  * finds its email. Duplicates (same provider key, or same Message-ID and
  * checksum) are skipped by the unique indexes, not by a racy read first.
  */
-import { inTransaction, type Boss } from '../queue/boss.ts'
+import { inTransaction, insert, type Boss } from '../queue/boss.ts'
 import { transaction, type Pool, type PoolClient } from '../db/pool.ts'
 import type { FetchedMessage } from '../providers/types.ts'
 import { messageIdentity, type MessageIdentity } from './identity.ts'
@@ -38,7 +38,7 @@ export async function storeFetched (
     // less once than 100 times, and the jobs of a big batch are handled side by side
     const jobs = []
     for (let i = 0; i < stored.length; i += HANDLE_JOB_EMAILS) jobs.push({ data: { emailIds: stored.slice(i, i + HANDLE_JOB_EMAILS) } })
-    await db.boss.insert('email-handle', jobs, { db: inTransaction(client) })
+    await insert(db.boss, 'email-handle', jobs, { db: inTransaction(client) })
     return { stored, duplicates: fetched.length - stored.length }
   })
 }

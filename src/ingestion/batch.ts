@@ -10,7 +10,7 @@ import type { FetchedMessage, MessageRef, Provider } from '../providers/types.ts
 import { storeFetched } from '../inbound/store.ts'
 import type { RecentRaws } from '../inbound/recent-raws.ts'
 import { faultPoint } from '../shared/faults.ts'
-import { transaction } from '../db/pool.ts'
+import { updateCursor } from '../mailboxes/sync-state.ts'
 
 /** Messages per batch (one mailbox-fetch job), as the blueprint proposes. */
 export const BATCH_COUNT = 25
@@ -96,13 +96,7 @@ async function markAndAdvance (pool: Pool, mailboxId: number, provider: Provider
 
 export async function advanceCursor (pool: Pool, mailboxId: number, provider: Provider, refs: MessageRef[]): Promise<void> {
   if (refs.length === 0) return
-  await transaction(pool, async (client) => {
-    // NO KEY UPDATE: serialises cursor updates without waiting for the batches
-    // being stored meanwhile (their inbound_emails rows hold KEY SHARE on the mailbox)
-    const { rows } = await client.query<{ cursor: unknown }>('SELECT cursor FROM mailboxes WHERE id = $1 FOR NO KEY UPDATE', [mailboxId])
-    if (rows.length === 0) return
-    await client.query('UPDATE mailboxes SET cursor = $2 WHERE id = $1', [mailboxId, JSON.stringify(provider.advanceCursor(rows[0].cursor, refs))])
-  })
+  await updateCursor(pool, mailboxId, cursor => provider.advanceCursor(cursor, refs))
 }
 
 /** A ref's size as listed (an upper bound for small IMAP messages; 0 when unknown). */

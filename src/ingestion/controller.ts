@@ -5,18 +5,19 @@
  * worker fleet does not come back to a backlog.
  */
 import type { AppContext } from '../runtime/context.ts'
+import { dueWithinAMinute } from '../mailboxes/sync-state.ts'
+import { insert } from '../queue/boss.ts'
+import { syncKeys } from '../queue/queues.ts'
 
 export const CONTROLLER_CRON = '* * * * *'
 
 export async function queueDueSyncs (ctx: AppContext): Promise<number> {
-  const { rows } = await ctx.pool.query<{ id: number, due: Date }>(
-    `SELECT id, next_poll_at AS due FROM mailboxes
-     WHERE next_poll_at < now() + interval '60 seconds' ORDER BY next_poll_at`)
+  const rows = await dueWithinAMinute(ctx.pool)
   if (rows.length === 0) return 0
   const now = Date.now()
-  await ctx.boss.insert('mailbox-sync', rows.map(r => ({
+  await insert(ctx.boss, 'mailbox-sync', rows.map(r => ({
     data: { mailboxId: r.id, reason: 'schedule' },
-    singletonKey: String(r.id),
+    singletonKey: syncKeys.scheduled(r.id),
     // spread over the minute instead of a burst at its start
     startAfter: r.due.getTime() > now ? r.due : undefined
   })))

@@ -9,25 +9,22 @@
  * One sync per mailbox runs at a time (advisory lock); a sync asked for while
  * another runs is re-queued shortly, so a notification is never dropped.
  */
-import { createHash } from 'node:crypto'
 import type { AppContext } from '../runtime/context.ts'
+import { lockKey, unlock } from '../db/locks.ts'
 import { loadMailbox, mailboxFromRow, type MailboxRow } from '../mailboxes/repository.ts'
-import { SUCCESS_SQL, recordFailure } from '../mailboxes/health.ts'
+import { recordFailure, recordSuccessAndUnlock } from '../mailboxes/health.ts'
+import { lockAndStartPoll, saveCursor } from '../mailboxes/sync-state.ts'
 import type { Mailbox } from '../mailboxes/types.ts'
 import type { Logger } from '../shared/logger.ts'
 import { createProvider } from '../providers/index.ts'
 import { ProviderAuthError, type Provider } from '../providers/types.ts'
 import { storedKeys } from '../inbound/store.ts'
-import { send } from '../queue/boss.ts'
-import type { QueuePayloads } from '../queue/queues.ts'
+import { insert, send } from '../queue/boss.ts'
+import { syncKeys, type QueuePayloads } from '../queue/queues.ts'
 import { BATCHES_PER_COMMIT, BATCH_COUNT, advanceCursor, groupWithin, processBatches, refBytes, refSize } from './batch.ts'
-import { webhookAwareInterval } from '../graph-webhooks/subscriptions/schedule.ts'
+import { nextSyncSeconds } from './next-sync.ts'
 
 export interface SyncOutcome { listed: number, stored: number, queuedBatches: number, skipped?: 'locked' | 'deleted' }
-
-export function syncLockKey (mailboxId: number): bigint {
-  return createHash('sha256').update(`mailslot:sync:${mailboxId}`).digest().readBigInt64BE(0)
-}
 
 export function intervalOf (ctx: AppContext, mailbox: Mailbox): number {
   return mailbox.spec.pollIntervalSeconds ?? ctx.settings.pollIntervalSeconds
@@ -43,29 +40,26 @@ export async function syncMailbox (ctx: AppContext, job: QueuePayloads['mailbox-
   // statement, as are recording success and letting go: a sync of an idle
   // mailbox is mostly these round trips (bench:poll-scale)
   const lockClient = await ctx.pool.connect()
-  const key = syncLockKey(job.mailboxId)
+  const key = lockKey('sync', job.mailboxId)
   let locked = false
   try {
-    const { rows: [start] } = await lockClient.query<MailboxRow & { locked: boolean }>(
-      `WITH lock AS MATERIALIZED (SELECT pg_try_advisory_lock($2) AS ok),
-            started AS (UPDATE mailboxes SET last_poll_at = now() WHERE id = $1 AND (SELECT ok FROM lock) RETURNING *)
-       SELECT lock.ok AS locked, started.* FROM lock LEFT JOIN started ON true`, [job.mailboxId, key])
+    const start = await lockAndStartPoll(lockClient, job.mailboxId, key)
     if (!start.locked) {
       // another process is syncing this mailbox: ask again shortly rather than drop the request
-      await send(ctx.boss, 'mailbox-sync', job, { singletonKey: `${job.mailboxId}:again`, startAfter: 2 })
+      await send(ctx.boss, 'mailbox-sync', job, { singletonKey: syncKeys.again(job.mailboxId), startAfter: 2 })
       return { listed: 0, stored: 0, queuedBatches: 0, skipped: 'locked' }
     }
     locked = true
-    if (start.id === null) return { listed: 0, stored: 0, queuedBatches: 0, skipped: 'deleted' }
-    const mailbox = await decodeForSync(ctx, start)
+    if (start.row === null) return { listed: 0, stored: 0, queuedBatches: 0, skipped: 'deleted' }
+    const mailbox = await decodeForSync(ctx, start.row)
     const { outcome, nextPollSeconds } = await syncLocked(ctx, job, mailbox)
     if (nextPollSeconds !== undefined) {
-      await lockClient.query(`WITH ok AS (${SUCCESS_SQL}) SELECT pg_advisory_unlock($3)`, [mailbox.id, nextPollSeconds, key])
+      await recordSuccessAndUnlock(lockClient, mailbox.id, nextPollSeconds, key)
       locked = false
     }
     return outcome
   } finally {
-    if (locked) await lockClient.query('SELECT pg_advisory_unlock($1)', [key])
+    if (locked) await unlock(lockClient, key)
     lockClient.release()
   }
 }
@@ -102,7 +96,7 @@ async function syncLocked (ctx: AppContext, job: QueuePayloads['mailbox-sync'], 
   try {
     provider = createProvider(mailbox)
     const { refs, cursor } = await provider.listNew(mailbox.cursor)
-    if (cursor !== undefined) await ctx.pool.query('UPDATE mailboxes SET cursor = $2 WHERE id = $1', [mailbox.id, JSON.stringify(cursor)])
+    if (cursor !== undefined) await saveCursor(ctx.pool, mailbox.id, cursor)
     // stored before (e.g. a crash between commit and mark): only mark them
     const known = await storedKeys(ctx.pool, mailbox.id, refs.map(r => r.key))
     const already = refs.filter(r => known.has(r.key))
@@ -118,7 +112,7 @@ async function syncLocked (ctx: AppContext, job: QueuePayloads['mailbox-sync'], 
     // rest goes to the fetch workers, queued while this session's first
     // download is on its way (the insert no longer delays it)
     const [here, ...later] = groupWithin(batches, refBytes, BATCHES_PER_COMMIT)
-    const queued = later.length > 0 ? ctx.boss.insert('mailbox-fetch', later.flat().map(b => ({ data: { mailboxId: mailbox.id, refs: b } }))) : Promise.resolve()
+    const queued = later.length > 0 ? insert(ctx.boss, 'mailbox-fetch', later.flat().map(b => ({ data: { mailboxId: mailbox.id, refs: b } }))) : Promise.resolve()
     queued.catch(() => {}) // awaited below; a failure before then is not unhandled
     // its first batch is committed alone, so that handling starts once 25
     // are stored rather than 200 (bench:imap: medians 0.79 and 0.79 × the
@@ -132,7 +126,7 @@ async function syncLocked (ctx: AppContext, job: QueuePayloads['mailbox-sync'], 
     ctx.metrics.syncs.inc({ result: 'ok' })
     if (refs.length > 0) log().info({ listed: refs.length, stored, batches: batches.length }, 'mailbox synced')
     const outcome = { listed: refs.length, stored, queuedBatches: later.flat().length }
-    return { outcome, nextPollSeconds: await webhookAwareInterval(ctx, mailbox, intervalOf(ctx, mailbox)) }
+    return { outcome, nextPollSeconds: await nextSyncSeconds(ctx, mailbox, intervalOf(ctx, mailbox)) }
   } catch (err) {
     const auth = err instanceof ProviderAuthError
     await recordFailure(ctx.pool, mailbox.id, auth ? 'auth' : 'network', (err as Error).message, intervalOf(ctx, mailbox))

@@ -20,9 +20,17 @@ export function backoffSeconds (kind: FailureKind, failures: number, intervalSec
     : Math.min(intervalSeconds * 2 ** exp, Math.max(NETWORK_BACKOFF_MAX, intervalSeconds))
 }
 
-/** Marks a sync of mailbox $1 successful; the next poll in $2 seconds. */
-export const SUCCESS_SQL = `UPDATE mailboxes SET health_state = 'ok', last_success_at = now(), last_error = NULL, consecutive_failures = 0,
-       next_poll_at = now() + make_interval(secs => $2) WHERE id = $1`
+/**
+ * Marks a sync successful, the next poll in `nextPollSeconds`, and lets go of
+ * the sync's lock on `lockClient` (the connection holding it) in the same
+ * statement: a sync of an idle mailbox is mostly its round trips.
+ */
+export async function recordSuccessAndUnlock (lockClient: Queryable, mailboxId: number, nextPollSeconds: number, lockKey: bigint): Promise<void> {
+  await lockClient.query(
+    `WITH ok AS (UPDATE mailboxes SET health_state = 'ok', last_success_at = now(), last_error = NULL, consecutive_failures = 0,
+       next_poll_at = now() + make_interval(secs => $2) WHERE id = $1)
+     SELECT pg_advisory_unlock($3)`, [mailboxId, nextPollSeconds, lockKey])
+}
 
 export async function recordFailure (db: Queryable, mailboxId: number, kind: FailureKind, message: string, intervalSeconds: number): Promise<void> {
   const { rows } = await db.query<{ n: number }>(
@@ -32,4 +40,10 @@ export async function recordFailure (db: Queryable, mailboxId: number, kind: Fai
   if (rows.length === 0) return
   await db.query('UPDATE mailboxes SET next_poll_at = now() + make_interval(secs => $2) WHERE id = $1',
     [mailboxId, backoffSeconds(kind, rows[0].n, intervalSeconds)])
+}
+
+/** How many mailboxes are in each health state (the metrics gauge). */
+export async function countByHealth (db: Queryable): Promise<Array<{ state: string, n: number }>> {
+  const { rows } = await db.query<{ state: string, n: number }>('SELECT health_state AS state, count(*)::int AS n FROM mailboxes GROUP BY 1')
+  return rows
 }

@@ -121,3 +121,11 @@ export async function loadMailbox (db: Queryable, key: Buffer, id: number): Prom
 export function mailboxFromRow (key: Buffer, row: Pick<MailboxRow, 'id' | 'config' | 'secrets' | 'cursor'>): Mailbox {
   return { id: row.id, spec: joinSecrets(row.config, openSecrets(key, row.secrets)), cursor: row.cursor }
 }
+
+/** The wildcard address of the first built-in mailbox that has one (a new project's default); null when none. */
+export async function firstBuiltinAddress (db: Queryable): Promise<string | null> {
+  const { rows } = await db.query<{ address: string }>(
+    `SELECT config->>'address' AS address FROM mailboxes
+     WHERE coalesce(config->'delivery'->>'kind', 'builtin') = 'builtin' AND config ? 'address' ORDER BY id LIMIT 1`)
+  return rows[0]?.address ?? null
+}

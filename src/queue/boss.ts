@@ -1,5 +1,5 @@
-/** pg-boss in its own schema, with typed send and work over the queue map. */
-import { PgBoss, type Db, type SendOptions, type WorkOptions, type Job } from 'pg-boss'
+/** pg-boss in its own schema, with typed send, insert and work over the queue map. */
+import { PgBoss, type Db, type InsertOptions, type JobInsert, type SendOptions, type WorkOptions, type Job } from 'pg-boss'
 import type { PoolClient } from '../db/pool.ts'
 import { QUEUES, type QueueName, type QueuePayloads } from './queues.ts'
 
@@ -52,6 +52,13 @@ export function inTransaction (client: PoolClient): Db {
 
 export async function send<Q extends QueueName> (boss: PgBoss, queue: Q, data: QueuePayloads[Q], options: SendOptions = {}): Promise<string | null> {
   return await boss.send(queue, data as object, options)
+}
+
+/** Several jobs in one round trip (send queues one). */
+export async function insert<Q extends QueueName> (
+  boss: PgBoss, queue: Q, jobs: Array<JobInsert<QueuePayloads[Q]>>, options: InsertOptions = {}
+): Promise<string[] | null> {
+  return await boss.insert(queue, jobs, options)
 }
 
 export async function work<Q extends QueueName> (

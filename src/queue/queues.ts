@@ -22,8 +22,32 @@ export interface QueuePayloads {
   'graph-subscription-scan': Record<string, never>
 }
 
-/** A provider message reference, as JSON (provider-specific fields). */
-export type MessageRefPayload = Record<string, string | number | boolean | null>
+/**
+ * Singleton keys of mailbox-sync jobs: the stately queue keeps one waiting
+ * job per key, so each kind of request has its own and none delays another.
+ */
+export const syncKeys = {
+  /** The controller's, queued for the mailbox's due time. */
+  scheduled: (mailboxId: number): string => String(mailboxId),
+  /** Wanted now (manual poll, notification, resync); the notification fast path looks for this one waiting. */
+  now: (mailboxId: number): string => `${mailboxId}:now`,
+  /** Asked again shortly by a sync that found another one running. */
+  again: (mailboxId: number): string => `${mailboxId}:again`
+}
+
+type SubscriptionAction = QueuePayloads['graph-subscription']['action']
+
+/** Singleton keys of graph-subscription jobs: one waiting per mailbox and action. */
+export const subscriptionKeys = {
+  action: (mailboxId: number, action: SubscriptionAction): string => `${mailboxId}:${action}`,
+  /** Asked again shortly by a job that found another process at work on the subscription. */
+  again: (mailboxId: number, action: SubscriptionAction): string => `${mailboxId}:${action}:again`,
+  /** The ensure queued for when a subscription is due for renewal. */
+  renewal: (mailboxId: number): string => `${mailboxId}:renew`
+}
+
+/** A provider message reference, as JSON (provider-specific fields; an undefined one is left out). */
+export type MessageRefPayload = Record<string, string | number | boolean | null | undefined>
 
 export type QueueName = keyof QueuePayloads
 
@@ -33,7 +57,7 @@ export const HEARTBEAT = 10
 export const QUEUES: Record<QueueName, Omit<Queue, 'name'>> = {
   // one job at a time at most: a stopped fleet does not come back to a backlog
   'mailbox-controller': { policy: 'exclusive', retryLimit: 0, expireInSeconds: 120 },
-  // one queued + one active per mailbox (singletonKey = mailbox id): a
+  // one queued + one active per mailbox and singleton key (syncKeys): a
   // notification arriving during a sync still gets its own pass afterwards
   // heartbeats: a job whose worker died (killed, machine lost) is failed or
   // retried within ~HEARTBEAT + the supervise interval, not after its expiry

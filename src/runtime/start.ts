@@ -13,6 +13,7 @@ import { buildApp, type AppOptions } from '../http/app.ts'
 import { createBoss, createQueues } from '../queue/boss.ts'
 import { createLogger, type Logger } from '../shared/logger.ts'
 import { createMetrics } from '../shared/metrics.ts'
+import { countByHealth } from '../mailboxes/health.ts'
 import { recentRaws } from '../inbound/recent-raws.ts'
 import { createParseLane } from '../parsing/parse-lane.ts'
 import type { AppContext } from './context.ts'
@@ -60,7 +61,7 @@ export async function startRuntime (settings: Settings, opts: StartOptions = {})
     cleanups.push(async () => { await boss.stop({ graceful: true, timeout: 30_000 }) })
     await createQueues(boss)
 
-    const ctx: AppContext = { settings, adminToken: secrets.adminToken, encryptionKey: secrets.encryptionKey, pool, boss, log, metrics: createMetrics(pool), recentRaws: recentRaws(), parseLane: createParseLane() }
+    const ctx: AppContext = { settings, adminToken: secrets.adminToken, encryptionKey: secrets.encryptionKey, pool, boss, log, metrics: createMetrics(async () => await countByHealth(pool)), recentRaws: recentRaws(), parseLane: createParseLane() }
     cleanups.push(async () => { await ctx.parseLane.close() })
     if (settings.configFile !== undefined) await applyConfigFile(ctx, settings.configFile)
     if (role !== 'web' && opts.background !== false) cleanups.push(await startWorkers(ctx))

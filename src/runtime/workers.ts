@@ -8,7 +8,7 @@ import { RETENTION_CRON, purgeExpiredRaw } from '../inbound/retention.ts'
 import { work } from '../queue/boss.ts'
 import { registerGraphProvider } from '../providers/graph/index.ts'
 import { runSubscriptionJob } from '../graph-webhooks/subscriptions/manager.ts'
-import { SCAN_CRON, scanSubscriptions } from '../graph-webhooks/subscriptions/schedule.ts'
+import { SCAN_CRON, registerWebhookAwareInterval, scanSubscriptions } from '../graph-webhooks/subscriptions/schedule.ts'
 import type { AppContext } from './context.ts'
 
 /**
@@ -39,6 +39,7 @@ export const WORKER_CONNECTIONS = 2 * SYNC_CONCURRENCY + FETCH_CONCURRENCY + HAN
 export async function startWorkers (ctx: AppContext): Promise<() => Promise<void>> {
   const { boss } = ctx
   registerGraphProvider()
+  registerWebhookAwareInterval()
   await work(boss, 'mailbox-controller', { pollingIntervalSeconds: 5 }, async () => { await queueDueSyncs(ctx) })
   // IMAP/Graph I/O bound: several mailboxes at once
   // with NOTIFY on, pg-boss would otherwise poll every 30 s after a fetch:

@@ -1,6 +1,5 @@
 /** Prometheus metrics: one registry per process (not the global one, so tests can build several apps). */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client'
-import type { Queryable } from '../db/pool.ts'
 
 export interface Metrics {
   registry: Registry
@@ -10,7 +9,8 @@ export interface Metrics {
   notifications: Counter<'result'>
 }
 
-export function createMetrics (db: Queryable): Metrics {
+/** `mailboxesByHealth` is read at every scrape (src/mailboxes/health.ts: countByHealth). */
+export function createMetrics (mailboxesByHealth: () => Promise<Array<{ state: string, n: number }>>): Metrics {
   const registry = new Registry()
   collectDefaultMetrics({ register: registry })
   const metrics: Metrics = {
@@ -28,8 +28,7 @@ export function createMetrics (db: Queryable): Metrics {
     registers: [registry],
     async collect () {
       this.reset()
-      const { rows } = await db.query<{ state: string, n: number }>('SELECT health_state AS state, count(*)::int AS n FROM mailboxes GROUP BY 1')
-      for (const r of rows) this.set({ state: r.state }, r.n)
+      for (const r of await mailboxesByHealth()) this.set({ state: r.state }, r.n)
     }
   })
   return metrics

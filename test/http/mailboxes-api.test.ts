@@ -112,6 +112,7 @@ t.test('admin API', async t => {
 
 t.test('probes and metrics', async t => {
   const rt = await startTestRuntime(t, { role: 'web' })
+  t.equal((await rt.api('POST', '/api/v1/mailboxes', mailbox())).status, 201)
   const health = await fetch(rt.address + '/healthz')
   t.equal(health.status, 200)
   t.same(await health.json(), { status: 'ok' })
@@ -120,7 +121,7 @@ t.test('probes and metrics', async t => {
   const metrics = await fetch(rt.address + '/metrics')
   t.equal(metrics.status, 200)
   t.match(metrics.headers.get('content-type'), /text\/plain/)
-  t.match(await metrics.text(), /mailslot_mailboxes/)
+  t.match(await metrics.text(), /mailslot_mailboxes\{state="pending"\} 1/, 'mailboxes counted by health state')
   // readyz goes 503 once the database is gone
   await rt.ctx.pool.end()
   const down = await fetch(rt.address + '/readyz')

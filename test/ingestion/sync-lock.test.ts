@@ -6,7 +6,8 @@
 import t from 'tap'
 import { randomBytes } from 'node:crypto'
 import pg from 'pg'
-import { syncLockKey, syncMailbox } from '../../src/ingestion/sync.ts'
+import { syncMailbox } from '../../src/ingestion/sync.ts'
+import { lockKey } from '../../src/db/locks.ts'
 import { createMailbox } from '../../src/mailboxes/repository.ts'
 import { startDovecot } from '../helpers/dovecot.ts'
 import { startTestRuntime, type TestRuntime } from '../helpers/runtime.ts'
@@ -30,7 +31,7 @@ async function lockIsFree (rt: TestRuntime, id: number): Promise<boolean> {
   const c = new pg.Client({ connectionString: rt.databaseUrl })
   await c.connect()
   try {
-    const { rows } = await c.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [syncLockKey(id)])
+    const { rows } = await c.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [lockKey('sync', id)])
     return rows[0].ok
   } finally { await c.end() }
 }
@@ -66,10 +67,10 @@ t.test('a sync that finds the lock taken leaves the mailbox alone and is asked a
   const id = await mailbox(rt, 'busy')
   const holder = await rt.ctx.pool.connect()
   t.teardown(() => holder.release())
-  await holder.query('SELECT pg_advisory_lock($1)', [syncLockKey(id)])
+  await holder.query('SELECT pg_advisory_lock($1)', [lockKey('sync', id)])
   t.same(await syncMailbox(rt.ctx, { mailboxId: id, reason: 'notification' }), { listed: 0, stored: 0, queuedBatches: 0, skipped: 'locked' })
   t.equal((await health(rt, id)).polled, false, 'no poll start recorded')
   const { rows } = await rt.ctx.pool.query(`SELECT data, singleton_key FROM mailslot_boss.job WHERE name = 'mailbox-sync' AND state = 'created'`)
   t.same(rows.map(r => [r.data, r.singleton_key]), [[{ mailboxId: id, reason: 'notification' }, `${id}:again`]], 'asked again')
-  await holder.query('SELECT pg_advisory_unlock($1)', [syncLockKey(id)])
+  await holder.query('SELECT pg_advisory_unlock($1)', [lockKey('sync', id)])
 })

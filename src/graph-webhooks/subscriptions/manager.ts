@@ -15,7 +15,7 @@ import type { Mailbox } from '../../mailboxes/types.ts'
 import { GraphConnection } from '../../providers/graph/connection.ts'
 import { statusOf } from '../../providers/graph/errors.ts'
 import { inTransaction, send } from '../../queue/boss.ts'
-import type { QueuePayloads } from '../../queue/queues.ts'
+import { subscriptionKeys, syncKeys, type QueuePayloads } from '../../queue/queues.ts'
 import type { AppContext } from '../../runtime/context.ts'
 import { newClientState, sealClientState } from '../client-state.ts'
 import { createSubscription, deleteSubscription, reauthorizeSubscription, renewSubscription, resourceFor } from './graph-api.ts'
@@ -32,7 +32,7 @@ export async function runSubscriptionJob (ctx: AppContext, job: SubscriptionJob)
   const outcome = await withSubscriptionLock(ctx.pool, job.mailboxId, false, async () => { await handle(ctx, job) })
   // another process is at it; an ensure would reach the same state, a lifecycle reaction must still happen
   if (outcome === 'busy' && job.action !== 'ensure') {
-    await send(ctx.boss, 'graph-subscription', job, { singletonKey: `${job.mailboxId}:${job.action}:again`, startAfter: 2 })
+    await send(ctx.boss, 'graph-subscription', job, { singletonKey: subscriptionKeys.again(job.mailboxId, job.action), startAfter: 2 })
   }
 }
 
@@ -86,7 +86,7 @@ async function create (t: Target): Promise<void> {
         subscriptionId: sub.id, sealedClientState: sealClientState(ctx.encryptionKey, clientState),
         resource: request.resource, notificationUrl: request.notificationUrl, expiresAt: sub.expirationDateTime
       })
-      await send(ctx.boss, 'mailbox-sync', { mailboxId: mailbox.id, reason: 'resync' }, { singletonKey: `${mailbox.id}:now`, db: inTransaction(client) })
+      await send(ctx.boss, 'mailbox-sync', { mailboxId: mailbox.id, reason: 'resync' }, { singletonKey: syncKeys.now(mailbox.id), db: inTransaction(client) })
     })
   } catch (err) {
     // not stored: nobody would renew or delete it
@@ -137,5 +137,5 @@ async function retire (t: Target): Promise<void> {
 /** An ensure job for when renewal is due (the minute scan is the safety net). */
 async function scheduleRenewal (ctx: AppContext, mailboxId: number, expiresAt: number): Promise<void> {
   const at = new Date(Math.max(Date.now() + 1000, expiresAt - renewBeforeMs(ctx.settings)))
-  await send(ctx.boss, 'graph-subscription', { mailboxId, action: 'ensure' }, { singletonKey: `${mailboxId}:renew`, startAfter: at })
+  await send(ctx.boss, 'graph-subscription', { mailboxId, action: 'ensure' }, { singletonKey: subscriptionKeys.renewal(mailboxId), startAfter: at })
 }

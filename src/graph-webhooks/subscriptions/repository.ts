@@ -1,5 +1,5 @@
 /** Queries on graph_subscriptions (one row per webhook-mode Graph mailbox; see sql/0004_graph.sql). */
-import { createHash } from 'node:crypto'
+import { lockKey, unlock } from '../../db/locks.ts'
 import type { Pool, Queryable } from '../../db/pool.ts'
 
 export type SubscriptionState = 'active' | 'failed' | 'unavailable' | 'removed'
@@ -60,12 +60,15 @@ export async function saveFailure (db: Queryable, mailboxId: number, state: Subs
     [mailboxId, state, message.slice(0, 2000)])
 }
 
-export async function deleteSubscriptionRow (db: Queryable, mailboxId: number): Promise<void> {
-  await db.query('DELETE FROM graph_subscriptions WHERE mailbox_id = $1', [mailboxId])
+/** Graph removed the subscription (lifecycle subscriptionRemoved): shown as such, due for a new one at once. */
+export async function markRemoved (db: Queryable, subscriptionId: string): Promise<void> {
+  await db.query(
+    `UPDATE graph_subscriptions SET state = 'removed', last_error = 'removed by Graph', next_attempt_at = now(), updated_at = now()
+     WHERE subscription_id = $1`, [subscriptionId])
 }
 
-function lockKey (mailboxId: number): bigint {
-  return createHash('sha256').update(`mailslot:graph-subscription:${mailboxId}`).digest().readBigInt64BE(0)
+export async function deleteSubscriptionRow (db: Queryable, mailboxId: number): Promise<void> {
+  await db.query('DELETE FROM graph_subscriptions WHERE mailbox_id = $1', [mailboxId])
 }
 
 /**
@@ -77,14 +80,14 @@ function lockKey (mailboxId: number): bigint {
  */
 export async function withSubscriptionLock<T> (pool: Pool, mailboxId: number, wait: boolean, fn: () => Promise<T>): Promise<T | 'busy'> {
   const client = await pool.connect()
-  const key = lockKey(mailboxId)
+  const key = lockKey('graph-subscription', mailboxId)
   try {
     if (wait) await client.query('SELECT pg_advisory_lock($1)', [key])
     else if (!(await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [key])).rows[0].ok) return 'busy'
     try {
       return await fn()
     } finally {
-      await client.query('SELECT pg_advisory_unlock($1)', [key])
+      await unlock(client, key)
     }
   } finally {
     client.release()

@@ -10,9 +10,11 @@
  *   notification rows.
  */
 import type { Mailbox } from '../../mailboxes/types.ts'
-import { send } from '../../queue/boss.ts'
-import type { QueuePayloads } from '../../queue/queues.ts'
+import { mailboxesNeedingSubscriptionWork, subscriptionStatus, type DueRule } from '../../mailboxes/subscription-work.ts'
+import { insert, send } from '../../queue/boss.ts'
+import { subscriptionKeys, type QueuePayloads } from '../../queue/queues.ts'
 import type { AppContext } from '../../runtime/context.ts'
+import { registerNextSyncHook } from '../../ingestion/next-sync.ts'
 import { renewBeforeMs, resyncSeconds } from './timing.ts'
 
 export const SCAN_CRON = '* * * * *'
@@ -20,43 +22,36 @@ export const SCAN_CRON = '* * * * *'
 const NOTIFICATION_RETENTION = '1 day'
 const PURGE_BATCH = 10_000
 
-/** Does a subscription row need work? ($1 = renew-before seconds, $2 = this process has a public URL) */
-const DUE = `(s.state = 'active' AND s.expires_at < now() + make_interval(secs => $1) AND s.next_attempt_at <= now())
-  OR (s.state IN ('failed', 'removed') AND s.next_attempt_at <= now())
-  OR (s.state = 'unavailable' AND $2)`
-
 export async function queueSubscriptionJob (ctx: AppContext, job: QueuePayloads['graph-subscription']): Promise<void> {
-  await send(ctx.boss, 'graph-subscription', job, { singletonKey: `${job.mailboxId}:${job.action}` })
+  await send(ctx.boss, 'graph-subscription', job, { singletonKey: subscriptionKeys.action(job.mailboxId, job.action) })
 }
+
+const dueRule = (ctx: AppContext): DueRule => ({ renewBeforeSeconds: renewBeforeMs(ctx.settings) / 1000, hasPublicUrl: ctx.settings.publicUrl !== undefined })
 
 const isWebhook = (m: Mailbox): boolean => m.spec.provider === 'graph' && (m.spec.mode ?? 'webhook') === 'webhook'
 
 /** Seconds until the next sync of a mailbox that just synced fine; queues subscription work when due. */
 export async function webhookAwareInterval (ctx: AppContext, mailbox: Mailbox, pollSeconds: number): Promise<number> {
   if (mailbox.spec.provider !== 'graph') return pollSeconds
-  const { rows } = await ctx.pool.query<{ live: boolean, due: boolean }>(
-    `SELECT s.state = 'active' AND s.expires_at > now() AS live, ${DUE} AS due
-     FROM graph_subscriptions s WHERE s.mailbox_id = $3`,
-    [renewBeforeMs(ctx.settings) / 1000, ctx.settings.publicUrl !== undefined, mailbox.id])
-  const row = rows[0]
+  const row = await subscriptionStatus(ctx.pool, mailbox.id, dueRule(ctx))
   const webhook = isWebhook(mailbox)
-  if (webhook ? row === undefined || row.due : row !== undefined) await queueSubscriptionJob(ctx, { mailboxId: mailbox.id, action: 'ensure' })
+  if (webhook ? row === null || row.due : row !== null) await queueSubscriptionJob(ctx, { mailboxId: mailbox.id, action: 'ensure' })
   return webhook && row?.live === true ? resyncSeconds(ctx.settings) : pollSeconds
+}
+
+/** Makes every successful sync of a Graph mailbox go through webhookAwareInterval (called by the worker role at start). */
+export function registerWebhookAwareInterval (): void {
+  registerNextSyncHook('graph', webhookAwareInterval)
 }
 
 /** graph-subscription-scan: ensure jobs for every Graph mailbox whose subscription needs work. */
 export async function scanSubscriptions (ctx: AppContext): Promise<number> {
-  const { rows } = await ctx.pool.query<{ id: number }>(
-    `SELECT m.id FROM mailboxes m LEFT JOIN graph_subscriptions s ON s.mailbox_id = m.id
-     WHERE m.provider = 'graph' AND CASE WHEN coalesce(m.config->>'mode', 'webhook') = 'webhook'
-       THEN s.mailbox_id IS NULL OR ${DUE}
-       ELSE s.mailbox_id IS NOT NULL END`,
-    [renewBeforeMs(ctx.settings) / 1000, ctx.settings.publicUrl !== undefined])
-  if (rows.length > 0) {
-    await ctx.boss.insert('graph-subscription', rows.map(r => ({ data: { mailboxId: r.id, action: 'ensure' }, singletonKey: `${r.id}:ensure` })))
+  const ids = await mailboxesNeedingSubscriptionWork(ctx.pool, dueRule(ctx))
+  if (ids.length > 0) {
+    await insert(ctx.boss, 'graph-subscription', ids.map(id => ({ data: { mailboxId: id, action: 'ensure' }, singletonKey: subscriptionKeys.action(id, 'ensure') })))
   }
   await ctx.pool.query(
     `DELETE FROM graph_notifications WHERE ctid = ANY (ARRAY(
        SELECT ctid FROM graph_notifications WHERE received_at < now() - interval '${NOTIFICATION_RETENTION}' LIMIT ${PURGE_BATCH}))`)
-  return rows.length
+  return ids.length
 }

@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto'
 import type { Queryable } from '../../db/pool.ts'
 import { AppError } from '../../shared/errors.ts'
+import { firstBuiltinAddress } from '../../mailboxes/repository.ts'
 
 export interface Project {
   id: number
@@ -38,16 +39,8 @@ export interface NewProject {
   incomingEmailToken?: string
 }
 
-/** The wildcard a new project's addresses use by default: the first built-in mailbox's. */
-export async function defaultWildcard (db: Queryable): Promise<string | null> {
-  const { rows } = await db.query<{ address: string }>(
-    `SELECT config->>'address' AS address FROM mailboxes
-     WHERE coalesce(config->'delivery'->>'kind', 'builtin') = 'builtin' AND config ? 'address' ORDER BY id LIMIT 1`)
-  return rows[0]?.address ?? null
-}
-
 export async function createProject (db: Queryable, p: NewProject): Promise<Project> {
-  const address = p.address ?? await defaultWildcard(db)
+  const address = p.address ?? await firstBuiltinAddress(db)
   try {
     const { rows } = await db.query<Row>(
       `INSERT INTO projects (id, path, slug, incoming_email_token, service_desk_enabled, service_desk_key, custom_email, address)
