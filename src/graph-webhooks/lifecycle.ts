@@ -8,7 +8,7 @@
  */
 import { transaction } from '../db/pool.ts'
 import { inTransaction, send } from '../queue/boss.ts'
-import type { AppContext } from '../runtime/context.ts'
+import type { AppContext } from '../context.ts'
 import type { KnownSubscriptions, NotificationItem } from './known-subscriptions.ts'
 
 export async function acceptLifecycle (ctx: AppContext, known: KnownSubscriptions, items: NotificationItem[]): Promise<void> {

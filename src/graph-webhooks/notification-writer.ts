@@ -9,7 +9,7 @@
  */
 import { transaction } from '../db/pool.ts'
 import { BOSS_SCHEMA, inTransaction } from '../queue/boss.ts'
-import type { AppContext } from '../runtime/context.ts'
+import type { AppContext } from '../context.ts'
 import type { KnownSubscriptions, NotificationItem, Verdict } from './known-subscriptions.ts'
 
 /**

@@ -5,7 +5,7 @@
 import type { RejectionReason } from '../inbound/lifecycle.ts'
 import type { Mailbox } from '../mailboxes/types.ts'
 import type { ParsedEmail } from '../parsing/types.ts'
-import type { AppContext } from '../runtime/context.ts'
+import type { AppContext } from '../context.ts'
 
 export type HandlerKind = 'create_issue' | 'service_desk' | 'create_note' | 'unsubscribe' | 'gitlab' | 'webhook'
 

@@ -3,7 +3,7 @@
  * bytes), end states recorded a batch at a time, and failures (retried with
  * backoff while retryable, else `failed`).
  */
-import type { AppContext } from '../runtime/context.ts'
+import type { AppContext } from '../context.ts'
 import type { ParsedEmail } from '../parsing/types.ts'
 import type { Outcome } from '../handlers/types.ts'
 import { RetryableError } from '../handlers/types.ts'

@@ -13,7 +13,7 @@
  * its answer is in (endStateRecorder), so a crash later does not resend it.
  */
 import pMap from 'p-map'
-import type { AppContext } from '../runtime/context.ts'
+import type { AppContext } from '../context.ts'
 import { loadMailbox } from '../mailboxes/repository.ts'
 import type { Mailbox } from '../mailboxes/types.ts'
 import { isParseRejection } from '../parsing/parse.ts'

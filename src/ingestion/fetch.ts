@@ -10,7 +10,7 @@
  * (retried by pg-boss in a new session; what was stored is not stored
  * again); the jobs before it complete.
  */
-import type { AppContext } from '../runtime/context.ts'
+import type { AppContext } from '../context.ts'
 import { recordFailure } from '../mailboxes/health.ts'
 import { createProvider } from '../providers/index.ts'
 import { ProviderAuthError, type MessageRef } from '../providers/types.ts'

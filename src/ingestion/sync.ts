@@ -10,7 +10,7 @@
  * another runs is re-queued shortly, so a notification is never dropped.
  */
 import { createHash } from 'node:crypto'
-import type { AppContext } from '../runtime/context.ts'
+import type { AppContext } from '../context.ts'
 import { loadMailbox, mailboxFromRow, type MailboxRow } from '../mailboxes/repository.ts'
 import { SUCCESS_SQL, recordFailure } from '../mailboxes/health.ts'
 import type { Mailbox } from '../mailboxes/types.ts'

@@ -11,7 +11,7 @@ import { validateMailboxJson } from '../mailboxes/schema.ts'
 import { upsertMailbox } from '../mailboxes/repository.ts'
 import type { MailboxSpec } from '../mailboxes/types.ts'
 import { createProject, projectByPath, type NewProject } from '../handlers/builtin/projects.ts'
-import type { AppContext } from './context.ts'
+import type { AppContext } from '../context.ts'
 
 function checkProjects (file: string, projects: unknown): NewProject[] {
   if (!Array.isArray(projects)) throw new ConfigError('MAILSLOT_CONFIG', `${file}: "projects" must be an array`)

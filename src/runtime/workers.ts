@@ -9,7 +9,7 @@ import { work } from '../queue/boss.ts'
 import { registerGraphProvider } from '../providers/graph/index.ts'
 import { runSubscriptionJob } from '../graph-webhooks/subscriptions/manager.ts'
 import { SCAN_CRON, scanSubscriptions } from '../graph-webhooks/subscriptions/schedule.ts'
-import type { AppContext } from './context.ts'
+import type { AppContext } from '../context.ts'
 
 /**
  * email-handle calls worked at once per process, each with up to

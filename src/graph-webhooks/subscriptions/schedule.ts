@@ -12,7 +12,7 @@
 import type { Mailbox } from '../../mailboxes/types.ts'
 import { send } from '../../queue/boss.ts'
 import type { QueuePayloads } from '../../queue/queues.ts'
-import type { AppContext } from '../../runtime/context.ts'
+import type { AppContext } from '../../context.ts'
 import { renewBeforeMs, resyncSeconds } from './timing.ts'
 
 export const SCAN_CRON = '* * * * *'

@@ -6,7 +6,7 @@
  */
 import { loadMailbox, mailboxIdByName } from '../../mailboxes/repository.ts'
 import { GraphConnection } from '../../providers/graph/connection.ts'
-import type { AppContext } from '../../runtime/context.ts'
+import type { AppContext } from '../../context.ts'
 import { deleteSubscription } from './graph-api.ts'
 import { getSubscription, withSubscriptionLock } from './repository.ts'
 

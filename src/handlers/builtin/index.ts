@@ -3,7 +3,7 @@
  * the built-in store, and create the issue, note or unsubscribe. Every effect
  * is idempotent by inbound email id (see issues.ts).
  */
-import type { AppContext } from '../../runtime/context.ts'
+import type { AppContext } from '../../context.ts'
 import type { Mailbox } from '../../mailboxes/types.ts'
 import { transaction } from '../../db/pool.ts'
 import { routeFor } from '../route-for.ts'
@@ -15,7 +15,7 @@ import { storeAttachments } from './attachments.ts'
 import { createIssue, createNote, issueByIid, issueByReplyKey, serviceDeskThread, unsubscribe, type IssueRef } from './issues.ts'
 import { customServiceDeskAddresses, getProject, projectByIdAndSlug, projectByPath, projectByServiceDeskKey, type Project } from './projects.ts'
 
-interface Job { ctx: AppContext, email: StoredEmail, parsed: ParsedEmail, mailbox: Mailbox }
+interface Job { ctx: Pick<AppContext, 'pool'>, email: StoredEmail, parsed: ParsedEmail, mailbox: Mailbox }
 
 const rejected = (reason: Extract<Outcome, { status: 'rejected' }>['reason'], detail: string): Outcome => ({ status: 'rejected', reason, detail })
 
@@ -121,7 +121,7 @@ async function handle (j: Job, match: KeyMatch): Promise<Outcome> {
   }
 }
 
-export async function handleBuiltin (ctx: AppContext, email: StoredEmail, parsed: ParsedEmail, mailbox: Mailbox): Promise<Outcome> {
+export async function handleBuiltin (ctx: Pick<AppContext, 'pool'>, email: StoredEmail, parsed: ParsedEmail, mailbox: Mailbox): Promise<Outcome> {
   const j: Job = { ctx, email, parsed, mailbox }
   const routing = routeFor(parsed, mailbox, {
     customServiceDeskAddresses: await email.memo.once('customServiceDeskAddresses', async () => await customServiceDeskAddresses(ctx.pool))

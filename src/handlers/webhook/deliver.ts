@@ -8,7 +8,7 @@
  * or no answer retried with backoff; any other status failed at once.
  */
 import { Webhook } from 'standardwebhooks'
-import type { AppContext } from '../../runtime/context.ts'
+import type { AppContext } from '../../context.ts'
 import type { Delivery } from '../../mailboxes/types.ts'
 import type { RoutingResult } from '../../routing/route.ts'
 import type { ParsedEmail } from '../../parsing/types.ts'
@@ -32,7 +32,7 @@ export function webhookHeaders (secret: string, id: string, body: string, now = 
   return { 'webhook-id': id, 'webhook-timestamp': String(Math.floor(now.getTime() / 1000)), 'webhook-signature': signer.sign(id, now, body) }
 }
 
-export async function deliverToWebhook (ctx: AppContext, email: StoredEmail, parsed: ParsedEmail, routing: RoutingResult, delivery: Extract<Delivery, { kind: 'webhook' }>): Promise<Outcome> {
+export async function deliverToWebhook (ctx: Pick<AppContext, 'settings'>, email: StoredEmail, parsed: ParsedEmail, routing: RoutingResult, delivery: Extract<Delivery, { kind: 'webhook' }>): Promise<Outcome> {
   const body = JSON.stringify(emailReceivedEvent(email, parsed, routing, rawUrlFor(ctx.settings, email.id)))
   const id = webhookId(email.id)
   const answer = await postDelivery({

@@ -9,7 +9,7 @@ import type { FastifyInstance } from 'fastify'
 import { getEmail, getRaw, listEmails } from '../../inbound/repository.ts'
 import { STATUSES } from '../../inbound/lifecycle.ts'
 import { replayEmail } from '../../inbound/replay.ts'
-import type { AppContext } from '../../runtime/context.ts'
+import type { AppContext } from '../../context.ts'
 import { errorResponseSchema } from '../errors.ts'
 
 const emailSchema = {

@@ -5,7 +5,7 @@
  * - GET /metrics: Prometheus text format.
  */
 import type { FastifyInstance } from 'fastify'
-import type { AppContext } from '../../runtime/context.ts'
+import type { AppContext } from '../../context.ts'
 
 const statusSchema = { type: 'object', properties: { status: { type: 'string' }, checks: { type: 'object', additionalProperties: { type: 'string' } } } }
 

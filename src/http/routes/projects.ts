@@ -9,7 +9,7 @@ import type { FastifyInstance } from 'fastify'
 import { strictValidatorCompiler } from '../../shared/strict-ajv.ts'
 import { createProject, getProject, listProjects, type NewProject } from '../../handlers/builtin/projects.ts'
 import { listIssues, projectView } from '../../handlers/builtin/views.ts'
-import type { AppContext } from '../../runtime/context.ts'
+import type { AppContext } from '../../context.ts'
 import { errorResponseSchema } from '../errors.ts'
 
 
