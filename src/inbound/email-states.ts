@@ -5,8 +5,7 @@
  */
 import type { AppContext } from '../context.ts'
 import type { ParsedEmail } from '../parsing/types.ts'
-import type { Outcome } from '../handlers/types.ts'
-import { RetryableError } from '../handlers/types.ts'
+import { RetryableError, type Outcome } from './lifecycle.ts'
 import { send } from '../queue/boss.ts'
 import { faultPoint } from '../shared/faults.ts'
 import { parsedSummary } from './summary.ts'

@@ -10,7 +10,8 @@ import type { Delivery } from '../../mailboxes/types.ts'
 import { gitlabSecret } from './secret.ts'
 import { MAILROOM_HEADER, mailroomToken, mailroomUrl } from './jwt.ts'
 import { postDelivery } from '../http/post.ts'
-import type { Outcome, StoredEmail } from '../types.ts'
+import type { Outcome } from '../../inbound/lifecycle.ts'
+import type { StoredEmail } from '../types.ts'
 
 export async function deliverToGitlab (email: StoredEmail, delivery: Extract<Delivery, { kind: 'gitlab' }>): Promise<Outcome> {
   const secret = await gitlabSecret(delivery.secretFile)

@@ -10,7 +10,7 @@
  * reconnected for every email.
  */
 import { sendPost, type RawAnswer } from './transport.ts'
-import { RetryableError } from '../types.ts'
+import { RetryableError } from '../../inbound/lifecycle.ts'
 
 /** How long one delivery may take, answer body included. */
 export const DELIVERY_TIMEOUT_MS = 30_000

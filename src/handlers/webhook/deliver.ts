@@ -14,7 +14,8 @@ import type { RoutingResult } from '../../routing/route.ts'
 import type { ParsedEmail } from '../../parsing/types.ts'
 import { postDelivery } from '../http/post.ts'
 import { emailReceivedEvent, rawUrlFor } from './payload.ts'
-import type { Outcome, StoredEmail } from '../types.ts'
+import type { Outcome } from '../../inbound/lifecycle.ts'
+import type { StoredEmail } from '../types.ts'
 
 /** The stable Standard Webhooks message id of an email. */
 export function webhookId (emailId: number): string {
