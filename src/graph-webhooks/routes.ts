@@ -22,8 +22,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { AppContext } from '../context.ts'
-import { AppError } from '../shared/errors.ts'
-import { errorResponseSchema } from '../http/errors.ts'
+import { AppError, errorResponseSchema } from '../shared/errors.ts'
 import { KnownSubscriptions, type NotificationItem } from './known-subscriptions.ts'
 import { acceptLifecycle } from './lifecycle.ts'
 import { NotificationWriter } from './notification-writer.ts'

@@ -38,3 +38,15 @@ export class AppError extends Error {
 export function fieldError (field: string, message: string): AppError {
   return new AppError(`invalid_${field}`, `${field} ${message}`, field)
 }
+
+/** The response schema of every error: {"error":{"code","message","field"?}}. */
+export const errorResponseSchema = {
+  type: 'object',
+  properties: {
+    error: {
+      type: 'object',
+      required: ['code', 'message'],
+      properties: { code: { type: 'string' }, message: { type: 'string' }, field: { type: 'string' } }
+    }
+  }
+} as const

@@ -10,7 +10,7 @@ import { getEmail, getRaw, listEmails } from '../../inbound/repository.ts'
 import { STATUSES } from '../../inbound/lifecycle.ts'
 import { replayEmail } from '../../inbound/replay.ts'
 import type { AppContext } from '../../context.ts'
-import { errorResponseSchema } from '../errors.ts'
+import { errorResponseSchema } from '../../shared/errors.ts'
 
 const emailSchema = {
   type: 'object',

@@ -10,7 +10,7 @@ import { strictValidatorCompiler } from '../../shared/strict-ajv.ts'
 import { createProject, getProject, listProjects, type NewProject } from '../../handlers/builtin/projects.ts'
 import { listIssues, projectView } from '../../handlers/builtin/views.ts'
 import type { AppContext } from '../../context.ts'
-import { errorResponseSchema } from '../errors.ts'
+import { errorResponseSchema } from '../../shared/errors.ts'
 
 
 const newProjectSchema = {
