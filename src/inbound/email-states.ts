@@ -10,6 +10,7 @@ import { send } from '../queue/boss.ts'
 import { faultPoint } from '../shared/faults.ts'
 import { parsedSummary } from './summary.ts'
 import { RAW_SLICE_BYTES, readRawInSlices } from './raw-reader.ts'
+import { asError } from '../shared/errors.ts'
 
 export const MAX_ATTEMPTS = 5
 
@@ -97,7 +98,7 @@ export async function fail (ctx: AppContext, email: Claimed, err: Error): Promis
     // base × 1, 2, 4, 8 (2 s, 4 s, 8 s, 16 s by default), or longer if the endpoint
     // asked (Retry-After); a new job per try keeps one email's retries from holding back a batch
     const backoff = ctx.settings.handleRetryBaseSeconds * 2 ** (email.attempts - 1)
-    await send(ctx.boss, 'email-handle', { emailIds: [email.id] }, { startAfter: Math.max(backoff, (err as RetryableError).retryAfterSeconds ?? 0) })
+    await send(ctx.boss, 'email-handle', { emailIds: [email.id] }, { startAfter: Math.max(backoff, err.retryAfterSeconds ?? 0) })
   } else {
     ctx.metrics.emailsFinished.inc({ status: 'failed' })
   }
@@ -140,6 +141,6 @@ export async function recordAll (ctx: AppContext, finished: Finished[]): Promise
   try {
     await finishAll(ctx, finished)
   } catch {
-    for (const f of finished) await finishAll(ctx, [f]).catch(async (err: Error) => { await fail(ctx, f.email, err) })
+    for (const f of finished) await finishAll(ctx, [f]).catch(async (err: unknown) => { await fail(ctx, f.email, asError(err)) })
   }
 }

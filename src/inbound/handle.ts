@@ -23,6 +23,7 @@ import { batchMemo, type BatchMemo, type StoredEmail } from '../handlers/types.t
 import type { Outcome } from './lifecycle.ts'
 import { batchParses, type ParseResult } from './parse-stored.ts'
 import { claim, endStateRecorder, fail, recordAll, type Claimed, type Finished } from './email-states.ts'
+import { asError } from '../shared/errors.ts'
 
 /**
  * Outside deliveries in flight per batch: each waits on its endpoint's round
@@ -70,8 +71,9 @@ export async function handleEmails (ctx: AppContext, ids: number[]): Promise<voi
       if (mailbox instanceof Error) throw mailbox
       return await handleOne(ctx, email, mailbox, memo, parse)
     } catch (err) {
-      ctx.log.warn({ emailId: email.id, mailbox: email.mailbox_name, err: { message: (err as Error).message } }, 'email handling failed')
-      await fail(ctx, email, err as Error)
+      const e = asError(err)
+      ctx.log.warn({ emailId: email.id, mailbox: email.mailbox_name, err: e }, 'email handling failed')
+      await fail(ctx, email, e)
       return null
     }
   }

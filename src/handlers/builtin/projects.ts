@@ -1,7 +1,7 @@
 /** Built-in projects: creation, lookup by what a mail key names. */
 import { randomBytes } from 'node:crypto'
 import type { Queryable } from '../../db/pool.ts'
-import { AppError } from '../../shared/errors.ts'
+import { AppError, errorCode } from '../../shared/errors.ts'
 
 export interface Project {
   id: number
@@ -56,7 +56,7 @@ export async function createProject (db: Queryable, p: NewProject): Promise<Proj
         p.serviceDesk ?? false, p.serviceDeskKey ?? null, p.customEmail ?? null, address])
     return toProject(rows[0])
   } catch (err) {
-    if ((err as { code?: string }).code === '23505') throw new AppError('project_exists', `a project with that path, Service Desk key or custom address exists`)
+    if (errorCode(err) === '23505') throw new AppError('project_exists', `a project with that path, Service Desk key or custom address exists`)
     throw err
   }
 }
