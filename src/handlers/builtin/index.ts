@@ -65,7 +65,7 @@ async function addIssue (j: Job, project: Project, serviceDesk: boolean): Promis
 /** The project a key names, with its token checked where the key carries one. */
 async function projectFor (j: Job, match: KeyMatch): Promise<Project | null> {
   const db = j.ctx.pool
-  if (match.handler === 'service_desk_verification') return await getProject(db, Number(match.projectRef)).catch(() => null)
+  if (match.handler === 'service_desk_verification') return await getProject(db, Number(match.projectRef))
   if (!('form' in match)) return null
   switch (match.form) {
     case 'project_id': {
@@ -78,7 +78,7 @@ async function projectFor (j: Job, match: KeyMatch): Promise<Project | null> {
       return p !== null && (!('token' in match) || match.token === p.incomingEmailToken) ? p : null
     }
     case 'service_desk_key': return await projectByServiceDeskKey(db, match.projectSlug, match.serviceDeskKey)
-    case 'custom_address': return await getProject(db, Number(match.projectRef)).catch(() => null)
+    case 'custom_address': return await getProject(db, Number(match.projectRef))
     default: return null
   }
 }
@@ -130,7 +130,7 @@ export async function handleBuiltin (ctx: Pick<AppContext, 'pool'>, email: Store
   if (routing.outcome === 'handle') return await handle(j, routing.match)
   // a mailbox bound to one project's Service Desk takes mail without a key
   if (routing.reason === 'no_key' && mailbox.spec.serviceDeskProjectId !== undefined) {
-    return await serviceDesk(j, await getProject(ctx.pool, mailbox.spec.serviceDeskProjectId).catch(() => null))
+    return await serviceDesk(j, await getProject(ctx.pool, mailbox.spec.serviceDeskProjectId))
   }
   return rejected(routing.reason, routing.detail)
 }

@@ -61,10 +61,10 @@ export async function createProject (db: Queryable, p: NewProject): Promise<Proj
   }
 }
 
-export async function getProject (db: Queryable, id: number): Promise<Project> {
+/** By id; null when there is none (a failed query throws: not the same answer). */
+export async function getProject (db: Queryable, id: number): Promise<Project | null> {
   const { rows } = await db.query<Row>('SELECT * FROM projects WHERE id = $1', [id])
-  if (rows.length === 0) throw new AppError('not_found', `no project ${id}`)
-  return toProject(rows[0])
+  return rows.length === 0 ? null : toProject(rows[0])
 }
 
 export async function listProjects (db: Queryable): Promise<Project[]> {
