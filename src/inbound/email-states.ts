@@ -119,7 +119,7 @@ export function endStateRecorder (ctx: AppContext): { record: (f: Finished) => P
       while (waiting.length > 0) {
         const group = waiting
         waiting = []
-        const err = await recordAll(ctx, group.map(g => g.f)).then(() => undefined, (e: Error) => e)
+        const err = await recordAll(ctx, group.map(g => g.f)).then(() => undefined, (e: unknown) => asError(e))
         for (const g of group) g.settle(err)
       }
     } finally {
