@@ -63,7 +63,10 @@ async function create (t: Target): Promise<void> {
   if (publicUrl === undefined) { await saveFailure(ctx.pool, mailbox.id, 'unavailable', NO_PUBLIC_URL); return }
   const graph = mailbox.spec.graph!
   // never two for one mailbox: the old one goes first (already gone: fine)
-  if (row?.subscription_id != null) await deleteSubscription(conn, row.subscription_id).catch(err => log.warn({ err: bareError(err) }, 'old graph subscription not deleted'))
+  if (row?.subscription_id != null) {
+    await deleteSubscription(conn, row.subscription_id)
+      .catch(err => log.warn({ err: bareError(err) }, 'old graph subscription not deleted'))
+  }
   const clientState = newClientState()
   const request = {
     resource: resourceFor(graph.user, graph.folder ?? 'Inbox'),

@@ -122,7 +122,9 @@ async function handle (j: Job, match: KeyMatch): Promise<Outcome> {
   }
 }
 
-export async function handleBuiltin (ctx: Pick<AppContext, 'pool'>, email: StoredEmail, parsed: ParsedEmail, mailbox: Mailbox): Promise<Outcome> {
+export async function handleBuiltin (
+  ctx: Pick<AppContext, 'pool'>, email: StoredEmail, parsed: ParsedEmail, mailbox: Mailbox
+): Promise<Outcome> {
   const j: Job = { ctx, email, parsed, mailbox }
   const routing = routeFor(parsed, mailbox, {
     customServiceDeskAddresses: await email.memo.once('customServiceDeskAddresses', async () => await customServiceDeskAddresses(ctx.pool))

@@ -33,7 +33,10 @@ export function webhookHeaders (secret: string, id: string, body: string, now = 
   return { 'webhook-id': id, 'webhook-timestamp': String(Math.floor(now.getTime() / 1000)), 'webhook-signature': signer.sign(id, now, body) }
 }
 
-export async function deliverToWebhook (ctx: Pick<AppContext, 'settings'>, email: StoredEmail, parsed: ParsedEmail, routing: RoutingResult, delivery: Extract<Delivery, { kind: 'webhook' }>): Promise<Outcome> {
+export async function deliverToWebhook (
+  ctx: Pick<AppContext, 'settings'>, email: StoredEmail, parsed: ParsedEmail, routing: RoutingResult,
+  delivery: Extract<Delivery, { kind: 'webhook' }>
+): Promise<Outcome> {
   const body = JSON.stringify(emailReceivedEvent(email, parsed, routing, rawUrlFor(ctx.settings, email.id)))
   const id = webhookId(email.id)
   const answer = await postDelivery({

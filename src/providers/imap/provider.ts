@@ -65,7 +65,8 @@ export class ImapProvider implements Provider {
       try {
         this.lock = await client.getMailboxLock(this.folder)
       } catch (err) {
-        throw new Error(`IMAP folder "${this.folder}" cannot be opened: ${(err as { responseText?: string }).responseText ?? errorMessage(err)}`)
+        const reason = (err as { responseText?: string }).responseText ?? errorMessage(err)
+        throw new Error(`IMAP folder "${this.folder}" cannot be opened: ${reason}`)
       }
     }
     return this.client

@@ -38,7 +38,8 @@ t.test('Service Desk mailbox bound to a project: missing, unreadable, then reada
     t.equal(e.reason, null)
     const { rows } = await rt.ctx.pool.query<{ last_error: string }>('SELECT last_error FROM inbound_emails WHERE id = $1', [e.id])
     t.match(rows[0].last_error, /division by zero/)
-    const line = rt.logs().split('\n').filter(l => l.includes('email handling failed')).map(l => JSON.parse(l)).find(l => l.emailId === e.id)
+    const line = rt.logs().split('\n').filter(l => l.includes('email handling failed'))
+      .map(l => JSON.parse(l)).find(l => l.emailId === e.id)
     t.equal(line?.mailbox, 'desk-bound', 'logged with the mailbox name')
     t.match(line?.err, { type: 'DatabaseError', message: /division by zero/ }, 'logged as { err }')
 
