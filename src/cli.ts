@@ -6,7 +6,7 @@
  */
 import { parseArgs } from 'node:util'
 import { ConfigError, loadSettings } from './config/settings.ts'
-import { AppError } from './shared/errors.ts'
+import { AppError, errorCode, errorMessage } from './shared/errors.ts'
 import { commands, UsageError } from './cli/commands.ts'
 
 const USAGE = `usage:
@@ -54,11 +54,11 @@ function report (err: unknown): number {
     process.stderr.write(`mailslot: ${err.code}: ${err.message}\n`)
     return err.status === 400 ? 2 : 1
   }
-  if ((err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
-    process.stderr.write(`mailslot: ${(err as Error).message}\n${USAGE}\n`)
+  if (errorCode(err) === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+    process.stderr.write(`mailslot: ${errorMessage(err)}\n${USAGE}\n`)
     return 2
   }
-  process.stderr.write(`mailslot: ${(err as Error).stack ?? String(err)}\n`)
+  process.stderr.write(`mailslot: ${(err instanceof Error ? err.stack : undefined) ?? String(err)}\n`)
   return 1
 }
 

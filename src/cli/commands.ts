@@ -5,7 +5,7 @@ import { validateMailboxJson } from '../mailboxes/schema.ts'
 import { createMailbox, getMailboxView, listMailboxes, type MailboxView } from '../mailboxes/repository.ts'
 import type { MailboxSpec } from '../mailboxes/types.ts'
 import { requestSync } from '../ingestion/request-sync.ts'
-import { fieldError } from '../shared/errors.ts'
+import { errorMessage, fieldError } from '../shared/errors.ts'
 import { startRuntime, type Role, type Runtime } from '../runtime/start.ts'
 import { runServer } from './serve.ts'
 import { listEmails } from '../inbound/repository.ts'
@@ -65,7 +65,7 @@ export const commands: Record<string, Command> = {
     if (input.values.file === undefined) throw new UsageError('mailbox add needs --file F (or --file - for stdin)')
     let spec: unknown
     try { spec = JSON.parse(await readInput(input.values.file)) } catch (err) {
-      throw fieldError('body', `is not valid JSON: ${(err as Error).message}`)
+      throw fieldError('body', `is not valid JSON: ${errorMessage(err)}`)
     }
     const check = validateMailboxJson(spec)
     if (!check.ok) throw fieldError(check.error.field, check.error.message)

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import type { Settings } from './settings.ts'
+import { errorCode } from '../shared/errors.ts'
 
 export interface Secrets {
   adminToken: string
@@ -19,7 +20,7 @@ async function readOrCreate (file: string, make: () => string): Promise<{ value:
   try {
     return { value: (await readFile(file, 'utf8')).trim(), created: false }
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+    if (errorCode(err) !== 'ENOENT') throw err
   }
   const value = make()
   try {
@@ -27,7 +28,7 @@ async function readOrCreate (file: string, make: () => string): Promise<{ value:
     await writeFile(file, value + '\n', { mode: 0o600, flag: 'wx' })
     return { value, created: true }
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+    if (errorCode(err) !== 'EEXIST') throw err
     return { value: (await readFile(file, 'utf8')).trim(), created: false }
   }
 }

@@ -16,6 +16,7 @@ import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { promisify } from 'node:util'
+import { errorCode, errorMessage } from '../shared/errors.ts'
 
 const run = promisify(execFile)
 /** Room for a few mailslot processes, each with its worker pool and pg-boss's. */
@@ -39,7 +40,7 @@ export async function freePort (): Promise<number> {
 }
 
 function alive (pid: number): boolean {
-  try { process.kill(pid, 0); return true } catch (err) { return (err as NodeJS.ErrnoException).code === 'EPERM' }
+  try { process.kill(pid, 0); return true } catch (err) { return errorCode(err) === 'EPERM' }
 }
 
 /** The port of a postmaster running on this data dir, if any. */
@@ -61,7 +62,7 @@ async function withLock<T> (file: string, fn: () => Promise<T>): Promise<T> {
       await handle.close()
       break
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+      if (errorCode(err) !== 'EEXIST') throw err
       const owner = Number(await readFile(file, 'utf8').catch(() => ''))
       if (owner > 0 && !alive(owner)) { await rm(file, { force: true }); continue }
       if (Date.now() > deadline) throw new Error(`timed out waiting for ${file} (held by pid ${owner})`)
@@ -141,7 +142,7 @@ export async function startEmbeddedDatabase (dataDir: string, log: (line: string
         const others = (await readdir(usersDir)).map(Number).filter(pid => pid !== userPid && alive(pid))
         if (others.length > 0) return // the last process out stops it
         const { pg_ctl: pgCtl } = await binaries()
-        await run(pgCtl, ['stop', '-w', '-m', 'fast', '-D', pgDir], { ...runAs() }).catch(err => log(`pg_ctl stop: ${(err as Error).message}`))
+        await run(pgCtl, ['stop', '-w', '-m', 'fast', '-D', pgDir], { ...runAs() }).catch(err => log(`pg_ctl stop: ${errorMessage(err)}`))
         log('embedded PostgreSQL stopped')
       })
     }

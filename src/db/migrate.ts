@@ -8,6 +8,7 @@ import { readdir, readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Pool } from './pool.ts'
+import { errorMessage } from '../shared/errors.ts'
 
 export const SQL_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../sql')
 /** Arbitrary constant: the advisory lock key all mailslot migrators share. */
@@ -47,7 +48,7 @@ export async function migrate (pool: Pool, dir = SQL_DIR): Promise<number[]> {
         await client.query('COMMIT')
       } catch (err) {
         await client.query('ROLLBACK')
-        throw new MigrationError(`migration ${path.basename(m.file)} failed: ${(err as Error).message}`)
+        throw new MigrationError(`migration ${path.basename(m.file)} failed: ${errorMessage(err)}`)
       }
       applied.push(m.id)
     }

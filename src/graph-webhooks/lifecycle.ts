@@ -9,7 +9,7 @@
 import { transaction } from '../db/pool.ts'
 import { inTransaction, send } from '../queue/boss.ts'
 import { subscriptionKeys, syncKeys } from '../queue/queues.ts'
-import type { AppContext } from '../runtime/context.ts'
+import type { AppContext } from '../context.ts'
 import type { KnownSubscriptions, NotificationItem } from './known-subscriptions.ts'
 import { markRemoved } from './subscriptions/repository.ts'
 

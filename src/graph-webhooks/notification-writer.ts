@@ -11,8 +11,9 @@ import { transaction } from '../db/pool.ts'
 import { inTransaction, insert } from '../queue/boss.ts'
 import { allWaitingQuery } from '../queue/job-table.ts'
 import { syncKeys } from '../queue/queues.ts'
-import type { AppContext } from '../runtime/context.ts'
+import type { AppContext } from '../context.ts'
 import type { KnownSubscriptions, NotificationItem, Verdict } from './known-subscriptions.ts'
+import { asError } from '../shared/errors.ts'
 
 /**
  * Transactions in flight at once. One: while it commits, the next requests
@@ -85,8 +86,8 @@ export class NotificationWriter {
       for (const [result, n] of counts) this.ctx.metrics.notifications.inc({ result }, n)
       for (const p of batch) p.resolve()
     } catch (err) {
-      this.ctx.log.error({ err: { message: (err as Error).message } }, 'graph notifications could not be persisted')
-      for (const p of batch) p.reject(err as Error)
+      this.ctx.log.error({ err }, 'graph notifications could not be persisted')
+      for (const p of batch) p.reject(asError(err))
     }
   }
 

@@ -21,9 +21,8 @@
  *   for up to 4 hours); the only 5xx these routes give on purpose
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import type { AppContext } from '../runtime/context.ts'
-import { AppError } from '../shared/errors.ts'
-import { errorResponseSchema } from '../http/errors.ts'
+import type { AppContext } from '../context.ts'
+import { AppError, errorResponseSchema } from '../shared/errors.ts'
 import { KnownSubscriptions, type NotificationItem } from './known-subscriptions.ts'
 import { acceptLifecycle } from './lifecycle.ts'
 import { NotificationWriter } from './notification-writer.ts'

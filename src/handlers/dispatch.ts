@@ -14,7 +14,7 @@ import type { Dispatch } from './types.ts'
 
 export const dispatch: Dispatch = async (ctx, email, parsed, mailbox) => {
   const delivery = mailbox.spec.delivery ?? { kind: 'builtin' }
-  if (delivery.kind === 'gitlab') return await deliverToGitlab(ctx, email, delivery)
+  if (delivery.kind === 'gitlab') return await deliverToGitlab(email, delivery)
   if (delivery.kind === 'webhook') {
     const routing = routeFor(parsed, mailbox)
     if (routing.outcome === 'reject' && routing.reason === 'auto_generated') return { status: 'rejected', reason: 'auto_generated', detail: routing.detail }

@@ -1,28 +1,12 @@
 /**
- * What a handler or delivery reports for one email. Handlers never talk to a
- * provider; they get the stored email and its parse.
+ * What a handler or delivery is given for one email: the stored email and its
+ * parse, never a provider. What it reports (Outcome) is the email's
+ * lifecycle, in inbound/lifecycle.ts.
  */
-import type { RejectionReason } from '../inbound/lifecycle.ts'
+import type { Outcome } from '../inbound/lifecycle.ts'
 import type { Mailbox } from '../mailboxes/types.ts'
 import type { ParsedEmail } from '../parsing/types.ts'
-import type { AppContext } from '../runtime/context.ts'
-
-export type HandlerKind = 'create_issue' | 'service_desk' | 'create_note' | 'unsubscribe' | 'gitlab' | 'webhook'
-
-export type Outcome =
-  | { status: 'delivered', handler: HandlerKind, result: Record<string, unknown> }
-  | { status: 'rejected', reason: RejectionReason, detail?: string, handler?: HandlerKind }
-
-/** Thrown for a failure worth retrying (a delivery endpoint down, a 5xx). */
-export class RetryableError extends Error {
-  /** The least wait the other side asked for (Retry-After), in seconds. Default none. */
-  readonly retryAfterSeconds?: number
-  constructor (message: string, retryAfterSeconds?: number) {
-    super(message)
-    this.name = 'RetryableError'
-    this.retryAfterSeconds = retryAfterSeconds
-  }
-}
+import type { AppContext } from '../context.ts'
 
 /** Lookups shared by the emails of one handled batch (e.g. the custom Service Desk addresses). */
 export interface BatchMemo { once: <T>(key: string, load: () => Promise<T>) => Promise<T> }

@@ -5,7 +5,7 @@
  */
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import rateLimit from '@fastify/rate-limit'
-import type { AppContext } from '../runtime/context.ts'
+import type { AppContext } from '../context.ts'
 import { AppError } from '../shared/errors.ts'
 import { requireAdminToken } from './auth.ts'
 import { registerErrorHandling } from './errors.ts'

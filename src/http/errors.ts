@@ -4,7 +4,7 @@
  */
 import type { FastifyError, FastifyInstance } from 'fastify'
 import { describeSchemaErrors } from '../mailboxes/schema.ts'
-import { AppError, ERROR_CODES } from '../shared/errors.ts'
+import { AppError } from '../shared/errors.ts'
 
 interface ErrorBody { error: { code: string, message: string, field?: string } }
 
@@ -41,16 +41,3 @@ export function registerErrorHandling (app: FastifyInstance): void {
     void reply.status(404).send(toErrorBody(new AppError('not_found', `no route ${request.method} ${request.url.split('?')[0]}`)))
   })
 }
-
-export const errorResponseSchema = {
-  type: 'object',
-  properties: {
-    error: {
-      type: 'object',
-      required: ['code', 'message'],
-      properties: { code: { type: 'string' }, message: { type: 'string' }, field: { type: 'string' } }
-    }
-  }
-} as const
-
-export { ERROR_CODES }

@@ -3,14 +3,14 @@
  * bytes), end states recorded a batch at a time, and failures (retried with
  * backoff while retryable, else `failed`).
  */
-import type { AppContext } from '../runtime/context.ts'
+import type { AppContext } from '../context.ts'
 import type { ParsedEmail } from '../parsing/types.ts'
-import type { Outcome } from '../handlers/types.ts'
-import { RetryableError } from '../handlers/types.ts'
+import { RetryableError, type Outcome } from './lifecycle.ts'
 import { send } from '../queue/boss.ts'
 import { faultPoint } from '../shared/faults.ts'
 import { parsedSummary } from './summary.ts'
 import { RAW_SLICE_BYTES, readRawInSlices } from './raw-reader.ts'
+import { asError } from '../shared/errors.ts'
 
 export const MAX_ATTEMPTS = 5
 
@@ -98,7 +98,7 @@ export async function fail (ctx: AppContext, email: Claimed, err: Error): Promis
     // base × 1, 2, 4, 8 (2 s, 4 s, 8 s, 16 s by default), or longer if the endpoint
     // asked (Retry-After); a new job per try keeps one email's retries from holding back a batch
     const backoff = ctx.settings.handleRetryBaseSeconds * 2 ** (email.attempts - 1)
-    await send(ctx.boss, 'email-handle', { emailIds: [email.id] }, { startAfter: Math.max(backoff, (err as RetryableError).retryAfterSeconds ?? 0) })
+    await send(ctx.boss, 'email-handle', { emailIds: [email.id] }, { startAfter: Math.max(backoff, err.retryAfterSeconds ?? 0) })
   } else {
     ctx.metrics.emailsFinished.inc({ status: 'failed' })
   }
@@ -119,7 +119,7 @@ export function endStateRecorder (ctx: AppContext): { record: (f: Finished) => P
       while (waiting.length > 0) {
         const group = waiting
         waiting = []
-        const err = await recordAll(ctx, group.map(g => g.f)).then(() => undefined, (e: Error) => e)
+        const err = await recordAll(ctx, group.map(g => g.f)).then(() => undefined, (e: unknown) => asError(e))
         for (const g of group) g.settle(err)
       }
     } finally {
@@ -141,6 +141,6 @@ export async function recordAll (ctx: AppContext, finished: Finished[]): Promise
   try {
     await finishAll(ctx, finished)
   } catch {
-    for (const f of finished) await finishAll(ctx, [f]).catch(async (err: Error) => { await fail(ctx, f.email, err) })
+    for (const f of finished) await finishAll(ctx, [f]).catch(async (err: unknown) => { await fail(ctx, f.email, asError(err)) })
   }
 }

@@ -13,16 +13,17 @@
  * its answer is in (endStateRecorder), so a crash later does not resend it.
  */
 import pMap from 'p-map'
-import type { AppContext } from '../runtime/context.ts'
+import type { AppContext } from '../context.ts'
 import { loadMailbox } from '../mailboxes/repository.ts'
 import type { Mailbox } from '../mailboxes/types.ts'
 import { isParseRejection } from '../parsing/parse.ts'
 import type { ParsedEmail } from '../parsing/types.ts'
 import { dispatch } from '../handlers/dispatch.ts'
-import type { Outcome, StoredEmail } from '../handlers/types.ts'
-import { batchMemo, type BatchMemo } from '../handlers/types.ts'
+import { batchMemo, type BatchMemo, type StoredEmail } from '../handlers/types.ts'
+import type { Outcome } from './lifecycle.ts'
 import { batchParses, type ParseResult } from './parse-stored.ts'
 import { claim, endStateRecorder, fail, recordAll, type Claimed, type Finished } from './email-states.ts'
+import { asError } from '../shared/errors.ts'
 
 /**
  * Outside deliveries in flight per batch: each waits on its endpoint's round
@@ -47,7 +48,7 @@ async function mailboxesOf (ctx: AppContext, claimed: Claimed[]): Promise<Map<nu
   const mailboxes = new Map<number, Mailbox | null | Error>()
   for (const { mailbox_id: mid } of claimed) {
     if (mid === null || mailboxes.has(mid)) continue
-    mailboxes.set(mid, await loadMailbox(ctx.pool, ctx.encryptionKey, mid).catch((err: Error) => err))
+    mailboxes.set(mid, await loadMailbox(ctx.pool, ctx.encryptionKey, mid).catch((err: unknown) => asError(err)))
   }
   return mailboxes
 }
@@ -70,8 +71,9 @@ export async function handleEmails (ctx: AppContext, ids: number[]): Promise<voi
       if (mailbox instanceof Error) throw mailbox
       return await handleOne(ctx, email, mailbox, memo, parse)
     } catch (err) {
-      ctx.log.warn({ emailId: email.id, mailbox: email.mailbox_name, err: { message: (err as Error).message } }, 'email handling failed')
-      await fail(ctx, email, err as Error)
+      const e = asError(err)
+      ctx.log.warn({ emailId: email.id, mailbox: email.mailbox_name, err: e }, 'email handling failed')
+      await fail(ctx, email, e)
       return null
     }
   }

@@ -25,3 +25,22 @@ export const REJECTION_REASONS = {
 } as const
 
 export type RejectionReason = keyof typeof REJECTION_REASONS
+
+/** Which handler or delivery ran (the `handler` of a delivered email). */
+export type HandlerKind = 'create_issue' | 'service_desk' | 'create_note' | 'unsubscribe' | 'gitlab' | 'webhook'
+
+/** What a handler or delivery reports for one email: its end state. */
+export type Outcome =
+  | { status: 'delivered', handler: HandlerKind, result: Record<string, unknown> }
+  | { status: 'rejected', reason: RejectionReason, detail?: string, handler?: HandlerKind }
+
+/** Thrown for a failure worth retrying (a delivery endpoint down, a 5xx). */
+export class RetryableError extends Error {
+  /** The least wait the other side asked for (Retry-After), in seconds. Default none. */
+  readonly retryAfterSeconds?: number
+  constructor (message: string, retryAfterSeconds?: number) {
+    super(message)
+    this.name = 'RetryableError'
+    this.retryAfterSeconds = retryAfterSeconds
+  }
+}

@@ -8,11 +8,10 @@
  * parsing) holds the loop no longer than about 10 ms at once.
  */
 import type { Mailbox } from '../mailboxes/types.ts'
-import { parseEmail, type ParseOptions } from '../parsing/parse.ts'
+import { MAX_ATTACHMENT_BYTES, parseEmail, type ParseOptions } from '../parsing/parse.ts'
 import type { ParsedEmail, ParseRejection } from '../parsing/types.ts'
 import { LANE_EMAIL_BYTES, isLaneFailure, type ParseLane } from '../parsing/parse-lane.ts'
 import { headerBlock } from '../shared/mime.ts'
-import { MAX_ATTACHMENT_BYTES } from '../handlers/builtin/attachments.ts'
 
 export type ParseResult = ParsedEmail | ParseRejection
 

@@ -1,5 +1,5 @@
 /** Replay: handle a stored email again. Handlers are idempotent by email id, so a replay never doubles an effect. */
-import type { AppContext } from '../runtime/context.ts'
+import type { AppContext } from '../context.ts'
 import { send } from '../queue/boss.ts'
 import { resetForReplay } from './repository.ts'
 

@@ -6,7 +6,7 @@
  * still need their bytes. Works in batches, one short transaction each, so a
  * large first purge never holds locks for long.
  */
-import type { AppContext } from '../runtime/context.ts'
+import type { AppContext } from '../context.ts'
 import { TERMINAL } from './lifecycle.ts'
 
 export const RETENTION_CRON = '17 * * * *'

@@ -4,7 +4,7 @@
  * sync queue's policy keeps at most one waiting per mailbox, so a stopped
  * worker fleet does not come back to a backlog.
  */
-import type { AppContext } from '../runtime/context.ts'
+import type { AppContext } from '../context.ts'
 import { dueWithinAMinute } from '../mailboxes/sync-state.ts'
 import { insert } from '../queue/boss.ts'
 import { syncKeys } from '../queue/queues.ts'

@@ -10,19 +10,20 @@
  * (retried by pg-boss in a new session; what was stored is not stored
  * again); the jobs before it complete.
  */
-import type { AppContext } from '../runtime/context.ts'
+import type { AppContext } from '../context.ts'
 import { recordFailure } from '../mailboxes/health.ts'
 import { createProvider } from '../providers/index.ts'
 import { ProviderAuthError, type MessageRef } from '../providers/types.ts'
 import type { QueuePayloads } from '../queue/queues.ts'
 import { BATCHES_PER_COMMIT, groupWithin, processBatches, refBytes } from './batch.ts'
 import { intervalOf, loadForSync, maxBytesOf } from './sync.ts'
+import { bareError, errorMessage } from '../shared/errors.ts'
 
 export interface FetchJob { id: string, data: QueuePayloads['mailbox-fetch'] }
 /** A pg-boss per-job result (perJobResults). */
 export interface FetchJobResult { id: string, status: 'completed' | 'failed', output?: { error: string } }
 
-const failed = (job: FetchJob, err: unknown): FetchJobResult => ({ id: job.id, status: 'failed', output: { error: (err as Error).message } })
+const failed = (job: FetchJob, err: unknown): FetchJobResult => ({ id: job.id, status: 'failed', output: { error: errorMessage(err) } })
 
 export async function fetchBatches (ctx: AppContext, jobs: FetchJob[]): Promise<FetchJobResult[]> {
   const byMailbox = new Map<number, FetchJob[]>()
@@ -55,8 +56,8 @@ async function fetchInOneSession (ctx: AppContext, jobs: FetchJob[]): Promise<Fe
     const completed: FetchJobResult[] = groups.slice(0, results.length).flat().map(job => ({ id: job.id, status: 'completed' }))
     if (error === undefined) return completed
     const auth = error instanceof ProviderAuthError
-    await recordFailure(ctx.pool, mailbox.id, auth ? 'auth' : 'network', (error as Error).message, intervalOf(ctx, mailbox))
-    ctx.log.warn({ mailbox: mailbox.spec.name, err: { message: (error as Error).message } }, 'mailbox fetch failed')
+    await recordFailure(ctx.pool, mailbox.id, auth ? 'auth' : 'network', errorMessage(error), intervalOf(ctx, mailbox))
+    ctx.log.warn({ mailbox: mailbox.spec.name, err: bareError(error) }, 'mailbox fetch failed')
     return [...completed, ...jobs.slice(completed.length).map(j => failed(j, error))]
   } finally {
     await provider.close().catch(() => {})

@@ -4,7 +4,7 @@
  * so that ingestion imports none of them. Without a hook: its poll interval.
  */
 import type { Mailbox } from '../mailboxes/types.ts'
-import type { AppContext } from '../runtime/context.ts'
+import type { AppContext } from '../context.ts'
 
 /** Seconds until the next sync, given the mailbox's poll interval; may queue work of its own. */
 export type NextSyncHook = (ctx: AppContext, mailbox: Mailbox, pollSeconds: number) => Promise<number>

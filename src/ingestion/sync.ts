@@ -9,7 +9,7 @@
  * One sync per mailbox runs at a time (advisory lock); a sync asked for while
  * another runs is re-queued shortly, so a notification is never dropped.
  */
-import type { AppContext } from '../runtime/context.ts'
+import type { AppContext } from '../context.ts'
 import { lockKey, unlock } from '../db/locks.ts'
 import { loadMailbox, mailboxFromRow, type MailboxRow } from '../mailboxes/repository.ts'
 import { recordFailure, recordSuccessAndUnlock } from '../mailboxes/health.ts'
@@ -23,6 +23,7 @@ import { insert, send } from '../queue/boss.ts'
 import { syncKeys, type QueuePayloads } from '../queue/queues.ts'
 import { BATCHES_PER_COMMIT, BATCH_COUNT, advanceCursor, groupWithin, processBatches, refBytes, refSize } from './batch.ts'
 import { nextSyncSeconds } from './next-sync.ts'
+import { bareError, errorMessage } from '../shared/errors.ts'
 
 export interface SyncOutcome { listed: number, stored: number, queuedBatches: number, skipped?: 'locked' | 'deleted' }
 
@@ -69,12 +70,12 @@ async function decodeForSync (ctx: AppContext, row: MailboxRow): Promise<Mailbox
   try {
     return mailboxFromRow(ctx.encryptionKey, row)
   } catch (err) {
-    throw await undecryptable(ctx, row.id, err as Error)
+    throw await undecryptable(ctx, row.id, err)
   }
 }
 
-async function undecryptable (ctx: AppContext, mailboxId: number, err: Error): Promise<Error> {
-  const message = `cannot decrypt the mailbox secrets (is MAILSLOT_ENCRYPTION_KEY the key they were stored with?): ${err.message}`
+async function undecryptable (ctx: AppContext, mailboxId: number, err: unknown): Promise<Error> {
+  const message = `cannot decrypt the mailbox secrets (is MAILSLOT_ENCRYPTION_KEY the key they were stored with?): ${errorMessage(err)}`
   await recordFailure(ctx.pool, mailboxId, 'auth', message, ctx.settings.pollIntervalSeconds)
   return new Error(message)
 }
@@ -84,7 +85,7 @@ export async function loadForSync (ctx: AppContext, mailboxId: number): Promise<
   try {
     return await loadMailbox(ctx.pool, ctx.encryptionKey, mailboxId)
   } catch (err) {
-    throw await undecryptable(ctx, mailboxId, err as Error)
+    throw await undecryptable(ctx, mailboxId, err)
   }
 }
 
@@ -129,9 +130,9 @@ async function syncLocked (ctx: AppContext, job: QueuePayloads['mailbox-sync'], 
     return { outcome, nextPollSeconds: await nextSyncSeconds(ctx, mailbox, intervalOf(ctx, mailbox)) }
   } catch (err) {
     const auth = err instanceof ProviderAuthError
-    await recordFailure(ctx.pool, mailbox.id, auth ? 'auth' : 'network', (err as Error).message, intervalOf(ctx, mailbox))
+    await recordFailure(ctx.pool, mailbox.id, auth ? 'auth' : 'network', errorMessage(err), intervalOf(ctx, mailbox))
     ctx.metrics.syncs.inc({ result: auth ? 'auth_failed' : 'failed' })
-    log().warn({ err: { message: (err as Error).message } }, 'mailbox sync failed')
+    log().warn({ err: bareError(err) }, 'mailbox sync failed')
     return { outcome: { listed: 0, stored: 0, queuedBatches: 0 } }
   } finally {
     await provider?.close().catch(() => {})

@@ -1,6 +1,6 @@
 /** Queries on `mailboxes`. Secrets go in sealed and come out only through loadMailbox. */
 import type { Queryable } from '../db/pool.ts'
-import { AppError } from '../shared/errors.ts'
+import { AppError, errorCode } from '../shared/errors.ts'
 import { joinSecrets, openSecrets, sealSecrets, splitSecrets } from './secrets.ts'
 import type { Mailbox, MailboxHealth, MailboxSpec } from './types.ts'
 
@@ -69,7 +69,7 @@ export async function createMailbox (db: Queryable, key: Buffer, spec: MailboxSp
       [spec.name, spec.provider, config, sealSecrets(key, secrets)])
     return toView(rows[0])
   } catch (err) {
-    if ((err as { code?: string }).code === '23505') throw new AppError('mailbox_exists', `a mailbox named "${spec.name}" exists`)
+    if (errorCode(err) === '23505') throw new AppError('mailbox_exists', `a mailbox named "${spec.name}" exists`)
     throw err
   }
 }

@@ -1,5 +1,5 @@
 // Public surface of parsing: raw mail to a ParsedEmail, and the text of its body.
-export { parseEmail, isParseRejection } from './parse.ts'
+export { parseEmail, isParseRejection, MAX_ATTACHMENT_BYTES } from './parse.ts'
 export type { ParseOptions } from './parse.ts'
 export { replyBody, issueDescription, bodyText } from './body.ts'
 export { KEY_HEADERS } from './types.ts'

@@ -2,6 +2,7 @@
 import { parentPort } from 'node:worker_threads'
 import { parseEmail } from './parse.ts'
 import { LANE_REPLY_EMAILS, type LaneReply, type LaneResult, type LaneTask } from './parse-lane.ts'
+import { errorMessage } from '../shared/errors.ts'
 
 /** One batch at a time, in the order they came: the next waits rather than interleaving with this one. */
 let queue: Promise<void> = Promise.resolve()
@@ -15,7 +16,7 @@ async function parseBatch ({ id, bytes, lengths, opts }: LaneTask): Promise<void
     try {
       results.push(await parseEmail(Buffer.from(bytes, offset, length), opts[i]))
     } catch (err) {
-      results.push({ laneError: (err as Error).message })
+      results.push({ laneError: errorMessage(err) })
     }
     offset += length
     if (results.length === LANE_REPLY_EMAILS || i === lengths.length - 1) {

@@ -16,6 +16,12 @@ import {
 import type { RawHeader } from './headers.ts'
 import type { ParsedAttachment, ParsedEmail, ParseRejection } from './types.ts'
 
+/**
+ * Largest attachment kept, in bytes: stored emails are parsed holding no
+ * more of one, and the built-in store keeps none larger.
+ */
+export const MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
+
 export interface ParseOptions {
   /** Passed to mailparser; HTML larger than this is not parsed for links. */
   maxHtmlLengthToParse?: number

@@ -11,7 +11,8 @@ import { validateMailboxJson } from '../mailboxes/schema.ts'
 import { upsertMailbox } from '../mailboxes/repository.ts'
 import type { MailboxSpec } from '../mailboxes/types.ts'
 import { createProject, projectByPath, type NewProject } from '../handlers/builtin/projects.ts'
-import type { AppContext } from './context.ts'
+import type { AppContext } from '../context.ts'
+import { errorMessage } from '../shared/errors.ts'
 
 function checkProjects (file: string, projects: unknown): NewProject[] {
   if (!Array.isArray(projects)) throw new ConfigError('MAILSLOT_CONFIG', `${file}: "projects" must be an array`)
@@ -28,7 +29,7 @@ export async function applyConfigFile (ctx: AppContext, file: string): Promise<v
   try {
     doc = JSON.parse(await readFile(file, 'utf8'))
   } catch (err) {
-    throw new ConfigError('MAILSLOT_CONFIG', `cannot read ${file}: ${(err as Error).message}`)
+    throw new ConfigError('MAILSLOT_CONFIG', `cannot read ${file}: ${errorMessage(err)}`)
   }
   const mailboxes = doc.mailboxes ?? []
   if (!Array.isArray(mailboxes)) throw new ConfigError('MAILSLOT_CONFIG', `${file}: "mailboxes" must be an array`)

@@ -9,7 +9,8 @@ import { work } from '../queue/boss.ts'
 import { registerGraphProvider } from '../providers/graph/index.ts'
 import { runSubscriptionJob } from '../graph-webhooks/subscriptions/manager.ts'
 import { SCAN_CRON, registerWebhookAwareInterval, scanSubscriptions } from '../graph-webhooks/subscriptions/schedule.ts'
-import type { AppContext } from './context.ts'
+import type { AppContext } from '../context.ts'
+import { errorMessage } from '../shared/errors.ts'
 
 /**
  * email-handle calls worked at once per process, each with up to
@@ -53,7 +54,7 @@ export async function startWorkers (ctx: AppContext): Promise<() => Promise<void
       try {
         return { id: job.id, status: 'completed' as const, output: await syncMailbox(ctx, job.data) }
       } catch (err) {
-        return { id: job.id, status: 'failed' as const, output: { message: (err as Error).message } }
+        return { id: job.id, status: 'failed' as const, output: { message: errorMessage(err) } }
       }
     }))
   })

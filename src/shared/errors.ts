@@ -3,6 +3,8 @@
  * Codes are stable: clients and operators script against them (CONTRACT.md).
  * Field validation errors use the pattern `invalid_<field path>`, e.g.
  * `invalid_imap.port`, so the code names the bad field.
+ * Also the one way to read what a catch got (asError, errorMessage,
+ * errorCode) and to log it (`{ err }`, bareError for third-party errors).
  */
 export const ERROR_CODES = {
   unauthorized: { status: 401, message: 'a valid Authorization: Bearer token is required' },
@@ -37,4 +39,44 @@ export class AppError extends Error {
 /** A 400 naming the field: code `invalid_<field>`. */
 export function fieldError (field: string, message: string): AppError {
   return new AppError(`invalid_${field}`, `${field} ${message}`, field)
+}
+
+/** The response schema of every error: {"error":{"code","message","field"?}}. */
+export const errorResponseSchema = {
+  type: 'object',
+  properties: {
+    error: {
+      type: 'object',
+      required: ['code', 'message'],
+      properties: { code: { type: 'string' }, message: { type: 'string' }, field: { type: 'string' } }
+    }
+  }
+} as const
+
+/** What was thrown, as an Error: itself when it is one, else an Error with its message or text. */
+export function asError (err: unknown): Error {
+  if (err instanceof Error) return err
+  if (typeof err === 'object' && err !== null && 'message' in err && typeof err.message === 'string') return new Error(err.message)
+  return new Error(String(err))
+}
+
+/** The message of what was thrown. */
+export function errorMessage (err: unknown): string {
+  return asError(err).message
+}
+
+/** The text `code` of what was thrown (a Node errno name, a PostgreSQL SQLSTATE), if it has one. */
+export function errorCode (err: unknown): string | undefined {
+  return typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string' ? err.code : undefined
+}
+
+/**
+ * The error with its class, message and stack only, to log as `{ err }`:
+ * third-party errors (imapflow, the Graph SDK, @azure/identity) may keep a
+ * request, an answer or credentials in their other properties.
+ */
+export function bareError (err: unknown): Error {
+  const e = asError(err)
+  const bare: Error = Object.create(Object.getPrototypeOf(e))
+  return Object.assign(bare, { message: e.message, stack: e.stack })
 }

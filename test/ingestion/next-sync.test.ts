@@ -2,7 +2,7 @@
 import t from 'tap'
 import { nextSyncSeconds, registerNextSyncHook } from '../../src/ingestion/next-sync.ts'
 import type { Mailbox } from '../../src/mailboxes/types.ts'
-import type { AppContext } from '../../src/runtime/context.ts'
+import type { AppContext } from '../../src/context.ts'
 
 const ctx = {} as AppContext
 const mailbox = (provider: 'imap' | 'graph'): Mailbox => ({ id: 1, spec: { name: provider, provider }, cursor: null }) as Mailbox

@@ -1,10 +1,9 @@
 // The parse lane: the same parses as the event loop's, batches refused when
 // it holds enough, and a failed or closed lane costs no email its parse.
 import t from 'tap'
-import { parseEmail, type ParseOptions } from '../../src/parsing/parse.ts'
+import { MAX_ATTACHMENT_BYTES, parseEmail, type ParseOptions } from '../../src/parsing/parse.ts'
 import { LANE_DEPTH, LANE_EMAIL_BYTES, LANE_REPLY_EMAILS, createParseLane, type ParseLane } from '../../src/parsing/parse-lane.ts'
 import { batchParses } from '../../src/inbound/parse-stored.ts'
-import { MAX_ATTACHMENT_BYTES } from '../../src/handlers/builtin/attachments.ts'
 import type { Mailbox } from '../../src/mailboxes/types.ts'
 import type { ParsedEmail } from '../../src/parsing/types.ts'
 import { corpusFiles, loadRaw } from '../helpers/corpus.ts'

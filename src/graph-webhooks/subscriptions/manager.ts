@@ -16,11 +16,12 @@ import { GraphConnection } from '../../providers/graph/connection.ts'
 import { statusOf } from '../../providers/graph/errors.ts'
 import { inTransaction, send } from '../../queue/boss.ts'
 import { subscriptionKeys, syncKeys, type QueuePayloads } from '../../queue/queues.ts'
-import type { AppContext } from '../../runtime/context.ts'
+import type { AppContext } from '../../context.ts'
 import { newClientState, sealClientState } from '../client-state.ts'
 import { createSubscription, deleteSubscription, reauthorizeSubscription, renewSubscription, resourceFor } from './graph-api.ts'
 import { deleteSubscriptionRow, getSubscription, saveActive, saveFailure, saveHealthy, withSubscriptionLock, type SubscriptionRow } from './repository.ts'
 import { lifetimeMs, renewBeforeMs } from './timing.ts'
+import { bareError, errorMessage } from '../../shared/errors.ts'
 
 export type SubscriptionJob = QueuePayloads['graph-subscription']
 
@@ -62,7 +63,10 @@ async function create (t: Target): Promise<void> {
   if (publicUrl === undefined) { await saveFailure(ctx.pool, mailbox.id, 'unavailable', NO_PUBLIC_URL); return }
   const graph = mailbox.spec.graph!
   // never two for one mailbox: the old one goes first (already gone: fine)
-  if (row?.subscription_id != null) await deleteSubscription(conn, row.subscription_id).catch(err => log.warn({ err: { message: (err as Error).message } }, 'old graph subscription not deleted'))
+  if (row?.subscription_id != null) {
+    await deleteSubscription(conn, row.subscription_id)
+      .catch(err => log.warn({ err: bareError(err) }, 'old graph subscription not deleted'))
+  }
   const clientState = newClientState()
   const request = {
     resource: resourceFor(graph.user, graph.folder ?? 'Inbox'),
@@ -75,9 +79,8 @@ async function create (t: Target): Promise<void> {
   try {
     sub = await createSubscription(conn, request)
   } catch (err) {
-    const message = `subscription not created: ${(err as Error).message}`
-    await saveFailure(ctx.pool, mailbox.id, 'failed', message)
-    log.warn({ err: { message } }, 'graph subscription failed: the mailbox is polled')
+    await saveFailure(ctx.pool, mailbox.id, 'failed', `subscription not created: ${errorMessage(err)}`)
+    log.warn({ err: bareError(err) }, 'graph subscription failed: the mailbox is polled')
     return
   }
   try {
@@ -108,7 +111,7 @@ async function renew (t: Target, subscriptionId: string): Promise<boolean> {
   } catch (err) {
     if (statusOf(err) === 404) return false
     // still live until it expires: keep it, show the error, try again later
-    await saveFailure(ctx.pool, mailbox.id, 'active', `renewal failed: ${(err as Error).message}`)
+    await saveFailure(ctx.pool, mailbox.id, 'active', `renewal failed: ${errorMessage(err)}`)
     return true
   }
 }
@@ -122,7 +125,7 @@ async function reauthorize (t: Target, subscriptionId: string): Promise<boolean>
     return true
   } catch (err) {
     if (statusOf(err) === 404) return false
-    await saveFailure(ctx.pool, mailbox.id, 'active', `reauthorization failed: ${(err as Error).message}`)
+    await saveFailure(ctx.pool, mailbox.id, 'active', `reauthorization failed: ${errorMessage(err)}`)
     throw err
   }
 }

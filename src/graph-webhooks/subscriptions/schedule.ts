@@ -13,7 +13,7 @@ import type { Mailbox } from '../../mailboxes/types.ts'
 import { mailboxesNeedingSubscriptionWork, subscriptionStatus, type DueRule } from '../../mailboxes/subscription-work.ts'
 import { insert, send } from '../../queue/boss.ts'
 import { subscriptionKeys, type QueuePayloads } from '../../queue/queues.ts'
-import type { AppContext } from '../../runtime/context.ts'
+import type { AppContext } from '../../context.ts'
 import { registerNextSyncHook } from '../../ingestion/next-sync.ts'
 import { renewBeforeMs, resyncSeconds } from './timing.ts'
 

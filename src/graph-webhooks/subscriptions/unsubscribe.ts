@@ -6,9 +6,10 @@
  */
 import { loadMailbox, mailboxIdByName } from '../../mailboxes/repository.ts'
 import { GraphConnection } from '../../providers/graph/connection.ts'
-import type { AppContext } from '../../runtime/context.ts'
+import type { AppContext } from '../../context.ts'
 import { deleteSubscription } from './graph-api.ts'
 import { getSubscription, withSubscriptionLock } from './repository.ts'
+import { bareError } from '../../shared/errors.ts'
 
 export async function deleteWithSubscription (ctx: AppContext, name: string, deleteMailbox: () => Promise<void>): Promise<void> {
   const id = await mailboxIdByName(ctx.pool, name)
@@ -19,7 +20,7 @@ export async function deleteWithSubscription (ctx: AppContext, name: string, del
         const mailbox = await loadMailbox(ctx.pool, ctx.encryptionKey, id)
         if (mailbox?.spec.graph !== undefined) await deleteSubscription(new GraphConnection(mailbox.spec.graph), row.subscription_id)
       } catch (err) {
-        ctx.log.warn({ mailbox: name, err: { message: (err as Error).message } }, 'graph subscription not deleted: it expires on its own')
+        ctx.log.warn({ mailbox: name, err: bareError(err) }, 'graph subscription not deleted: it expires on its own')
       }
     }
     await deleteMailbox()

@@ -5,10 +5,8 @@
  * replay does not store them twice.
  */
 import type { PoolClient } from '../../db/pool.ts'
+import { MAX_ATTACHMENT_BYTES } from '../../parsing/parse.ts'
 import type { ParsedAttachment } from '../../parsing/types.ts'
-
-/** Largest attachment kept, in bytes. */
-export const MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 
 export interface StoredAttachments { stored: string[], skipped: Array<{ filename: string, reason: 'too_large' }> }
 

@@ -3,19 +3,20 @@
  * the built-in store, and create the issue, note or unsubscribe. Every effect
  * is idempotent by inbound email id (see issues.ts).
  */
-import type { AppContext } from '../../runtime/context.ts'
+import type { AppContext } from '../../context.ts'
 import type { Mailbox } from '../../mailboxes/types.ts'
 import { transaction } from '../../db/pool.ts'
 import { routeFor } from '../route-for.ts'
 import type { KeyMatch } from '../../routing/matchers.ts'
 import type { ParsedEmail } from '../../parsing/types.ts'
 import { issueDescription, replyBody } from '../../parsing/body.ts'
-import type { Outcome, StoredEmail } from '../types.ts'
+import type { Outcome } from '../../inbound/lifecycle.ts'
+import type { StoredEmail } from '../types.ts'
 import { storeAttachments } from './attachments.ts'
 import { createIssue, createNote, issueByIid, issueByReplyKey, serviceDeskThread, unsubscribe, type IssueRef } from './issues.ts'
 import { customServiceDeskAddresses, getProject, projectByIdAndSlug, projectByPath, projectByServiceDeskKey, type Project } from './projects.ts'
 
-interface Job { ctx: AppContext, email: StoredEmail, parsed: ParsedEmail, mailbox: Mailbox }
+interface Job { ctx: Pick<AppContext, 'pool'>, email: StoredEmail, parsed: ParsedEmail, mailbox: Mailbox }
 
 const rejected = (reason: Extract<Outcome, { status: 'rejected' }>['reason'], detail: string): Outcome => ({ status: 'rejected', reason, detail })
 
@@ -64,7 +65,7 @@ async function addIssue (j: Job, project: Project, serviceDesk: boolean): Promis
 /** The project a key names, with its token checked where the key carries one. */
 async function projectFor (j: Job, match: KeyMatch): Promise<Project | null> {
   const db = j.ctx.pool
-  if (match.handler === 'service_desk_verification') return await getProject(db, Number(match.projectRef)).catch(() => null)
+  if (match.handler === 'service_desk_verification') return await getProject(db, Number(match.projectRef))
   if (!('form' in match)) return null
   switch (match.form) {
     case 'project_id': {
@@ -77,7 +78,7 @@ async function projectFor (j: Job, match: KeyMatch): Promise<Project | null> {
       return p !== null && (!('token' in match) || match.token === p.incomingEmailToken) ? p : null
     }
     case 'service_desk_key': return await projectByServiceDeskKey(db, match.projectSlug, match.serviceDeskKey)
-    case 'custom_address': return await getProject(db, Number(match.projectRef)).catch(() => null)
+    case 'custom_address': return await getProject(db, Number(match.projectRef))
     default: return null
   }
 }
@@ -121,7 +122,9 @@ async function handle (j: Job, match: KeyMatch): Promise<Outcome> {
   }
 }
 
-export async function handleBuiltin (ctx: AppContext, email: StoredEmail, parsed: ParsedEmail, mailbox: Mailbox): Promise<Outcome> {
+export async function handleBuiltin (
+  ctx: Pick<AppContext, 'pool'>, email: StoredEmail, parsed: ParsedEmail, mailbox: Mailbox
+): Promise<Outcome> {
   const j: Job = { ctx, email, parsed, mailbox }
   const routing = routeFor(parsed, mailbox, {
     customServiceDeskAddresses: await email.memo.once('customServiceDeskAddresses', async () => await customServiceDeskAddresses(ctx.pool))
@@ -129,7 +132,7 @@ export async function handleBuiltin (ctx: AppContext, email: StoredEmail, parsed
   if (routing.outcome === 'handle') return await handle(j, routing.match)
   // a mailbox bound to one project's Service Desk takes mail without a key
   if (routing.reason === 'no_key' && mailbox.spec.serviceDeskProjectId !== undefined) {
-    return await serviceDesk(j, await getProject(ctx.pool, mailbox.spec.serviceDeskProjectId).catch(() => null))
+    return await serviceDesk(j, await getProject(ctx.pool, mailbox.spec.serviceDeskProjectId))
   }
   return rejected(routing.reason, routing.detail)
 }

@@ -1,7 +1,7 @@
 /** Built-in projects: creation, lookup by what a mail key names. */
 import { randomBytes } from 'node:crypto'
 import type { Queryable } from '../../db/pool.ts'
-import { AppError } from '../../shared/errors.ts'
+import { AppError, errorCode } from '../../shared/errors.ts'
 import { firstBuiltinAddress } from '../../mailboxes/repository.ts'
 
 export interface Project {
@@ -49,15 +49,15 @@ export async function createProject (db: Queryable, p: NewProject): Promise<Proj
         p.serviceDesk ?? false, p.serviceDeskKey ?? null, p.customEmail ?? null, address])
     return toProject(rows[0])
   } catch (err) {
-    if ((err as { code?: string }).code === '23505') throw new AppError('project_exists', `a project with that path, Service Desk key or custom address exists`)
+    if (errorCode(err) === '23505') throw new AppError('project_exists', `a project with that path, Service Desk key or custom address exists`)
     throw err
   }
 }
 
-export async function getProject (db: Queryable, id: number): Promise<Project> {
+/** By id; null when there is none (a failed query throws: not the same answer). */
+export async function getProject (db: Queryable, id: number): Promise<Project | null> {
   const { rows } = await db.query<Row>('SELECT * FROM projects WHERE id = $1', [id])
-  if (rows.length === 0) throw new AppError('not_found', `no project ${id}`)
-  return toProject(rows[0])
+  return rows.length === 0 ? null : toProject(rows[0])
 }
 
 export async function listProjects (db: Queryable): Promise<Project[]> {

@@ -6,14 +6,14 @@
  * retried with backoff, any other status (401 wrong secret, 400 too large…)
  * failed at once. GitLab routes the email itself, so nothing is routed here.
  */
-import type { AppContext } from '../../runtime/context.ts'
 import type { Delivery } from '../../mailboxes/types.ts'
 import { gitlabSecret } from './secret.ts'
 import { MAILROOM_HEADER, mailroomToken, mailroomUrl } from './jwt.ts'
 import { postDelivery } from '../http/post.ts'
-import type { Outcome, StoredEmail } from '../types.ts'
+import type { Outcome } from '../../inbound/lifecycle.ts'
+import type { StoredEmail } from '../types.ts'
 
-export async function deliverToGitlab (_ctx: AppContext, email: StoredEmail, delivery: Extract<Delivery, { kind: 'gitlab' }>): Promise<Outcome> {
+export async function deliverToGitlab (email: StoredEmail, delivery: Extract<Delivery, { kind: 'gitlab' }>): Promise<Outcome> {
   const secret = await gitlabSecret(delivery.secretFile)
   const answer = await postDelivery({
     what: 'GitLab',

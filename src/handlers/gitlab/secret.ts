@@ -12,6 +12,7 @@
  * picked up without a restart.
  */
 import { readFile, stat } from 'node:fs/promises'
+import { errorCode, errorMessage } from '../../shared/errors.ts'
 
 export const SECRET_BYTES = 32
 const RECHECK_MS = 1000
@@ -26,7 +27,7 @@ const cache = new Map<string, Entry>()
 export async function gitlabSecret (file: string, now = Date.now()): Promise<Uint8Array<ArrayBuffer>> {
   const hit = cache.get(file)
   if (hit !== undefined && now - hit.checkedAt < RECHECK_MS) return hit.secret
-  const info = await stat(file).catch((err: NodeJS.ErrnoException) => { throw secretError(file, `cannot be read (${err.code ?? err.message})`) })
+  const info = await stat(file).catch((err: unknown) => { throw unreadable(file, err) })
   if (!info.isFile()) throw secretError(file, 'is not a regular file')
   if (info.size > MAX_FILE_BYTES) throw secretError(file, `is ${info.size} bytes long: not a secret file`)
   const stamp = `${info.ino}:${info.size}:${info.mtimeMs}`
@@ -34,7 +35,7 @@ export async function gitlabSecret (file: string, now = Date.now()): Promise<Uin
     hit.checkedAt = now
     return hit.secret
   }
-  const text = await readFile(file, 'latin1').catch((err: NodeJS.ErrnoException) => { throw secretError(file, `cannot be read (${err.code ?? err.message})`) })
+  const text = await readFile(file, 'latin1').catch((err: unknown) => { throw unreadable(file, err) })
   const secret = decodeSecret(file, text)
   cache.set(file, { checkedAt: now, stamp, secret })
   return secret
@@ -51,4 +52,8 @@ export function decodeSecret (file: string, text: string): Uint8Array<ArrayBuffe
 
 function secretError (file: string, problem: string): Error {
   return new Error(`GitLab secret file ${file} ${problem}`)
+}
+
+function unreadable (file: string, err: unknown): Error {
+  return secretError(file, `cannot be read (${errorCode(err) ?? errorMessage(err)})`)
 }

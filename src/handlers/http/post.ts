@@ -10,7 +10,8 @@
  * reconnected for every email.
  */
 import { sendPost, type RawAnswer } from './transport.ts'
-import { RetryableError } from '../types.ts'
+import { RetryableError } from '../../inbound/lifecycle.ts'
+import { asError, errorCode } from '../../shared/errors.ts'
 
 /** How long one delivery may take, answer body included. */
 export const DELIVERY_TIMEOUT_MS = 30_000
@@ -75,9 +76,10 @@ function splitCredentials (raw: string): { url: URL, authorization: Record<strin
 
 // node's messages name no URL; the code says what went wrong
 function describeError (err: unknown, timeoutMs: number): string {
-  const e = err as Error & { code?: string }
+  const e = asError(err)
+  const code = errorCode(err)
   if (e.name === 'AbortError' || e.name === 'TimeoutError') return `no answer within ${timeoutMs / 1000} s`
-  return e.code === undefined || e.message.includes(e.code) ? e.message : `${e.message} (${e.code})`
+  return code === undefined || e.message.includes(code) ? e.message : `${e.message} (${code})`
 }
 
 /** The URL without credentials or query, which may carry tokens: fit for errors and logs. */

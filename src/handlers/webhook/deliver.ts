@@ -8,13 +8,14 @@
  * or no answer retried with backoff; any other status failed at once.
  */
 import { Webhook } from 'standardwebhooks'
-import type { AppContext } from '../../runtime/context.ts'
+import type { AppContext } from '../../context.ts'
 import type { Delivery } from '../../mailboxes/types.ts'
 import type { RoutingResult } from '../../routing/route.ts'
 import type { ParsedEmail } from '../../parsing/types.ts'
 import { postDelivery } from '../http/post.ts'
 import { emailReceivedEvent, rawUrlFor } from './payload.ts'
-import type { Outcome, StoredEmail } from '../types.ts'
+import type { Outcome } from '../../inbound/lifecycle.ts'
+import type { StoredEmail } from '../types.ts'
 
 /** The stable Standard Webhooks message id of an email. */
 export function webhookId (emailId: number): string {
@@ -32,7 +33,10 @@ export function webhookHeaders (secret: string, id: string, body: string, now = 
   return { 'webhook-id': id, 'webhook-timestamp': String(Math.floor(now.getTime() / 1000)), 'webhook-signature': signer.sign(id, now, body) }
 }
 
-export async function deliverToWebhook (ctx: AppContext, email: StoredEmail, parsed: ParsedEmail, routing: RoutingResult, delivery: Extract<Delivery, { kind: 'webhook' }>): Promise<Outcome> {
+export async function deliverToWebhook (
+  ctx: Pick<AppContext, 'settings'>, email: StoredEmail, parsed: ParsedEmail, routing: RoutingResult,
+  delivery: Extract<Delivery, { kind: 'webhook' }>
+): Promise<Outcome> {
   const body = JSON.stringify(emailReceivedEvent(email, parsed, routing, rawUrlFor(ctx.settings, email.id)))
   const id = webhookId(email.id)
   const answer = await postDelivery({

@@ -9,8 +9,8 @@ import type { FastifyInstance } from 'fastify'
 import { getEmail, getRaw, listEmails } from '../../inbound/repository.ts'
 import { STATUSES } from '../../inbound/lifecycle.ts'
 import { replayEmail } from '../../inbound/replay.ts'
-import type { AppContext } from '../../runtime/context.ts'
-import { errorResponseSchema } from '../errors.ts'
+import type { AppContext } from '../../context.ts'
+import { errorResponseSchema } from '../../shared/errors.ts'
 
 const emailSchema = {
   type: 'object',

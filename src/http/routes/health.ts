@@ -5,7 +5,8 @@
  * - GET /metrics: Prometheus text format.
  */
 import type { FastifyInstance } from 'fastify'
-import type { AppContext } from '../../runtime/context.ts'
+import type { AppContext } from '../../context.ts'
+import { errorMessage } from '../../shared/errors.ts'
 
 const statusSchema = { type: 'object', properties: { status: { type: 'string' }, checks: { type: 'object', additionalProperties: { type: 'string' } } } }
 
@@ -15,7 +16,7 @@ async function check (fn: () => Promise<unknown>, timeoutMs = 2000): Promise<str
     await Promise.race([fn(), new Promise((_resolve, reject) => { timer = setTimeout(() => reject(new Error('timed out')), timeoutMs) })])
     return 'ok'
   } catch (err) {
-    return (err as Error).message || 'failed'
+    return errorMessage(err) || 'failed'
   } finally {
     clearTimeout(timer)
   }

@@ -11,10 +11,10 @@ import { strictValidatorCompiler } from '../../shared/strict-ajv.ts'
 import { mailboxSchema } from '../../mailboxes/schema.ts'
 import { createMailbox, deleteMailbox, getMailboxView, listMailboxes } from '../../mailboxes/repository.ts'
 import type { MailboxSpec } from '../../mailboxes/types.ts'
-import type { AppContext } from '../../runtime/context.ts'
+import type { AppContext } from '../../context.ts'
 import { requestSync } from '../../ingestion/request-sync.ts'
 import { deleteWithSubscription } from '../../graph-webhooks/subscriptions/unsubscribe.ts'
-import { errorResponseSchema } from '../errors.ts'
+import { errorResponseSchema } from '../../shared/errors.ts'
 import { mailboxListSchema, mailboxViewSchema } from './mailbox-schemas.ts'
 
 const nameParams = { type: 'object', required: ['name'], properties: { name: { type: 'string', maxLength: 63 } } }

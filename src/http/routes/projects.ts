@@ -7,10 +7,10 @@
  */
 import type { FastifyInstance } from 'fastify'
 import { strictValidatorCompiler } from '../../shared/strict-ajv.ts'
-import { createProject, getProject, listProjects, type NewProject } from '../../handlers/builtin/projects.ts'
+import { createProject, getProject, listProjects, type NewProject, type Project } from '../../handlers/builtin/projects.ts'
 import { listIssues, projectView } from '../../handlers/builtin/views.ts'
-import type { AppContext } from '../../runtime/context.ts'
-import { errorResponseSchema } from '../errors.ts'
+import type { AppContext } from '../../context.ts'
+import { AppError, errorResponseSchema } from '../../shared/errors.ts'
 
 
 const newProjectSchema = {
@@ -54,6 +54,12 @@ const issueSchema = {
 }
 const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'integer', minimum: 1 } } }
 
+async function existingProject (ctx: AppContext, id: number): Promise<Project> {
+  const project = await getProject(ctx.pool, id)
+  if (project === null) throw new AppError('not_found', `no project ${id}`)
+  return project
+}
+
 export async function projectRoutes (app: FastifyInstance, opts: { ctx: AppContext }): Promise<void> {
   const { ctx } = opts
   app.post<{ Body: NewProject }>('/projects', {
@@ -68,12 +74,12 @@ export async function projectRoutes (app: FastifyInstance, opts: { ctx: AppConte
     async () => ({ items: (await listProjects(ctx.pool)).map(projectView) }))
 
   app.get<{ Params: { id: number } }>('/projects/:id', { schema: { params: idParams, response: { 200: projectSchema, '4xx': errorResponseSchema } } },
-    async (req) => projectView(await getProject(ctx.pool, req.params.id)))
+    async (req) => projectView(await existingProject(ctx, req.params.id)))
 
   app.get<{ Params: { id: number } }>('/projects/:id/issues', {
     schema: { params: idParams, response: { 200: { type: 'object', properties: { items: { type: 'array', items: issueSchema } } }, '4xx': errorResponseSchema } }
   }, async (req) => {
-    await getProject(ctx.pool, req.params.id)
+    await existingProject(ctx, req.params.id)
     return { items: await listIssues(ctx.pool, req.params.id) }
   })
 }

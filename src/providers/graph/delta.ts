@@ -13,6 +13,7 @@ import { randomBytes } from 'node:crypto'
 import type { MessageRef } from '../types.ts'
 import type { GraphConnection } from './connection.ts'
 import { statusOf } from './errors.ts'
+import { errorCode } from '../../shared/errors.ts'
 
 export interface GraphCursor {
   deltaLink?: string
@@ -35,7 +36,7 @@ export function isGraphCursor (c: unknown): c is GraphCursor {
 
 /** 410 Gone or syncStateNotFound: the delta token expired; start over. */
 function syncStateLost (err: unknown): boolean {
-  const code = (err as { code?: string }).code ?? ''
+  const code = errorCode(err) ?? ''
   return statusOf(err) === 410 || /syncStateNotFound|resyncRequired/i.test(code)
 }
 

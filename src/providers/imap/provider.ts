@@ -12,6 +12,7 @@ import type { AfterDelivery, ImapSettings } from '../../mailboxes/types.ts'
 import type { FetchedMessage, ListResult, MessageRef, Provider } from '../types.ts'
 import { connectImap } from './connect.ts'
 import { headerBlock } from '../../shared/mime.ts'
+import { errorMessage } from '../../shared/errors.ts'
 
 export interface ImapCursor { uidValidity: string, lastUid: number }
 
@@ -64,7 +65,8 @@ export class ImapProvider implements Provider {
       try {
         this.lock = await client.getMailboxLock(this.folder)
       } catch (err) {
-        throw new Error(`IMAP folder "${this.folder}" cannot be opened: ${(err as { responseText?: string }).responseText ?? (err as Error).message}`)
+        const reason = (err as { responseText?: string }).responseText ?? errorMessage(err)
+        throw new Error(`IMAP folder "${this.folder}" cannot be opened: ${reason}`)
       }
     }
     return this.client

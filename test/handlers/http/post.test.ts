@@ -2,7 +2,7 @@ import t, { type Test } from 'tap'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { postDelivery, retryAfterSeconds } from '../../../src/handlers/http/post.ts'
-import { RetryableError } from '../../../src/handlers/types.ts'
+import { RetryableError } from '../../../src/inbound/lifecycle.ts'
 
 interface Reply { status: number, body?: string, headers?: Record<string, string>, delayMs?: number }
 
