@@ -104,7 +104,9 @@ export async function lastHandledAt (pool: Pool, mailboxName: string): Promise<n
  * scheduled sync during a run), whose first sync has found the folder empty;
  * then `emails` are put in its INBOX. Resolves when a poll request would find them.
  */
-export async function onDemandMailbox (rt: Runtime, imap: Dovecot, name: string, delivery: Record<string, unknown>, emails: Buffer[]): Promise<void> {
+export async function onDemandMailbox (
+  rt: Runtime, imap: Dovecot, name: string, delivery: Record<string, unknown>, emails: Buffer[]
+): Promise<void> {
   const u = imap.addUser()
   await api(rt, 'POST', '/api/v1/mailboxes', {
     name,

@@ -42,7 +42,6 @@ const TIMEOUT_MS = 300_000
 const MAIL_ROOM_RATE = 26
 const TARGET_FACTOR = 20
 
-
 /** Every email arrived exactly once, and no request was refused. */
 async function checkArrivals (endpoint: MailroomEndpoint, who: string): Promise<void> {
   const { distinct, once, refused } = await endpoint.stats()
@@ -53,7 +52,9 @@ async function checkArrivals (endpoint: MailroomEndpoint, who: string): Promise<
 
 interface MailslotResult { seconds: number, storedSeconds: number }
 
-async function runMailslot (rt: Runtime, imap: Dovecot, endpoint: MailroomEndpoint, secretFile: string, name: string, emails: Buffer[]): Promise<MailslotResult> {
+async function runMailslot (
+  rt: Runtime, imap: Dovecot, endpoint: MailroomEndpoint, secretFile: string, name: string, emails: Buffer[]
+): Promise<MailslotResult> {
   await onDemandMailbox(rt, imap, name, { kind: 'gitlab', url: endpoint.url, mailboxType: 'incoming_email', secretFile }, emails)
   await endpoint.reset()
 

@@ -87,7 +87,8 @@ try {
     const twin = imap.addUser()
     await imap.appendMany(twin.user, 'INBOX', emails)
     const meter = cpuMeter()
-    const baseline = { ...await runBaseline(imap.clientOptions({ user: twin.user, pass: twin.password }), rt.ctx.pool, EMAILS), cpu: meter() }
+    const twinOptions = imap.clientOptions({ user: twin.user, pass: twin.password })
+    const baseline = { ...await runBaseline(twinOptions, rt.ctx.pool, EMAILS), cpu: meter() }
     const mailslot = await runMailslot(rt, imap, `${prefix}-${run}`, emails)
     if (run < 1) { console.log(`warm-up run (not counted): mailslot ${(EMAILS / mailslot.seconds).toFixed(0)} emails/s, baseline ${(EMAILS / baseline.seconds).toFixed(0)} emails/s`); continue }
     results.push({ mailslot, baseline })

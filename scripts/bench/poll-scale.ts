@@ -26,7 +26,10 @@ async function rawLoop (): Promise<number> {
   await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
     while (next < users.length) {
       const u = users[next++]
-      const client = new ImapFlow({ host: imap.host, port: imap.port, secure: false, doSTARTTLS: false, auth: { user: u.user, pass: u.password }, logger: false, disableAutoIdle: true })
+      const client = new ImapFlow({
+        host: imap.host, port: imap.port, secure: false, doSTARTTLS: false, auth: { user: u.user, pass: u.password },
+        logger: false, disableAutoIdle: true
+      })
       await client.connect()
       const lock = await client.getMailboxLock('INBOX')
       await client.search({ seen: false }, { uid: true })

@@ -89,7 +89,9 @@ const helloRequest: Request[] = [{ method: 'GET', path: '/' }]
 
 let accepted = 0
 let sent = 0
-const rows: Array<{ run: number, hello: number, notes: number, ratio: number, p50: number, p99: number, helloP99: number, errors: number }> = []
+const rows: Array<{
+  run: number, hello: number, notes: number, ratio: number, p50: number, p99: number, helloP99: number, errors: number
+}> = []
 process.stdout.write(`warming up (${SECONDS} s each)…\n`)
 await load(hello.info.url, helloRequest)
 const warm = await load(slot.info.url, notify)
@@ -102,7 +104,10 @@ for (let run = 1; run <= RUNS; run++) {
   sent += res.requests.sent
   const notes = res['2xx'] / res.duration
   const helloRate = base['2xx'] / base.duration
-  rows.push({ run, hello: helloRate, notes, ratio: notes / helloRate, p50: res.latency.p50, p99: res.latency.p99, helloP99: base.latency.p99, errors: res.non2xx + res.errors + res.timeouts })
+  rows.push({
+    run, hello: helloRate, notes, ratio: notes / helloRate, p50: res.latency.p50, p99: res.latency.p99, helloP99: base.latency.p99,
+    errors: res.non2xx + res.errors + res.timeouts
+  })
   const r = rows[rows.length - 1]
   process.stdout.write(`run ${run}: hello ${r.hello.toFixed(0)} req/s (p99 ${r.helloP99} ms) | notifications ${r.notes.toFixed(0)}/s, p50 ${r.p50} ms, p99 ${r.p99} ms, non-2xx/errors ${r.errors} | ratio ${r.ratio.toFixed(2)}\n`)
 }

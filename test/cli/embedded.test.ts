@@ -15,7 +15,7 @@ t.test('with no DATABASE_URL: embedded PostgreSQL in the data dir, reused on the
   const first = await startServer(env)
   t.equal((await fetch(first.address + '/healthz')).status, 200)
   const token = readFileSync(path.join(dir, 'admin-token'), 'utf8').trim()
-  t.match(first.output(), `Admin API token`)
+  t.match(first.output(), 'Admin API token')
   t.match(first.output(), token, 'the generated token is printed at first start')
   const added = await fetch(first.address + '/api/v1/mailboxes', {
     method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },

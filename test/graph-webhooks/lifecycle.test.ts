@@ -7,7 +7,9 @@ import { finishedCount } from '../helpers/rows.ts'
 
 /** Subscribed webhook mailbox; subscriptions live 12 s, so renewal is due after 6 s. */
 async function subscribed (t: Test, lifetimeMinutes = '0.2'): Promise<GraphFixture & { name: string, box: MailboxHandle }> {
-  const f = await graphFixture(t, { webhook: true, fake: { minSubscriptionMinutes: 0 }, env: { MAILSLOT_GRAPH_SUBSCRIPTION_MINUTES: lifetimeMinutes } })
+  const f = await graphFixture(t, {
+    webhook: true, fake: { minSubscriptionMinutes: 0 }, env: { MAILSLOT_GRAPH_SUBSCRIPTION_MINUTES: lifetimeMinutes }
+  })
   const box = f.fake.addMailbox('grace@contoso.example')
   const spec = graphMailbox(f.fake, box)
   await f.rt.api('POST', '/api/v1/mailboxes', spec)

@@ -21,7 +21,13 @@ export interface Received {
   authError?: string
 }
 
-export interface Answer { status: number, body?: string, headers?: Record<string, string>, /** held this long before it is sent */ delayMs?: number }
+export interface Answer {
+  status: number
+  body?: string
+  headers?: Record<string, string>
+  /** held this long before it is sent */
+  delayMs?: number
+}
 
 /** Decides the answer to the n-th request (1-based) that passed the check. */
 export type Responder = (req: Received, n: number) => Answer

@@ -8,7 +8,10 @@ import { startDovecot, type Dovecot } from '../helpers/dovecot.ts'
 import { startTestRuntime, type TestRuntime } from '../helpers/runtime.ts'
 import { waitFor } from '../helpers/wait.ts'
 
-export interface EmailItem { id: number, status: string, reason: string | null, handler: string | null, result: any, attempts: number, lastError: string | null, messageId: string }
+export interface EmailItem {
+  id: number, status: string, reason: string | null, handler: string | null, result: any,
+  attempts: number, lastError: string | null, messageId: string
+}
 
 export interface DeliveryFixture {
   imap: Dovecot

@@ -23,7 +23,12 @@ export async function runCli (args: string[], env: Record<string, string>, stdin
   return { code, stdout, stderr }
 }
 
-export interface Server { child: ChildProcess, address: string, output: () => string, stop: (signal?: NodeJS.Signals) => Promise<number | null> }
+export interface Server {
+  child: ChildProcess
+  address: string
+  output: () => string
+  stop: (signal?: NodeJS.Signals) => Promise<number | null>
+}
 
 /** `mailslot start`, waiting for its "mailslot started" log line. */
 export async function startServer (env: Record<string, string>, args: string[] = []): Promise<Server> {
@@ -50,7 +55,9 @@ export async function startServer (env: Record<string, string>, args: string[] =
 }
 
 /** `mailslot start --role worker` as a child; resolves when it exits, with its signal. */
-export function spawnWorker (env: Record<string, string>): { done: Promise<{ code: number | null, signal: NodeJS.Signals | null, output: string }>, child: ChildProcess } {
+export function spawnWorker (
+  env: Record<string, string>
+): { done: Promise<{ code: number | null, signal: NodeJS.Signals | null, output: string }>, child: ChildProcess } {
   const child = spawn(process.execPath, [CLI, 'start', '--role', 'worker'], { env: cleanEnv(env), cwd: ROOT })
   let output = ''
   child.stdout?.on('data', d => { output += d })

@@ -8,8 +8,8 @@
  * other token `{"active":"false"}`. `tokens` is live: add or delete entries to
  * grant or revoke during a test.
  */
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
 
 export interface Introspection {
   /** `http://127.0.0.1:<port>/introspect` */
@@ -21,36 +21,36 @@ export interface Introspection {
   close(): Promise<void>;
 }
 
-export async function startIntrospection(tokens: Map<string, string> = new Map()): Promise<Introspection> {
-  let requests = 0;
+export async function startIntrospection (tokens: Map<string, string> = new Map()): Promise<Introspection> {
+  let requests = 0
   const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
+    const chunks: Buffer[] = []
+    req.on('data', (c: Buffer) => chunks.push(c))
     req.on('end', () => {
-      requests++;
-      const body = new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
-      const bearer = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '')?.[1];
-      const token = body.get('token') ?? new URL(req.url ?? '/', 'http://x').searchParams.get('access_token') ?? bearer ?? '';
-      const user = tokens.get(token);
-      const answer = user === undefined ? { active: 'false' } : { active: 'true', username: user };
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(answer));
-    });
-  });
+      requests++
+      const body = new URLSearchParams(Buffer.concat(chunks).toString('utf8'))
+      const bearer = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '')?.[1]
+      const token = body.get('token') ?? new URL(req.url ?? '/', 'http://x').searchParams.get('access_token') ?? bearer ?? ''
+      const user = tokens.get(token)
+      const answer = user === undefined ? { active: 'false' } : { active: 'true', username: user }
+      res.writeHead(200, { 'content-type': 'application/json' })
+      res.end(JSON.stringify(answer))
+    })
+  })
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => resolve())
+  })
+  const { port } = server.address() as AddressInfo
   return {
     url: `http://127.0.0.1:${port}/introspect`,
     tokens,
-    get requests() {
-      return requests;
+    get requests () {
+      return requests
     },
-    close() {
-      server.closeAllConnections();
-      return new Promise<void>((resolve) => server.close(() => resolve()));
+    close () {
+      server.closeAllConnections()
+      return new Promise<void>((resolve) => server.close(() => resolve()))
     },
-  };
+  }
 }

@@ -22,15 +22,15 @@
  * - No auth penalty and no failure delay beyond Dovecot's 0.5 s batching, so
  *   tests of failing logins stay fast.
  */
-import { execFile, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { ImapFlow, type ImapFlowOptions, type AuthOptions } from 'imapflow';
-import { config, mailSystemUser, makeCertificate } from './dovecot-config.ts';
-import { HOST, findDovecot, freePort, launch, readLog, shutdown, tail } from './dovecot-process.ts';
+import { execFile, type ChildProcess } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { ImapFlow, type ImapFlowOptions, type AuthOptions } from 'imapflow'
+import { config, mailSystemUser, makeCertificate } from './dovecot-config.ts'
+import { HOST, findDovecot, freePort, launch, readLog, shutdown, tail } from './dovecot-process.ts'
 
 export interface StartDovecotOptions {
   /** Dovecot's high-performance login settings (long-lived imap-login processes, big limits), for the polling benchmark. Default false. */
@@ -101,46 +101,46 @@ export interface Dovecot {
   stop(): Promise<void>;
 }
 
-const MASTER_USER = 'mailslot-helper';
-const USER_RE = /^[A-Za-z0-9._+=@-]+$/;
+const MASTER_USER = 'mailslot-helper'
+const USER_RE = /^[A-Za-z0-9._+=@-]+$/
 const SYSTEM_FLAGS = new Map([
   ['\\draft', 'D'],
   ['\\flagged', 'F'],
   ['\\answered', 'R'],
   ['\\seen', 'S'],
   ['\\deleted', 'T'],
-]);
+])
 
-let fileStamp = 0;
-let fileSeq = 0;
+let fileStamp = 0
+let fileSeq = 0
 
 // If the test process exits without stop(), do not leave Dovecot running.
-const running = new Map<number, string>(); // master pid -> folder
+const running = new Map<number, string>() // master pid -> folder
 process.on('exit', () => {
   for (const [pid, dir] of running) {
-    try { process.kill(pid, 'SIGTERM'); } catch { /* already gone */ }
-    fs.rmSync(dir, { recursive: true, force: true });
+    try { process.kill(pid, 'SIGTERM') } catch { /* already gone */ }
+    fs.rmSync(dir, { recursive: true, force: true })
   }
-});
+})
 
-export async function startDovecot(options: StartDovecotOptions = {}): Promise<Dovecot> {
-  const bin = findDovecot();
+export async function startDovecot (options: StartDovecotOptions = {}): Promise<Dovecot> {
+  const bin = findDovecot()
   if (process.getuid?.() !== 0) {
-    throw new Error('dovecot helper: must run as root (Dovecot hands each mailbox to the `mail` user and its logins to `dovenull`)');
+    throw new Error('dovecot helper: must run as root (Dovecot hands each mailbox to the `mail` user and its logins to `dovenull`)')
   }
-  const mailUser = mailSystemUser();
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mailslot-dovecot-'));
+  const mailUser = mailSystemUser()
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mailslot-dovecot-'))
   try {
     // Dovecot's unprivileged processes (auth as `dovecot`, imap as `mail`,
     // imap-login as `dovenull`) must be able to reach into the folder.
-    fs.chmodSync(dir, 0o755);
-    for (const sub of ['run', 'state', 'users']) fs.mkdirSync(path.join(dir, sub), { mode: 0o755 });
-    fs.mkdirSync(path.join(dir, 'mail'), { mode: 0o700 });
-    fs.chownSync(path.join(dir, 'mail'), mailUser.uid, mailUser.gid);
-    const masterPassword = randomBytes(12).toString('hex');
-    fs.writeFileSync(path.join(dir, 'master-users'), `${MASTER_USER}:{PLAIN}${masterPassword}\n`, { mode: 0o644 });
-    let ca: string | undefined;
-    if (options.ssl) ca = await makeCertificate(dir);
+    fs.chmodSync(dir, 0o755)
+    for (const sub of ['run', 'state', 'users']) fs.mkdirSync(path.join(dir, sub), { mode: 0o755 })
+    fs.mkdirSync(path.join(dir, 'mail'), { mode: 0o700 })
+    fs.chownSync(path.join(dir, 'mail'), mailUser.uid, mailUser.gid)
+    const masterPassword = randomBytes(12).toString('hex')
+    fs.writeFileSync(path.join(dir, 'master-users'), `${MASTER_USER}:{PLAIN}${masterPassword}\n`, { mode: 0o644 })
+    let ca: string | undefined
+    if (options.ssl) ca = await makeCertificate(dir)
     if (options.oauth2IntrospectionUrl) {
       fs.writeFileSync(path.join(dir, 'oauth2.conf.ext'), [
         'introspection_mode = post',
@@ -149,29 +149,29 @@ export async function startDovecot(options: StartDovecotOptions = {}): Promise<D
         'active_attribute = active',
         'active_value = true',
         '',
-      ].join('\n'), { mode: 0o644 });
+      ].join('\n'), { mode: 0o644 })
     }
 
     // A port picked free can be taken by a parallel test before Dovecot binds
     // it: then start again on new ports.
     for (let attempt = 1; ; attempt++) {
-      const port = await freePort();
-      const tlsPort = options.ssl ? await freePort() : undefined;
-      fs.writeFileSync(path.join(dir, 'dovecot.conf'), config({ dir, port, tlsPort, mailUser, options }));
+      const port = await freePort()
+      const tlsPort = options.ssl ? await freePort() : undefined
+      fs.writeFileSync(path.join(dir, 'dovecot.conf'), config({ dir, port, tlsPort, mailUser, options }))
       try {
-        const child = await launch(bin, dir, port, tlsPort, options.startTimeoutMs ?? 10_000);
-        return instance({ bin, dir, port, tlsPort, ca, child, mailUser, masterPassword });
+        const child = await launch(bin, dir, port, tlsPort, options.startTimeoutMs ?? 10_000)
+        return instance({ bin, dir, port, tlsPort, ca, child, mailUser, masterPassword })
       } catch (err) {
         if (attempt < 5 && /Address already in use/.test(readLog(dir))) {
-          fs.rmSync(path.join(dir, 'dovecot.log'), { force: true });
-          continue;
+          fs.rmSync(path.join(dir, 'dovecot.log'), { force: true })
+          continue
         }
-        throw err;
+        throw err
       }
     }
   } catch (err) {
-    fs.rmSync(dir, { recursive: true, force: true });
-    throw err;
+    fs.rmSync(dir, { recursive: true, force: true })
+    throw err
   }
 }
 
@@ -186,42 +186,42 @@ interface InstanceParts {
   masterPassword: string;
 }
 
-function instance(parts: InstanceParts): Dovecot {
-  const { bin, dir, port, tlsPort, ca, child, mailUser, masterPassword } = parts;
-  const conf = path.join(dir, 'dovecot.conf');
-  const logPath = path.join(dir, 'dovecot.log');
-  const pid = child.pid as number;
-  let stopping: Promise<void> | undefined;
-  let lastUsersStamp = 0;
+function instance (parts: InstanceParts): Dovecot {
+  const { bin, dir, port, tlsPort, ca, child, mailUser, masterPassword } = parts
+  const conf = path.join(dir, 'dovecot.conf')
+  const logPath = path.join(dir, 'dovecot.log')
+  const pid = child.pid as number
+  let stopping: Promise<void> | undefined
+  let lastUsersStamp = 0
 
-  running.set(pid, dir);
+  running.set(pid, dir)
 
-  function writeUser(user: string, password: string): void {
-    if (!USER_RE.test(user)) throw new Error(`dovecot helper: unsupported user name ${JSON.stringify(user)}`);
-    if (/[:\n\r]/.test(password)) throw new Error('dovecot helper: a password may not contain ":" or a line break');
-    const file = path.join(dir, 'users', user);
-    fs.writeFileSync(file, `${user}:{PLAIN}${password}\n`, { mode: 0o644 });
+  function writeUser (user: string, password: string): void {
+    if (!USER_RE.test(user)) throw new Error(`dovecot helper: unsupported user name ${JSON.stringify(user)}`)
+    if (/[:\n\r]/.test(password)) throw new Error('dovecot helper: a password may not contain ":" or a line break')
+    const file = path.join(dir, 'users', user)
+    fs.writeFileSync(file, `${user}:{PLAIN}${password}\n`, { mode: 0o644 })
     // Dovecot re-reads the file when its mtime (seconds) or size changed:
     // give every write its own mtime second.
-    lastUsersStamp = Math.max(lastUsersStamp + 1, Math.floor(Date.now() / 1000));
-    fs.utimesSync(file, lastUsersStamp, lastUsersStamp);
+    lastUsersStamp = Math.max(lastUsersStamp + 1, Math.floor(Date.now() / 1000))
+    fs.utimesSync(file, lastUsersStamp, lastUsersStamp)
   }
 
-  async function doveadm(args: string[]): Promise<string> {
+  async function doveadm (args: string[]): Promise<string> {
     return new Promise((resolve, reject) => {
       execFile(bin.doveadm, ['-c', conf, ...args], { maxBuffer: 256 * 1024 * 1024 }, (err, stdout, stderr) => {
         if (err) {
-          const e = new Error(`doveadm ${args.join(' ')} failed (exit ${String((err as NodeJS.ErrnoException & { code?: unknown }).code)}): ${stderr.trim()}`) as Error & { stderr: string; exitCode: unknown };
-          e.stderr = stderr;
-          e.exitCode = (err as { code?: unknown }).code;
-          reject(e);
-        } else resolve(stdout);
-      });
-    });
+          const e = new Error(`doveadm ${args.join(' ')} failed (exit ${String((err as NodeJS.ErrnoException & { code?: unknown }).code)}): ${stderr.trim()}`) as Error & { stderr: string; exitCode: unknown }
+          e.stderr = stderr
+          e.exitCode = (err as { code?: unknown }).code
+          reject(e)
+        } else resolve(stdout)
+      })
+    })
   }
 
-  function clientOptions(auth: AuthOptions, opts: DovecotClientOptions = {}): ImapFlowOptions {
-    if (opts.secure && tlsPort === undefined) throw new Error('dovecot helper: secure needs startDovecot({ ssl: true })');
+  function clientOptions (auth: AuthOptions, opts: DovecotClientOptions = {}): ImapFlowOptions {
+    if (opts.secure && tlsPort === undefined) throw new Error('dovecot helper: secure needs startDovecot({ ssl: true })')
     return {
       host: HOST,
       port: opts.secure ? tlsPort : port,
@@ -230,41 +230,41 @@ function instance(parts: InstanceParts): Dovecot {
       auth,
       logger: false,
       ...opts.imap,
-    };
+    }
   }
 
-  async function client(user: string, opts: DovecotClientOptions = {}): Promise<ImapFlow> {
-    const c = new ImapFlow(clientOptions({ user: `${user}*${MASTER_USER}`, pass: masterPassword }, opts));
-    c.on('error', () => { /* surfaced by the failing command */ });
-    await c.connect();
-    return c;
+  async function client (user: string, opts: DovecotClientOptions = {}): Promise<ImapFlow> {
+    const c = new ImapFlow(clientOptions({ user: `${user}*${MASTER_USER}`, pass: masterPassword }, opts))
+    c.on('error', () => { /* surfaced by the failing command */ })
+    await c.connect()
+    return c
   }
 
-  async function withClient<T>(user: string, fn: (c: ImapFlow) => Promise<T>): Promise<T> {
-    const c = await client(user, { imap: { disableAutoIdle: true } });
+  async function withClient<T> (user: string, fn: (c: ImapFlow) => Promise<T>): Promise<T> {
+    const c = await client(user, { imap: { disableAutoIdle: true } })
     try {
-      return await fn(c);
+      return await fn(c)
     } finally {
-      await c.logout().catch(() => c.close());
+      await c.logout().catch(() => c.close())
     }
   }
 
-  async function createFolder(user: string, name: string): Promise<boolean> {
+  async function createFolder (user: string, name: string): Promise<boolean> {
     try {
-      await doveadm(['mailbox', 'create', '-s', '-u', user, name]);
-      return true;
+      await doveadm(['mailbox', 'create', '-s', '-u', user, name])
+      return true
     } catch (err) {
-      if (/already exists/i.test((err as { stderr?: string }).stderr ?? '')) return false;
-      throw err;
+      if (/already exists/i.test((err as { stderr?: string }).stderr ?? '')) return false
+      throw err
     }
   }
 
-  async function mailboxStatus(user: string, folder: string, field: string): Promise<string> {
-    const out = await doveadm(['-f', 'tab', 'mailbox', 'status', '-u', user, field, folder]);
-    const [header = '', row = ''] = out.split('\n');
-    const value = row.split('\t')[header.split('\t').indexOf(field)];
-    if (value === undefined) throw new Error(`dovecot helper: no ${field} for ${folder}: ${out}`);
-    return value;
+  async function mailboxStatus (user: string, folder: string, field: string): Promise<string> {
+    const out = await doveadm(['-f', 'tab', 'mailbox', 'status', '-u', user, field, folder])
+    const [header = '', row = ''] = out.split('\n')
+    const value = row.split('\t')[header.split('\t').indexOf(field)]
+    if (value === undefined) throw new Error(`dovecot helper: no ${field} for ${folder}: ${out}`)
+    return value
   }
 
   const api: Dovecot = {
@@ -276,129 +276,129 @@ function instance(parts: InstanceParts): Dovecot {
     logPath,
     pid,
 
-    addUser(user = `u${randomBytes(6).toString('hex')}@example.com`, password = randomBytes(12).toString('hex')) {
-      writeUser(user, password);
-      return { user, password };
+    addUser (user = `u${randomBytes(6).toString('hex')}@example.com`, password = randomBytes(12).toString('hex')) {
+      writeUser(user, password)
+      return { user, password }
     },
 
-    async setPassword(user, password) {
-      writeUser(user, password);
+    async setPassword (user, password) {
+      writeUser(user, password)
       // A lookup earlier in this second may have cached the old file for the
       // rest of the second.
-      await sleep(1100 - (Date.now() % 1000));
+      await sleep(1100 - (Date.now() % 1000))
     },
 
     clientOptions,
     client,
 
-    async append(user, folder, raw, flags = [], date) {
+    async append (user, folder, raw, flags = [], date) {
       return withClient(user, async (c) => {
         let res = await c.append(folder, raw, flags, date).catch((err: unknown) => {
-          if ((err as { serverResponseCode?: string }).serverResponseCode === 'TRYCREATE') return null;
-          throw err;
-        });
+          if ((err as { serverResponseCode?: string }).serverResponseCode === 'TRYCREATE') return null
+          throw err
+        })
         if (res === null) {
-          await createFolder(user, folder);
-          res = await c.append(folder, raw, flags, date);
+          await createFolder(user, folder)
+          res = await c.append(folder, raw, flags, date)
         }
-        if (!res || res.uid === undefined || res.uidValidity === undefined) throw new Error(`dovecot helper: APPEND to ${folder} returned no UID`);
-        return { uid: res.uid, uidValidity: res.uidValidity };
-      });
+        if (!res || res.uid === undefined || res.uidValidity === undefined) throw new Error(`dovecot helper: APPEND to ${folder} returned no UID`)
+        return { uid: res.uid, uidValidity: res.uidValidity }
+      })
     },
 
-    async appendMany(user, folder, raws, flags = []) {
-      const letters: string[] = [];
+    async appendMany (user, folder, raws, flags = []) {
+      const letters: string[] = []
       for (const flag of flags) {
-        const letter = SYSTEM_FLAGS.get(flag.toLowerCase());
+        const letter = SYSTEM_FLAGS.get(flag.toLowerCase())
         if (letter === undefined) {
           // Keywords live in dovecot-keywords: leave them to IMAP.
-          if (folder.toUpperCase() !== 'INBOX') await createFolder(user, folder);
+          if (folder.toUpperCase() !== 'INBOX') await createFolder(user, folder)
           await withClient(user, async (c) => {
-            for (const raw of raws) await c.append(folder, raw, flags);
-          });
-          return api.count(user, folder);
+            for (const raw of raws) await c.append(folder, raw, flags)
+          })
+          return api.count(user, folder)
         }
-        letters.push(letter);
+        letters.push(letter)
       }
-      if (folder.toUpperCase() === 'INBOX') await mailboxStatus(user, 'INBOX', 'messages'); // creates the Maildir
-      else await createFolder(user, folder);
-      const maildir = (await doveadm(['mailbox', 'path', '-u', user, folder])).trim();
-      const info = letters.length > 0 ? `:2,${[...new Set(letters)].sort().join('')}` : '';
-      const target = path.join(maildir, info ? 'cur' : 'new');
-      const tmp = path.join(maildir, 'tmp');
+      if (folder.toUpperCase() === 'INBOX') await mailboxStatus(user, 'INBOX', 'messages') // creates the Maildir
+      else await createFolder(user, folder)
+      const maildir = (await doveadm(['mailbox', 'path', '-u', user, folder])).trim()
+      const info = letters.length > 0 ? `:2,${[...new Set(letters)].sort().join('')}` : ''
+      const target = path.join(maildir, info ? 'cur' : 'new')
+      const tmp = path.join(maildir, 'tmp')
       // Dovecot gives new files their UIDs in the order of the leading
       // seconds of their names: one increasing number per file keeps the
       // array order.
-      fileStamp = Math.max(fileStamp, Math.floor(Date.now() / 1000));
+      fileStamp = Math.max(fileStamp, Math.floor(Date.now() / 1000))
       for (const raw of raws) {
-        const data = typeof raw === 'string' ? Buffer.from(raw) : raw;
-        const base = `${fileStamp++}.M${++fileSeq}P${process.pid}.mailslot,S=${data.length},W=${virtualSize(data)}`;
-        const tmpFile = path.join(tmp, base);
-        fs.writeFileSync(tmpFile, data, { mode: 0o600 });
-        fs.chownSync(tmpFile, mailUser.uid, mailUser.gid);
-        fs.renameSync(tmpFile, path.join(target, base + info));
+        const data = typeof raw === 'string' ? Buffer.from(raw) : raw
+        const base = `${fileStamp++}.M${++fileSeq}P${process.pid}.mailslot,S=${data.length},W=${virtualSize(data)}`
+        const tmpFile = path.join(tmp, base)
+        fs.writeFileSync(tmpFile, data, { mode: 0o600 })
+        fs.chownSync(tmpFile, mailUser.uid, mailUser.gid)
+        fs.renameSync(tmpFile, path.join(target, base + info))
       }
-      return api.count(user, folder);
+      return api.count(user, folder)
     },
 
-    async flags(user, folder) {
-      const out = await doveadm(['-f', 'tab', 'fetch', '-u', user, 'uid flags', 'mailbox', folder, 'all']);
-      const map = new Map<number, string[]>();
+    async flags (user, folder) {
+      const out = await doveadm(['-f', 'tab', 'fetch', '-u', user, 'uid flags', 'mailbox', folder, 'all'])
+      const map = new Map<number, string[]>()
       for (const line of out.split('\n').slice(1)) {
-        if (!line.trim()) continue;
-        const [uid, list = ''] = line.split('\t');
-        map.set(Number(uid), list.split(' ').filter((f) => f && f !== '\\Recent'));
+        if (!line.trim()) continue
+        const [uid, list = ''] = line.split('\t')
+        map.set(Number(uid), list.split(' ').filter((f) => f && f !== '\\Recent'))
       }
-      return map;
+      return map
     },
 
-    async seen(user, folder) {
-      return [...(await api.flags(user, folder)).entries()].filter(([, f]) => f.includes('\\Seen')).map(([uid]) => uid).sort((a, b) => a - b);
+    async seen (user, folder) {
+      return [...(await api.flags(user, folder)).entries()].filter(([, f]) => f.includes('\\Seen')).map(([uid]) => uid).sort((a, b) => a - b)
     },
 
-    async count(user, folder) {
-      return Number(await mailboxStatus(user, folder, 'messages'));
+    async count (user, folder) {
+      return Number(await mailboxStatus(user, folder, 'messages'))
     },
 
-    async uidValidity(user, folder) {
-      return BigInt(await mailboxStatus(user, folder, 'uidvalidity'));
+    async uidValidity (user, folder) {
+      return BigInt(await mailboxStatus(user, folder, 'uidvalidity'))
     },
 
     createFolder,
 
-    async deleteFolder(user, name) {
+    async deleteFolder (user, name) {
       try {
-        await doveadm(['mailbox', 'delete', '-s', '-u', user, name]);
-        return true;
+        await doveadm(['mailbox', 'delete', '-s', '-u', user, name])
+        return true
       } catch (err) {
-        if (/doesn't exist/i.test((err as { stderr?: string }).stderr ?? '')) return false;
-        throw err;
+        if (/doesn't exist/i.test((err as { stderr?: string }).stderr ?? '')) return false
+        throw err
       }
     },
 
     doveadm,
 
-    logTail(lines = 30) {
-      return tail(readLog(dir), lines);
+    logTail (lines = 30) {
+      return tail(readLog(dir), lines)
     },
 
-    stop() {
+    stop () {
       stopping ??= (async () => {
-        await shutdown(bin.doveadm, conf, child);
-        running.delete(pid);
-        fs.rmSync(dir, { recursive: true, force: true });
-      })();
-      return stopping;
+        await shutdown(bin.doveadm, conf, child)
+        running.delete(pid)
+        fs.rmSync(dir, { recursive: true, force: true })
+      })()
+      return stopping
     },
-  };
-  return api;
+  }
+  return api
 }
 
 /** Size as served over IMAP: every bare LF becomes CRLF. */
-function virtualSize(data: Buffer): number {
-  let size = data.length;
+function virtualSize (data: Buffer): number {
+  let size = data.length
   for (let i = data.indexOf(10); i !== -1; i = data.indexOf(10, i + 1)) {
-    if (i === 0 || data[i - 1] !== 13) size++;
+    if (i === 0 || data[i - 1] !== 13) size++
   }
-  return size;
+  return size
 }

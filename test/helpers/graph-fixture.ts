@@ -21,7 +21,9 @@ export async function graphFixture (t: Test, opts: FixtureOptions = {}): Promise
   // the public URL must be known before start: pick the port first
   const port = await freePort()
   const publicUrl = typeof opts.webhook === 'string' ? opts.webhook : (opts.webhook === true ? `http://127.0.0.1:${port}` : undefined)
-  const env: Record<string, string> = { PORT: String(port), ...(publicUrl !== undefined ? { MAILSLOT_PUBLIC_URL: publicUrl } : {}), ...opts.env }
+  const env: Record<string, string> = {
+    PORT: String(port), ...(publicUrl !== undefined ? { MAILSLOT_PUBLIC_URL: publicUrl } : {}), ...opts.env
+  }
   const rt = await startTestRuntime(t, { env, databaseUrl: opts.databaseUrl })
   return { fake, rt, publicUrl }
 }
@@ -40,7 +42,6 @@ export function graphMailbox (fake: FakeGraph, box: MailboxHandle, over: Record<
     ...over
   }
 }
-
 
 /** Each stored once, handled once, ended delivered or rejected (not the builtin handler's verdict itself). */
 export async function handledOnce (t: Test, rt: TestRuntime, mailbox: string, expected: number): Promise<void> {

@@ -20,10 +20,14 @@ export interface TestRuntime extends Runtime {
   env: Record<string, string>
   /** Every log line written so far. */
   logs: () => string
-  api: (method: string, url: string, body?: unknown, token?: string | null) => Promise<{ status: number, body: any, headers: Headers, text: string }>
+  api: (
+    method: string, url: string, body?: unknown, token?: string | null
+  ) => Promise<{ status: number, body: any, headers: Headers, text: string }>
 }
 
-export async function startTestRuntime (t: Test, opts: { role?: Role, env?: Record<string, string>, databaseUrl?: string, background?: boolean } = {}): Promise<TestRuntime> {
+export async function startTestRuntime (
+  t: Test, opts: { role?: Role, env?: Record<string, string>, databaseUrl?: string, background?: boolean } = {}
+): Promise<TestRuntime> {
   const databaseUrl = opts.databaseUrl ?? await createTestDatabase(t)
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'mailslot-test-'))
   const token = randomBytes(18).toString('base64url')

@@ -1,5 +1,7 @@
 /** Polls `check` until it returns a truthy value or the time is up. */
-export async function waitFor<T> (check: () => Promise<T | undefined | null | false>, what: string, timeoutMs = 30_000, everyMs = 50): Promise<T> {
+export async function waitFor<T> (
+  check: () => Promise<T | undefined | null | false>, what: string, timeoutMs = 30_000, everyMs = 50
+): Promise<T> {
   const deadline = Date.now() + timeoutMs
   let last: unknown
   for (;;) {

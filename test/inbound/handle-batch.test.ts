@@ -27,7 +27,9 @@ t.test('a batch ends in one pass; a row PostgreSQL refuses fails that email alon
   await rt.ctx.pool.query('CREATE TRIGGER refuse BEFORE UPDATE ON inbound_emails FOR EACH ROW EXECUTE FUNCTION refuse()')
   await handleEmails(rt.ctx, stored)
 
-  const { rows } = await rt.ctx.pool.query<{ id: number, status: string, reason: string | null, last_error: string | null, handled: boolean, subject: string | null }>(
+  const { rows } = await rt.ctx.pool.query<{
+    id: number, status: string, reason: string | null, last_error: string | null, handled: boolean, subject: string | null
+  }>(
     `SELECT id, status, reason, last_error, handled_at IS NOT NULL AS handled, parsed->>'subject' AS subject FROM inbound_emails ORDER BY id`)
   t.same(rows.map(r => r.status), ['rejected', 'failed', 'rejected', 'rejected'], 'every email in an end state')
   t.same(rows.map(r => r.reason), ['unknown_key', null, 'unknown_key', 'empty'])

@@ -25,7 +25,9 @@ class ObservedProvider extends ImapProvider {
   }
 }
 
-async function mailboxWith (t: Test, count: number): Promise<ImapFixture & { user: string, mailbox: { id: number, name: string }, provider: ObservedProvider, batches: MessageRef[][] }> {
+async function mailboxWith (
+  t: Test, count: number
+): Promise<ImapFixture & { user: string, mailbox: { id: number, name: string }, provider: ObservedProvider, batches: MessageRef[][] }> {
   const fixture = await imapFixture(t, { role: 'web' })
   const u = fixture.imap.addUser()
   await fixture.imap.appendMany(u.user, 'INBOX', Array.from({ length: count }, (_, i) => makeEmail(i)))
@@ -37,7 +39,6 @@ async function mailboxWith (t: Test, count: number): Promise<ImapFixture & { use
   const batches = [refs.slice(0, 10), refs.slice(10, 20), refs.slice(20, 30)]
   return { ...fixture, user: u.user, mailbox: { id: mailbox.id, name: mailbox.spec.name }, provider, batches }
 }
-
 
 const storedCount = async (f: ImapFixture): Promise<number> => await countRows(f.rt, 'SELECT count(*)::int AS n FROM inbound_emails')
 

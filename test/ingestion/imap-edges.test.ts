@@ -44,7 +44,8 @@ t.test('the same batch stored by two sessions at once gives one row per message'
   const providers = [0, 1, 2].map(() => new ImapProvider(mailbox.spec.imap!, 'seen'))
   t.teardown(async () => { for (const p of providers) await p.close() })
   const { refs } = await providers[0].listNew(null)
-  const runs = await Promise.all(providers.map(async p => await processBatches(rt.ctx, { id: mailbox.id, name: mailbox.spec.name }, p, [refs], 1e9)))
+  const box = { id: mailbox.id, name: mailbox.spec.name }
+  const runs = await Promise.all(providers.map(async p => await processBatches(rt.ctx, box, p, [refs], 1e9)))
   t.same(runs.map(r => r.error), [undefined, undefined, undefined], 'no session failed')
   const results = runs.flatMap(r => r.results)
   t.equal(results.reduce((n, r) => n + r.stored, 0), 25, 'stored once in total')

@@ -67,7 +67,9 @@ function mail (overrides: Partial<ParsedEmail> & { delivery?: Partial<ParsedEmai
     cc: [],
     subject: '',
     date: null,
-    delivery: { deliveredTo: [], xDeliveredTo: [], envelopeTo: [], xEnvelopeTo: [], receivedFor: [], xOriginalTo: [], xForwardedTo: [], ...delivery },
+    delivery: {
+      deliveredTo: [], xDeliveredTo: [], envelopeTo: [], xEnvelopeTo: [], receivedFor: [], xOriginalTo: [], xForwardedTo: [], ...delivery
+    },
     autoSubmitted: null,
     xAutoreply: null,
     precedence: null,

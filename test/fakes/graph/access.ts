@@ -5,7 +5,7 @@ import { type GraphCtx, graphError } from './http.ts'
 import type { Mailbox, MailStore } from './mailstore.ts'
 
 /** Resolve `user` ('me', a GUID or a UPN); answers the error and returns undefined when not allowed. */
-export function resolveMailbox(ctx: GraphCtx, store: MailStore, user: string): Mailbox | undefined {
+export function resolveMailbox (ctx: GraphCtx, store: MailStore, user: string): Mailbox | undefined {
   const { token } = ctx
   if (user.toLowerCase() === 'me') {
     if (!token.userId) {

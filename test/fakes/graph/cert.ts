@@ -8,7 +8,7 @@ export interface FakeCert { key: string; cert: string }
 // once keeps the process-wide trust list short however many fakes a test starts.
 let shared: Promise<FakeCert> | undefined
 
-export function fakeCertificate(): Promise<FakeCert> {
+export function fakeCertificate (): Promise<FakeCert> {
   shared ??= selfsigned.generate([{ name: 'commonName', value: 'localhost' }], {
     keySize: 2048,
     algorithm: 'sha256',
@@ -31,7 +31,7 @@ export function fakeCertificate(): Promise<FakeCert> {
  * at process start; tls.setDefaultCACertificates (Node >= 22.15 / 23.5)
  * changes the default store live, even for agents created earlier.
  */
-export function trustFakeCa(ca: string): void {
+export function trustFakeCa (ca: string): void {
   const current = tls.getCACertificates('default')
   const normalized = ca.trim()
   if (current.some((pem) => pem.trim() === normalized)) return

@@ -7,12 +7,16 @@ import type { FakeGraph } from './index.ts'
 
 export const GRAPH_SCOPE = 'https://graph.microsoft.com/.default'
 
-export function credentialFor(fake: FakeGraph, app: { tenantId: string; clientId: string; clientSecret: string } = fake): ClientSecretCredential {
+export function credentialFor (
+  fake: FakeGraph, app: { tenantId: string; clientId: string; clientSecret: string } = fake
+): ClientSecretCredential {
   // disableInstanceDiscovery: otherwise MSAL asks login.microsoftonline.com about the fake host.
-  return new ClientSecretCredential(app.tenantId, app.clientId, app.clientSecret, { authorityHost: fake.url, disableInstanceDiscovery: true })
+  return new ClientSecretCredential(app.tenantId, app.clientId, app.clientSecret, {
+    authorityHost: fake.url, disableInstanceDiscovery: true
+  })
 }
 
-export function graphClientFor(fake: FakeGraph, credential: ClientSecretCredential = credentialFor(fake)): Client {
+export function graphClientFor (fake: FakeGraph, credential: ClientSecretCredential = credentialFor(fake)): Client {
   return Client.initWithMiddleware({
     authProvider: new TokenCredentialAuthenticationProvider(credential, { scopes: [GRAPH_SCOPE] }),
     baseUrl: fake.url,

@@ -6,8 +6,12 @@ import { type GraphCtx, graphError, header, send } from './http.ts'
 import type { Folder, Mailbox, MailStore } from './mailstore.ts'
 import { link, messageJson, parseFilter, select } from './odata.ts'
 
-interface Page { epoch: number; items: object[]; offset: number; seq: number; select: string | null; filter: string | null; changeType: string | null }
-interface Cursor { epoch: number; mailboxId: string; folderId: string; seq: number; select: string | null; filter: string | null; changeType: string | null }
+interface Page {
+  epoch: number; items: object[]; offset: number; seq: number; select: string | null; filter: string | null; changeType: string | null
+}
+interface Cursor {
+  epoch: number; mailboxId: string; folderId: string; seq: number; select: string | null; filter: string | null; changeType: string | null
+}
 
 export interface DeltaOptions { defaultPageSize: number; reportUpdates: boolean }
 
@@ -19,20 +23,20 @@ export class Delta {
   private readonly options: DeltaOptions
   private readonly baseUrl: () => string
 
-  constructor(store: MailStore, options: DeltaOptions, baseUrl: () => string) {
+  constructor (store: MailStore, options: DeltaOptions, baseUrl: () => string) {
     this.store = store
     this.options = options
     this.baseUrl = baseUrl
   }
 
   /** Every next/delta link issued so far stops working (410 syncStateNotFound). */
-  expire(): void {
+  expire (): void {
     this.epoch++
     this.pages.clear()
     this.cursors.clear()
   }
 
-  handle(ctx: GraphCtx, mailbox: Mailbox, folder: Folder): void {
+  handle (ctx: GraphCtx, mailbox: Mailbox, folder: Folder): void {
     const skipToken = ctx.query.get('$skiptoken')
     const deltaToken = ctx.query.get('$deltatoken')
     let page: Page | undefined
@@ -63,7 +67,10 @@ export class Delta {
       next = { '@odata.nextLink': link(this.baseUrl(), ctx.url.pathname, { ...params, $skiptoken: token }) }
     } else {
       const token = randomBytes(24).toString('base64url')
-      this.cursors.set(token, { epoch: page.epoch, mailboxId: mailbox.id, folderId: folder.id, seq: page.seq, select: page.select, filter: page.filter, changeType: page.changeType })
+      this.cursors.set(token, {
+        epoch: page.epoch, mailboxId: mailbox.id, folderId: folder.id, seq: page.seq,
+        select: page.select, filter: page.filter, changeType: page.changeType
+      })
       next = { '@odata.deltaLink': link(this.baseUrl(), ctx.url.pathname, { ...params, $deltatoken: token }) }
     }
     send(ctx, 200, { '@odata.context': 'https://graph.microsoft.com/v1.0/$metadata#Collection(message)', value, ...next },
@@ -74,7 +81,7 @@ export class Delta {
    * What happened in the folder after the cursor: messages now in it that were
    * added (or, with reportUpdates, changed), and @removed for ones that left.
    */
-  private changesSince(mailbox: Mailbox, folder: Folder, cursor: Cursor): Page {
+  private changesSince (mailbox: Mailbox, folder: Folder, cursor: Cursor): Page {
     const touched = new Map<string, 'added' | 'updated' | 'removed'>()
     for (const change of this.store.changes.get(folder.id) ?? []) {
       if (change.seq <= cursor.seq) continue
@@ -94,6 +101,9 @@ export class Delta {
         items.push({ '@odata.type': '#microsoft.graph.message', id, '@removed': { reason: 'deleted' } })
       }
     }
-    return { epoch: cursor.epoch, items, offset: 0, seq: this.store.seq, select: cursor.select, filter: cursor.filter, changeType: cursor.changeType }
+    return {
+      epoch: cursor.epoch, items, offset: 0, seq: this.store.seq,
+      select: cursor.select, filter: cursor.filter, changeType: cursor.changeType
+    }
   }
 }

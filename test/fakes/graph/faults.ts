@@ -34,40 +34,40 @@ export class Faults {
   readonly active: ActiveFault[] = []
   private readonly tokens: TokenStore
 
-  constructor(tokens: TokenStore) { this.tokens = tokens }
+  constructor (tokens: TokenStore) { this.tokens = tokens }
 
-  inject(spec: FaultSpec): ActiveFault {
+  inject (spec: FaultSpec): ActiveFault {
     const fault = { spec, remaining: spec.times ?? 1, hits: 0 }
     this.active.push(fault)
     return fault
   }
 
   /** 429 TooManyRequests with Retry-After. */
-  throttle(times = 1, retryAfterSeconds = 1, match: FaultMatch = {}): ActiveFault {
+  throttle (times = 1, retryAfterSeconds = 1, match: FaultMatch = {}): ActiveFault {
     return this.inject({ ...match, status: 429, retryAfterSeconds, times })
   }
 
   /** 503 ServiceUnavailable (retried by the Graph SDK). */
-  unavailable(times = 1, match: FaultMatch = {}): ActiveFault {
+  unavailable (times = 1, match: FaultMatch = {}): ActiveFault {
     return this.inject({ ...match, status: 503, times })
   }
 
   /** Slow answers: matching requests wait `ms` before being handled. */
-  delay(ms: number, times = 1, match: FaultMatch = {}): ActiveFault {
+  delay (ms: number, times = 1, match: FaultMatch = {}): ActiveFault {
     return this.inject({ ...match, delayMs: ms, times })
   }
 
   /** Every access token issued so far answers 401 InvalidAuthenticationToken. */
-  invalidateTokens(): void {
+  invalidateTokens (): void {
     this.tokens.invalidateAccessTokens()
   }
 
-  clear(): void {
+  clear (): void {
     this.active.length = 0
   }
 
   /** Consume one use of the first fault matching this request. */
-  take(method: string, pathAndQuery: string): FaultSpec | undefined {
+  take (method: string, pathAndQuery: string): FaultSpec | undefined {
     const fault = this.active.find((f) => f.remaining > 0 && matches(f.spec, method, pathAndQuery))
     if (!fault) return undefined
     fault.remaining--
@@ -77,14 +77,14 @@ export class Faults {
   }
 }
 
-function matches(spec: FaultSpec, method: string, pathAndQuery: string): boolean {
+function matches (spec: FaultSpec, method: string, pathAndQuery: string): boolean {
   if (spec.method && spec.method.toUpperCase() !== method) return false
   if (spec.path === undefined) return pathAndQuery.startsWith('/v1.0/')
   return typeof spec.path === 'string' ? pathAndQuery.includes(spec.path) : spec.path.test(pathAndQuery)
 }
 
 /** Graph error code/message and headers for a fault's status. */
-export function faultResponse(spec: FaultSpec & { status: number }): { code: string; message: string; headers: Record<string, string> } {
+export function faultResponse (spec: FaultSpec & { status: number }): { code: string; message: string; headers: Record<string, string> } {
   const [code, message] = DEFAULT_CODES[spec.status] ?? ['UnknownError', 'Injected fault.']
   const retryAfter = spec.retryAfterSeconds ?? (spec.status === 429 ? 1 : undefined)
   return {

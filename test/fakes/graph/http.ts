@@ -16,12 +16,12 @@ export interface Ctx {
   requestId: string
 }
 
-export function header(ctx: Ctx, name: string): string {
+export function header (ctx: Ctx, name: string): string {
   const value = ctx.req.headers[name.toLowerCase()]
   return Array.isArray(value) ? value.join(', ') : (value ?? '')
 }
 
-export function readBody(req: IncomingMessage): Promise<Buffer> {
+export function readBody (req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = []
     req.on('data', (chunk: Buffer) => chunks.push(chunk))
@@ -31,17 +31,16 @@ export function readBody(req: IncomingMessage): Promise<Buffer> {
 }
 
 /** Parse a JSON body; undefined when absent or malformed (callers answer 400). */
-export function jsonBody(ctx: Ctx): any {
+export function jsonBody (ctx: Ctx): any {
   if (ctx.body.length === 0) return undefined
   try { return JSON.parse(ctx.body.toString('utf8')) } catch { return undefined }
 }
 
-export function send(ctx: Ctx, status: number, body?: unknown, headers: Record<string, string> = {}): void {
+export function send (ctx: Ctx, status: number, body?: unknown, headers: Record<string, string> = {}): void {
   if (ctx.res.headersSent) return
-  const payload = body === undefined ? undefined
-    : Buffer.isBuffer(body) ? body
-    : typeof body === 'string' ? Buffer.from(body, 'utf8')
-    : Buffer.from(JSON.stringify(body), 'utf8')
+  const payload = body === undefined || Buffer.isBuffer(body)
+    ? body
+    : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body), 'utf8')
   const isJson = body !== undefined && !Buffer.isBuffer(body) && typeof body !== 'string'
   ctx.res.writeHead(status, {
     'request-id': ctx.requestId,
@@ -54,14 +53,14 @@ export function send(ctx: Ctx, status: number, body?: unknown, headers: Record<s
 }
 
 /** Graph's error shape: {"error":{"code","message","innerError"}}. */
-export function graphError(ctx: Ctx, status: number, code: string, message: string, headers: Record<string, string> = {}): void {
+export function graphError (ctx: Ctx, status: number, code: string, message: string, headers: Record<string, string> = {}): void {
   send(ctx, status, {
     error: { code, message, innerError: { date: new Date().toISOString(), 'request-id': ctx.requestId, 'client-request-id': ctx.requestId } },
   }, headers)
 }
 
 /** The identity platform's error shape (AADSTS codes). */
-export function oauthError(ctx: Ctx, status: number, error: string, aadsts: number, description: string): void {
+export function oauthError (ctx: Ctx, status: number, error: string, aadsts: number, description: string): void {
   send(ctx, status, {
     error,
     error_description: `AADSTS${aadsts}: ${description} Trace ID: ${randomUUID()} Correlation ID: ${randomUUID()} Timestamp: ${new Date().toISOString()}`,
@@ -73,12 +72,12 @@ export function oauthError(ctx: Ctx, status: number, error: string, aadsts: numb
 }
 
 /** Graph timestamps have no milliseconds: 2024-05-01T10:00:00Z. */
-export function graphTime(ms: number): string {
+export function graphTime (ms: number): string {
   return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z')
 }
 
 /** Does a `Prefer` header carry the given preference (e.g. IdType="ImmutableId")? */
-export function prefers(ctx: Ctx, pattern: RegExp): RegExpMatchArray | null {
+export function prefers (ctx: Ctx, pattern: RegExp): RegExpMatchArray | null {
   return header(ctx, 'prefer').match(pattern)
 }
 

@@ -6,7 +6,10 @@ import { type Ctx, header, oauthError, send } from './http.ts'
 import { type MailStore, isGuid } from './mailstore.ts'
 import { type App, type TokenStore, idToken, pkceMatches } from './tokens.ts'
 
-export interface AuthorizeRequest { clientId: string; redirectUri: string; scope: string; user: string; tenant?: string; state?: string; codeChallenge?: string; codeChallengeMethod?: string }
+export interface AuthorizeRequest {
+  clientId: string; redirectUri: string; scope: string; user: string
+  tenant?: string; state?: string; codeChallenge?: string; codeChallengeMethod?: string
+}
 
 const MULTI_TENANT = new Set(['common', 'organizations', 'consumers'])
 const OIDC_SCOPES = new Set(['openid', 'profile', 'email', 'offline_access'])
@@ -21,14 +24,14 @@ export class Identity {
   private readonly store: MailStore
   private readonly baseUrl: () => string
 
-  constructor(tokens: TokenStore, store: MailStore, baseUrl: () => string) {
+  constructor (tokens: TokenStore, store: MailStore, baseUrl: () => string) {
     this.tokens = tokens
     this.store = store
     this.baseUrl = baseUrl
   }
 
   /** Answers identity requests; false when the path is not an identity path. */
-  handle(ctx: Ctx): boolean {
+  handle (ctx: Ctx): boolean {
     const m = ctx.path.match(/^\/([^/]+)\/(v2\.0\/\.well-known\/openid-configuration|oauth2\/v2\.0\/token|oauth2\/v2\.0\/authorize|discovery\/v2\.0\/keys)$/)
     if (!m) return false
     const [, tenant, endpoint] = m
@@ -49,7 +52,7 @@ export class Identity {
   }
 
   /** Same as a browser visiting /authorize and consenting; returns the code. */
-  authorize(request: AuthorizeRequest): string {
+  authorize (request: AuthorizeRequest): string {
     const app = this.tokens.apps.get(request.clientId)
     if (!app) throw new Error(`fake graph: unknown client ${request.clientId}`)
     const mailbox = this.store.get(request.user)
@@ -59,12 +62,12 @@ export class Identity {
     })
   }
 
-  private knownTenant(tenant: string): boolean {
+  private knownTenant (tenant: string): boolean {
     const t = tenant.toLowerCase()
     return [...this.tokens.apps.values()].some((a) => a.tenantId === t) || [...this.store.mailboxes.values()].some((m) => m.tenantId === t)
   }
 
-  private openIdConfiguration(tenant: string): object {
+  private openIdConfiguration (tenant: string): object {
     const base = `${this.baseUrl()}/${tenant}`
     return {
       token_endpoint: `${base}/oauth2/v2.0/token`,
@@ -89,7 +92,7 @@ export class Identity {
     }
   }
 
-  private authorizeRoute(ctx: Ctx, tenant: string): void {
+  private authorizeRoute (ctx: Ctx, tenant: string): void {
     const q = Object.fromEntries(ctx.query)
     this.authorizeLog.push(q)
     const app = this.tokens.apps.get(q.client_id ?? '')
@@ -114,7 +117,7 @@ export class Identity {
     send(ctx, 302, undefined, { location: target.toString() })
   }
 
-  private token(ctx: Ctx, tenant: string): void {
+  private token (ctx: Ctx, tenant: string): void {
     const form = new URLSearchParams(ctx.body.toString('utf8'))
     // client_secret_basic: credentials in the Authorization header instead of the form.
     const basic = header(ctx, 'authorization').match(/^Basic (.+)$/i)
@@ -135,7 +138,7 @@ export class Identity {
     oauthError(ctx, 400, 'unsupported_grant_type', 70003, `The app requested an unsupported grant type '${grant}'.`)
   }
 
-  private clientCredentials(ctx: Ctx, app: App, form: URLSearchParams): void {
+  private clientCredentials (ctx: Ctx, app: App, form: URLSearchParams): void {
     const scope = form.get('scope') ?? ''
     if (!scope.split(' ').every((s) => s.endsWith('/.default'))) {
       return oauthError(ctx, 400, 'invalid_scope', 1002012, `The provided value for scope ${scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).`)
@@ -144,7 +147,7 @@ export class Identity {
     send(ctx, 200, { token_type: 'Bearer', expires_in: this.tokens.lifetimeSeconds, ext_expires_in: this.tokens.lifetimeSeconds, access_token: at.token })
   }
 
-  private authorizationCode(ctx: Ctx, app: App, form: URLSearchParams): void {
+  private authorizationCode (ctx: Ctx, app: App, form: URLSearchParams): void {
     const code = this.tokens.codes.get(form.get('code') ?? '')
     if (!code || code.clientId !== app.clientId) return oauthError(ctx, 400, 'invalid_grant', 9002313, 'Invalid request. Request is malformed or invalid.')
     if (code.used) return oauthError(ctx, 400, 'invalid_grant', 54005, 'OAuth2 Authorization code was already redeemed, please retry with a new valid code or use an existing refresh token.')
@@ -156,7 +159,7 @@ export class Identity {
     this.delegatedTokens(ctx, app, code.userId, code.tenantId, form.get('scope') || code.scope, form.get('client_info') === '1')
   }
 
-  private refresh(ctx: Ctx, app: App, form: URLSearchParams): void {
+  private refresh (ctx: Ctx, app: App, form: URLSearchParams): void {
     const rt = this.tokens.refreshTokens.get(form.get('refresh_token') ?? '')
     if (!rt || rt.clientId !== app.clientId) return oauthError(ctx, 400, 'invalid_grant', 9002313, 'Invalid request. Request is malformed or invalid.')
     if (rt.used) return oauthError(ctx, 400, 'invalid_grant', 70008, 'The provided authorization code or refresh token has expired due to inactivity or was revoked.')
@@ -164,7 +167,7 @@ export class Identity {
     this.delegatedTokens(ctx, app, rt.userId, rt.tenantId, form.get('scope') || rt.scope, form.get('client_info') === '1')
   }
 
-  private delegatedTokens(ctx: Ctx, app: App, userId: string, tenantId: string, scope: string, clientInfo: boolean): void {
+  private delegatedTokens (ctx: Ctx, app: App, userId: string, tenantId: string, scope: string, clientInfo: boolean): void {
     const scopes = scope.split(/\s+/).filter(Boolean)
     const granted = scopes.filter((s) => !OIDC_SCOPES.has(s)).join(' ')
     const at = this.tokens.issueAccessToken({ tenantId, clientId: app.clientId, userId, scope: granted })

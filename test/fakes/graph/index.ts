@@ -116,7 +116,7 @@ export interface FakeGraph {
   close(): Promise<void>
 }
 
-export async function startFakeGraph(options: FakeGraphOptions = {}): Promise<FakeGraph> {
+export async function startFakeGraph (options: FakeGraphOptions = {}): Promise<FakeGraph> {
   const tls = options.tls ?? await fakeCertificate()
   if (options.trustCa ?? true) trustFakeCa(tls.cert)
   let url = ''
@@ -134,13 +134,18 @@ export async function startFakeGraph(options: FakeGraphOptions = {}): Promise<Fa
     maxMinutes, minMinutes: Math.min(options.minSubscriptionMinutes ?? 45, maxMinutes),
     handshakeTimeoutMs: options.handshakeTimeoutMs ?? 10_000, allowHttpNotificationUrls: options.allowHttpNotificationUrls ?? true,
   }, store, notifier)
-  const delta = new Delta(store, { defaultPageSize: options.deltaPageSize ?? 10, reportUpdates: options.deltaReportsUpdates ?? false }, baseUrl)
+  const delta = new Delta(store, {
+    defaultPageSize: options.deltaPageSize ?? 10, reportUpdates: options.deltaReportsUpdates ?? false
+  }, baseUrl)
   const mail = new MailRoutes(store, delta, baseUrl)
   const identity = new Identity(tokens, store, baseUrl)
   const faults = new Faults(tokens)
   const server = new FakeServer(tls, {
     store, tokens, faults,
-    routes: { identity: (ctx) => identity.handle(ctx), graph: async (ctx, path) => (await subscriptions.handle(ctx, path)) || mail.handle(ctx, path) },
+    routes: {
+      identity: (ctx) => identity.handle(ctx),
+      graph: async (ctx, path) => (await subscriptions.handle(ctx, path)) || mail.handle(ctx, path),
+    },
   })
   server.log = notifier.log = options.log ?? true
   const port = await server.listen(options.port ?? 0, '127.0.0.1')
@@ -165,7 +170,7 @@ export async function startFakeGraph(options: FakeGraphOptions = {}): Promise<Fa
   return {
     url, ca: tls.cert, tenantId, clientId: app.clientId, clientSecret: app.clientSecret, faults,
     requests: server.requests, deliveries: notifier.deliveries, authorizeRequests: identity.authorizeLog,
-    get maxConcurrentPerMailbox() { return Math.max(0, ...server.maxInFlight.values()) },
+    get maxConcurrentPerMailbox () { return Math.max(0, ...server.maxInFlight.values()) },
     maxConcurrent: (user) => server.maxInFlight.get(store.get(user).id) ?? 0,
     resetStats: () => { server.requests.length = 0; notifier.deliveries.length = 0; server.maxInFlight.clear() },
     addApp: (extra = {}) => tokens.addApp({ tenantId, clientId: randomUUID(), clientSecret: `fake~${randomBytes(24).toString('base64url')}`, ...extra }),

@@ -16,13 +16,13 @@ export class MailRoutes {
   private readonly delta: Delta
   private readonly baseUrl: () => string
 
-  constructor(store: MailStore, delta: Delta, baseUrl: () => string) {
+  constructor (store: MailStore, delta: Delta, baseUrl: () => string) {
     this.store = store
     this.delta = delta
     this.baseUrl = baseUrl
   }
 
-  handle(ctx: GraphCtx, path: string): boolean {
+  handle (ctx: GraphCtx, path: string): boolean {
     const user = path.match(USER_PATH)
     if (!user) return false
     const mailbox = resolveMailbox(ctx, this.store, user[2] ?? user[1])
@@ -32,7 +32,9 @@ export class MailRoutes {
     const folderMatch = rest.match(FOLDER_PATH)
     if (folderMatch) {
       const ref = folderMatch[1] ?? folderMatch[2]
-      if (ref === undefined) return this.get(ctx, () => send(ctx, 200, { value: [...mailbox.folders.values()].map((f) => folderJson(this.store, mailbox, f)) }))
+      if (ref === undefined) {
+        return this.get(ctx, () => send(ctx, 200, { value: [...mailbox.folders.values()].map((f) => folderJson(this.store, mailbox, f)) }))
+      }
       folder = this.store.findFolder(mailbox, ref)
       if (!folder) { graphError(ctx, 404, 'ErrorItemNotFound', 'The specified object was not found in the store.'); return true }
       rest = folderMatch[3] ?? ''
@@ -53,19 +55,19 @@ export class MailRoutes {
     else if (route === 'PATCH ') this.patch(ctx, mailbox, message)
     else if (route === 'POST move') this.move(ctx, mailbox, message)
     else if (route === 'DELETE ') this.remove(ctx, mailbox, message)
-    else if (route === 'POST permanentdelete') { this.store.remove(mailbox, message); send(ctx, 204) }
+    else if (route === 'POST permanentdelete') this.permanentDelete(ctx, mailbox, message)
     else graphError(ctx, 405, 'ErrorInvalidRequest', `The OData request is not supported: ${ctx.method}.`)
     return true
   }
 
-  private get(ctx: GraphCtx, answer: () => void): true {
+  private get (ctx: GraphCtx, answer: () => void): true {
     if (ctx.method === 'GET') answer()
     else graphError(ctx, 405, 'ErrorInvalidRequest', `The OData request is not supported: ${ctx.method}.`)
     return true
   }
 
   /** Listing with $filter/$top/$skip/$select; paging by an absolute @odata.nextLink with $skip. */
-  private list(ctx: GraphCtx, mailbox: Mailbox, folder: Folder | undefined): void {
+  private list (ctx: GraphCtx, mailbox: Mailbox, folder: Folder | undefined): void {
     const filter = parseFilter(ctx.query.get('$filter'))
     if (typeof filter === 'string') return graphError(ctx, 400, 'ErrorInvalidUrlQueryFilter', filter)
     const top = Math.min(1000, Math.max(1, Number(ctx.query.get('$top') ?? 10) || 10))
@@ -83,7 +85,7 @@ export class MailRoutes {
     })
   }
 
-  private patch(ctx: GraphCtx, mailbox: Mailbox, message: StoredMessage): void {
+  private patch (ctx: GraphCtx, mailbox: Mailbox, message: StoredMessage): void {
     const body = jsonBody(ctx)
     if (!body || typeof body !== 'object') return graphError(ctx, 400, 'BadRequest', 'Empty Payload. JSON content expected.')
     if ('isRead' in body) {
@@ -94,7 +96,7 @@ export class MailRoutes {
   }
 
   /** move → 201 with the message as it is now; a new id unless Prefer: IdType="ImmutableId". */
-  private move(ctx: GraphCtx, mailbox: Mailbox, message: StoredMessage): void {
+  private move (ctx: GraphCtx, mailbox: Mailbox, message: StoredMessage): void {
     const destinationId = jsonBody(ctx)?.destinationId
     const destination = typeof destinationId === 'string' ? this.store.findFolder(mailbox, destinationId) : undefined
     if (!destination) return graphError(ctx, 404, 'ErrorItemNotFound', 'The specified object was not found in the store.')
@@ -103,15 +105,20 @@ export class MailRoutes {
   }
 
   /** DELETE moves the message to Deleted Items, like Outlook; from there it is gone for good. */
-  private remove(ctx: GraphCtx, mailbox: Mailbox, message: StoredMessage): void {
+  private remove (ctx: GraphCtx, mailbox: Mailbox, message: StoredMessage): void {
     const trash = this.store.findFolder(mailbox, 'deleteditems')
     if (!trash || message.folderId === trash.id) this.store.remove(mailbox, message)
     else this.store.move(mailbox, message, trash, !!prefers(ctx, /IdType\s*=\s*"?ImmutableId"?/i))
     send(ctx, 204)
   }
+
+  private permanentDelete (ctx: GraphCtx, mailbox: Mailbox, message: StoredMessage): void {
+    this.store.remove(mailbox, message)
+    send(ctx, 204)
+  }
 }
 
-function folderJson(store: MailStore, mailbox: Mailbox, folder: Folder): object {
+function folderJson (store: MailStore, mailbox: Mailbox, folder: Folder): object {
   const messages = store.inFolder(mailbox, folder.id)
   return {
     id: folder.id, displayName: folder.displayName, parentFolderId: `AQMkA${mailbox.id.replace(/-/g, '')}AAAEIAAAA=`, childFolderCount: 0,

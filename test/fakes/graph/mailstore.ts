@@ -35,7 +35,7 @@ const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 export const isGuid = (s: string): boolean => GUID.test(s)
 
 /** Exchange-looking ids (base64url, '=' padded) so clients never assume a GUID. */
-export function exchangeId(prefix = 'AAMkA'): string {
+export function exchangeId (prefix = 'AAMkA'): string {
   return `${prefix}${randomBytes(33).toString('base64url')}AAA=`
 }
 
@@ -51,9 +51,9 @@ export class MailStore {
   private order = 0
   private listeners: Array<(change: FolderChange, message: StoredMessage) => void> = []
 
-  onChange(listener: (change: FolderChange, message: StoredMessage) => void): void { this.listeners.push(listener) }
+  onChange (listener: (change: FolderChange, message: StoredMessage) => void): void { this.listeners.push(listener) }
 
-  addMailbox(userIdOrUpn: string, opts: { id?: string; upn?: string; tenantId: string }): Mailbox {
+  addMailbox (userIdOrUpn: string, opts: { id?: string; upn?: string; tenantId: string }): Mailbox {
     const id = (opts.id ?? (isGuid(userIdOrUpn) ? userIdOrUpn : randomUUID())).toLowerCase()
     const upn = opts.upn ?? (isGuid(userIdOrUpn) ? `${id}@fake.onmicrosoft.com` : userIdOrUpn)
     if (this.find(id) || this.find(upn)) throw new Error(`fake graph: mailbox ${userIdOrUpn} already exists`)
@@ -68,18 +68,18 @@ export class MailStore {
   }
 
   /** Users are addressed by GUID or by UPN (case-insensitive), like Graph. */
-  find(user: string): Mailbox | undefined {
+  find (user: string): Mailbox | undefined {
     const key = user.toLowerCase()
     return this.mailboxes.get(key) ?? this.byUpn.get(key)
   }
 
-  get(user: string): Mailbox {
+  get (user: string): Mailbox {
     const mailbox = this.find(user)
     if (!mailbox) throw new Error(`fake graph: no mailbox ${user}`)
     return mailbox
   }
 
-  addFolder(user: string, displayName: string): Folder {
+  addFolder (user: string, displayName: string): Folder {
     const mailbox = this.get(user)
     const folder = { id: exchangeId('AQMkA'), displayName }
     mailbox.folders.set(folder.id, folder)
@@ -87,7 +87,7 @@ export class MailStore {
   }
 
   /** Folder by id, well-known name or (for test convenience) display name. */
-  findFolder(mailbox: Mailbox, ref: string): Folder | undefined {
+  findFolder (mailbox: Mailbox, ref: string): Folder | undefined {
     const byId = mailbox.folders.get(ref)
     if (byId) return byId
     const key = ref.toLowerCase()
@@ -95,13 +95,13 @@ export class MailStore {
     return folders.find((f) => f.wellKnownName === key) ?? folders.find((f) => f.displayName.toLowerCase() === key)
   }
 
-  folder(mailbox: Mailbox, ref: string): Folder {
+  folder (mailbox: Mailbox, ref: string): Folder {
     const folder = this.findFolder(mailbox, ref)
     if (!folder) throw new Error(`fake graph: no folder ${ref} in ${mailbox.upn}`)
     return folder
   }
 
-  addMessage(user: string, folderRef: string, raw: Buffer | string): StoredMessage {
+  addMessage (user: string, folderRef: string, raw: Buffer | string): StoredMessage {
     const mailbox = this.get(user)
     const folder = this.folder(mailbox, folderRef)
     const bytes = Buffer.isBuffer(raw) ? Buffer.from(raw) : Buffer.from(raw, 'utf8')
@@ -124,14 +124,14 @@ export class MailStore {
     return message
   }
 
-  markRead(mailbox: Mailbox, message: StoredMessage, isRead: boolean): void {
+  markRead (mailbox: Mailbox, message: StoredMessage, isRead: boolean): void {
     message.isRead = isRead
     message.changeKey = randomBytes(12).toString('base64')
     this.record(mailbox, message, 'updated')
   }
 
   /** Without immutable ids a moved message gets a new id, as in Exchange. */
-  move(mailbox: Mailbox, message: StoredMessage, destination: Folder, keepId: boolean): StoredMessage {
+  move (mailbox: Mailbox, message: StoredMessage, destination: Folder, keepId: boolean): StoredMessage {
     this.record(mailbox, message, 'removed')
     mailbox.messages.delete(message.id)
     const moved = { ...message, id: keepId ? message.id : exchangeId(), folderId: destination.id, changeKey: randomBytes(12).toString('base64') }
@@ -140,18 +140,18 @@ export class MailStore {
     return moved
   }
 
-  remove(mailbox: Mailbox, message: StoredMessage): void {
+  remove (mailbox: Mailbox, message: StoredMessage): void {
     mailbox.messages.delete(message.id)
     this.record(mailbox, message, 'removed')
   }
 
-  inFolder(mailbox: Mailbox, folderId: string | undefined): StoredMessage[] {
+  inFolder (mailbox: Mailbox, folderId: string | undefined): StoredMessage[] {
     return [...mailbox.messages.values()]
       .filter((m) => folderId === undefined || m.folderId === folderId)
       .sort((a, b) => a.order - b.order)
   }
 
-  private record(mailbox: Mailbox, message: StoredMessage, kind: FolderChange['kind']): void {
+  private record (mailbox: Mailbox, message: StoredMessage, kind: FolderChange['kind']): void {
     const change = { seq: ++this.seq, mailboxId: mailbox.id, folderId: message.folderId, messageId: message.id, kind }
     const history = this.changes.get(change.folderId)
     if (history) history.push(change)

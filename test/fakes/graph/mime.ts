@@ -1,7 +1,7 @@
 // Just enough RFC 5322 header parsing for the fields Graph exposes as JSON.
 
 /** Header name (lower case) → first value, unfolded. Reads only the header block. */
-export function parseHeaders(raw: Buffer): Map<string, string> {
+export function parseHeaders (raw: Buffer): Map<string, string> {
   // latin1 maps bytes 1:1, so the index found is a byte offset.
   const end = raw.toString('latin1').search(/\r?\n\r?\n/)
   const bytes = end === -1 ? raw : raw.subarray(0, end)
@@ -18,7 +18,7 @@ export function parseHeaders(raw: Buffer): Map<string, string> {
 }
 
 /** Decode RFC 2047 encoded words (=?utf-8?B?...?=) so subjects look like Graph's. */
-function decodeWords(value: string): string {
+function decodeWords (value: string): string {
   // Whitespace between two adjacent encoded words is not part of the text.
   return value.replace(/(\?=)\s+(?==\?)/g, '$1').replace(/=\?([^?]+)\?([bBqQ])\?([^?]*)\?=/g, (_all, charset: string, enc: string, data: string) => {
     const bytes = enc.toUpperCase() === 'B'

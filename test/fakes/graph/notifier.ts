@@ -31,13 +31,13 @@ export class Notifier {
   private readonly closing = new AbortController()
   private readonly timers = new Set<NodeJS.Timeout>()
 
-  constructor(options: NotifierOptions) { this.options = options }
+  constructor (options: NotifierOptions) { this.options = options }
 
   /**
    * Graph's handshake: POST url?validationToken=<form-encoded token>, empty
    * text/plain body; the answer must be 200 text/plain with the decoded token.
    */
-  async validate(url: string, timeoutMs: number): Promise<HandshakeResult> {
+  async validate (url: string, timeoutMs: number): Promise<HandshakeResult> {
     const token = `Validation: Testing client application reachability for subscription Request-Id: ${randomUUID()}`
     const target = new URL(url)
     target.searchParams.append('validationToken', token) // URLSearchParams form-encodes: ' ' → '+', ':' → '%3A'
@@ -63,7 +63,7 @@ export class Notifier {
   }
 
   /** Queue a change notification item; items for one URL within the batch window go out together. */
-  enqueue(url: string, item: object): void {
+  enqueue (url: string, item: object): void {
     let batch = this.pending.get(url)
     if (!batch) {
       batch = []
@@ -74,26 +74,26 @@ export class Notifier {
   }
 
   /** Send one POST {"value": items} now (lifecycle events), with the usual retries. */
-  send(kind: Delivery['kind'], url: string, items: object[]): Promise<boolean> {
+  send (kind: Delivery['kind'], url: string, items: object[]): Promise<boolean> {
     return this.track(this.deliver(kind, url, items))
   }
 
   /** Resolves once every queued or retrying delivery has finished. */
-  async settled(): Promise<void> {
+  async settled (): Promise<void> {
     while (this.pending.size > 0 || this.inFlight.size > 0) {
       await new Promise((resolve) => setTimeout(resolve, Math.max(1, this.options.batchWindowMs)))
       await Promise.allSettled([...this.inFlight])
     }
   }
 
-  close(): void {
+  close (): void {
     this.closing.abort()
     for (const timer of this.timers) clearTimeout(timer)
     this.timers.clear()
     this.pending.clear()
   }
 
-  private flush(url: string): void {
+  private flush (url: string): void {
     const items = this.pending.get(url) ?? []
     this.pending.delete(url)
     for (let i = 0; i < items.length; i += this.options.maxBatch) {
@@ -101,7 +101,7 @@ export class Notifier {
     }
   }
 
-  private async deliver(kind: Delivery['kind'], url: string, items: object[]): Promise<boolean> {
+  private async deliver (kind: Delivery['kind'], url: string, items: object[]): Promise<boolean> {
     const body = JSON.stringify({ value: items })
     for (let attempt = 1; ; attempt++) {
       if (this.closing.signal.aborted) return false
@@ -127,7 +127,7 @@ export class Notifier {
     }
   }
 
-  private later(ms: number, fn: () => void): void {
+  private later (ms: number, fn: () => void): void {
     const timer = setTimeout(() => { this.timers.delete(timer); fn() }, ms)
     this.timers.add(timer)
   }

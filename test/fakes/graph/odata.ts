@@ -4,7 +4,7 @@ import { graphTime } from './http.ts'
 import type { Mailbox, StoredMessage } from './mailstore.ts'
 import { parseHeaders } from './mime.ts'
 
-export function messageJson(mailbox: Mailbox, m: StoredMessage): Record<string, unknown> {
+export function messageJson (mailbox: Mailbox, m: StoredMessage): Record<string, unknown> {
   const from = address(m.from)
   const headers = parseHeaders(m.raw)
   return {
@@ -39,14 +39,14 @@ export function messageJson(mailbox: Mailbox, m: StoredMessage): Record<string, 
   }
 }
 
-function address(value: string | undefined): { emailAddress: { name: string; address: string } } | null {
+function address (value: string | undefined): { emailAddress: { name: string; address: string } } | null {
   if (!value) return null
   const m = value.match(/^\s*"?([^"<]*?)"?\s*<([^>]+)>/)
   return m ? { emailAddress: { name: m[1] || m[2], address: m[2] } } : { emailAddress: { name: value.trim(), address: value.trim() } }
 }
 
 /** Keep only the $select-ed properties (plus id and @odata.etag, as Graph does). */
-export function select(json: Record<string, unknown>, $select: string | null): Record<string, unknown> {
+export function select (json: Record<string, unknown>, $select: string | null): Record<string, unknown> {
   if (!$select) return json
   const wanted = new Set(['@odata.etag', 'id', ...$select.split(',').map((s) => s.trim())])
   return Object.fromEntries(Object.entries(json).filter(([key]) => wanted.has(key)))
@@ -58,7 +58,7 @@ type Predicate = (m: StoredMessage) => boolean
  * $filter clauses joined by `and`: `isRead eq true|false` and
  * `receivedDateTime ge|gt|le|lt <ISO>`. Returns an error message for anything else.
  */
-export function parseFilter($filter: string | null, allowIsRead = true): Predicate | string {
+export function parseFilter ($filter: string | null, allowIsRead = true): Predicate | string {
   if (!$filter) return () => true
   const tests: Predicate[] = []
   for (const clause of $filter.split(/\s+and\s+/i)) {
@@ -83,7 +83,7 @@ export function parseFilter($filter: string | null, allowIsRead = true): Predica
 }
 
 /** An absolute next/delta link the Graph SDK follows as-is (it must start with https://). */
-export function link(base: string, pathname: string, params: Record<string, string | null | undefined>): string {
+export function link (base: string, pathname: string, params: Record<string, string | null | undefined>): string {
   const query = Object.entries(params)
     .filter((e): e is [string, string] => typeof e[1] === 'string')
     .map(([k, v]) => `${k}=${encodeURIComponent(v)}`)

@@ -15,7 +15,7 @@ export interface Receiver {
   close(): Promise<void>
 }
 
-export function echoValidation(req: Received, res: http.ServerResponse): void {
+export function echoValidation (req: Received, res: http.ServerResponse): void {
   const token = req.query.get('validationToken')
   if (token !== null) {
     res.writeHead(200, { 'content-type': 'text/plain' })
@@ -26,7 +26,7 @@ export function echoValidation(req: Received, res: http.ServerResponse): void {
   }
 }
 
-export async function startReceiver(): Promise<Receiver> {
+export async function startReceiver (): Promise<Receiver> {
   const received: Received[] = []
   const waiters = new Set<() => void>()
   const receiver: Receiver = {

@@ -40,7 +40,7 @@ export class FakeServer {
   /** off for benchmarks: the log would grow by one entry per request */
   log = true
 
-  constructor(tls: { key: string; cert: string }, deps: Deps) {
+  constructor (tls: { key: string; cert: string }, deps: Deps) {
     this.server = https.createServer({ key: tls.key, cert: tls.cert }, (req, res) => {
       void this.dispatch(req, res, deps).catch((err: Error) => {
         if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' })
@@ -49,7 +49,7 @@ export class FakeServer {
     })
   }
 
-  async listen(port: number, host: string): Promise<number> {
+  async listen (port: number, host: string): Promise<number> {
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject)
       this.server.listen(port, host, () => resolve())
@@ -57,13 +57,13 @@ export class FakeServer {
     return (this.server.address() as AddressInfo).port
   }
 
-  async close(): Promise<void> {
+  async close (): Promise<void> {
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()))
     this.server.closeAllConnections()
     await closed
   }
 
-  private async dispatch(req: IncomingMessage, res: ServerResponse, deps: Deps): Promise<void> {
+  private async dispatch (req: IncomingMessage, res: ServerResponse, deps: Deps): Promise<void> {
     const started = Date.now()
     const entry: LoggedRequest = { method: req.method ?? 'GET', path: req.url ?? '/', at: started }
     if (this.log) this.requests.push(entry)

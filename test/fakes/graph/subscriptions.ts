@@ -25,7 +25,12 @@ export interface Subscription {
 
 export type LifecycleEvent = 'reauthorizationRequired' | 'subscriptionRemoved' | 'missed'
 
-export interface SubscriptionOptions { maxMinutes: number; minMinutes: number; handshakeTimeoutMs: number; allowHttpNotificationUrls: boolean }
+export interface SubscriptionOptions {
+  maxMinutes: number
+  minMinutes: number
+  handshakeTimeoutMs: number
+  allowHttpNotificationUrls: boolean
+}
 
 const RESOURCE = /^\/?(?:users\/([^/]+)|(me))\/(?:mailfolders(?:\('([^']+)'\)|\/([^/]+))\/)?messages(?:\?.*)?$/i
 const CHANGE_FOR: Record<FolderChange['kind'], string> = { added: 'created', updated: 'updated', removed: 'deleted' }
@@ -38,7 +43,7 @@ export class Subscriptions {
   private readonly store: MailStore
   private readonly notifier: Notifier
 
-  constructor(options: SubscriptionOptions, store: MailStore, notifier: Notifier) {
+  constructor (options: SubscriptionOptions, store: MailStore, notifier: Notifier) {
     this.options = options
     this.store = store
     this.notifier = notifier
@@ -46,7 +51,7 @@ export class Subscriptions {
   }
 
   /** Answers /v1.0/subscriptions[...]; false for other paths. */
-  async handle(ctx: GraphCtx, path: string): Promise<boolean> {
+  async handle (ctx: GraphCtx, path: string): Promise<boolean> {
     const m = path.match(/^\/subscriptions(?:\/([^/]+)(\/reauthorize)?)?$/i)
     if (!m) return false
     const [, id, reauthorize] = m
@@ -55,28 +60,29 @@ export class Subscriptions {
     const sub = own.find((s) => s.id === id)
     if (!id && ctx.method === 'POST') await this.create(ctx)
     else if (!id && ctx.method === 'GET') send(ctx, 200, { '@odata.context': 'https://graph.microsoft.com/v1.0/$metadata#subscriptions', value: own.map(view) })
-    else if (!sub) graphError(ctx, 404, 'ResourceNotFound', `The object was not found.`)
-    else if (reauthorize && ctx.method === 'POST') { sub.reauthorizedCount++; send(ctx, 204) }
+    else if (!sub) graphError(ctx, 404, 'ResourceNotFound', 'The object was not found.')
+    else if (reauthorize && ctx.method === 'POST') this.reauthorize(ctx, sub)
     else if (reauthorize) graphError(ctx, 405, 'MethodNotAllowed', 'Method not allowed.')
     else if (ctx.method === 'GET') send(ctx, 200, view(sub))
-    else if (ctx.method === 'DELETE') { this.remove(sub); send(ctx, 204) }
+    else if (ctx.method === 'DELETE') this.delete(ctx, sub)
     else if (ctx.method === 'PATCH') this.renew(ctx, sub)
     else graphError(ctx, 405, 'MethodNotAllowed', 'Method not allowed.')
     return true
   }
 
   /** Deliver a lifecycle event to the subscription's lifecycleNotificationUrl. */
-  sendLifecycle(subscriptionId: string, lifecycleEvent: LifecycleEvent): Promise<boolean> {
+  sendLifecycle (subscriptionId: string, lifecycleEvent: LifecycleEvent): Promise<boolean> {
     const sub = this.all.get(subscriptionId)
     if (!sub) throw new Error(`fake graph: no subscription ${subscriptionId}`)
     if (!sub.lifecycleNotificationUrl) throw new Error(`fake graph: subscription ${subscriptionId} has no lifecycleNotificationUrl`)
     if (lifecycleEvent === 'subscriptionRemoved') this.remove(sub)
     return this.notifier.send('lifecycle', sub.lifecycleNotificationUrl, [{
-      subscriptionId: sub.id, subscriptionExpirationDateTime: sub.expirationDateTime, tenantId: sub.tenantId, clientState: sub.clientState, lifecycleEvent,
+      subscriptionId: sub.id, subscriptionExpirationDateTime: sub.expirationDateTime, tenantId: sub.tenantId, clientState: sub.clientState,
+      lifecycleEvent,
     }])
   }
 
-  private async create(ctx: GraphCtx): Promise<void> {
+  private async create (ctx: GraphCtx): Promise<void> {
     const body = jsonBody(ctx)
     if (!body || typeof body !== 'object') return graphError(ctx, 400, 'BadRequest', 'Empty Payload. JSON content expected.')
     const { changeType, notificationUrl, lifecycleNotificationUrl, resource, clientState, includeResourceData } = body
@@ -114,7 +120,17 @@ export class Subscriptions {
     send(ctx, 201, { '@odata.context': 'https://graph.microsoft.com/v1.0/$metadata#subscriptions/$entity', ...view(sub) })
   }
 
-  private renew(ctx: GraphCtx, sub: Subscription): void {
+  private reauthorize (ctx: GraphCtx, sub: Subscription): void {
+    sub.reauthorizedCount++
+    send(ctx, 204)
+  }
+
+  private delete (ctx: GraphCtx, sub: Subscription): void {
+    this.remove(sub)
+    send(ctx, 204)
+  }
+
+  private renew (ctx: GraphCtx, sub: Subscription): void {
     const expiration = this.checkExpiration(ctx, jsonBody(ctx)?.expirationDateTime, 'Update')
     if (!expiration) return
     sub.expirationDateTime = expiration
@@ -122,7 +138,7 @@ export class Subscriptions {
   }
 
   /** ISO expiration to store, or undefined after answering 400. Under the minimum is raised, like Graph. */
-  private checkExpiration(ctx: GraphCtx, value: unknown, operation: string): string | undefined {
+  private checkExpiration (ctx: GraphCtx, value: unknown, operation: string): string | undefined {
     const ms = typeof value === 'string' ? Date.parse(value) : NaN
     const now = Date.now()
     if (Number.isNaN(ms)) { graphError(ctx, 400, 'InvalidRequest', "'expirationDateTime' is missing or not a valid date."); return undefined }
@@ -134,7 +150,7 @@ export class Subscriptions {
     return new Date(Math.max(ms, now + this.options.minMinutes * 60_000)).toISOString()
   }
 
-  private acceptableUrl(url: unknown): boolean {
+  private acceptableUrl (url: unknown): boolean {
     if (typeof url !== 'string') return false
     try {
       const u = new URL(url)
@@ -144,16 +160,16 @@ export class Subscriptions {
   }
 
   /** Graph forgets expired subscriptions: they are not listed, renewed or notified. */
-  dropExpired(): void {
+  dropExpired (): void {
     for (const sub of this.all.values()) if (expired(sub)) this.remove(sub)
   }
 
-  private remove(sub: Subscription): void {
+  private remove (sub: Subscription): void {
     this.all.delete(sub.id)
     this.byMailbox.get(sub.mailboxId)?.delete(sub)
   }
 
-  private notify(change: FolderChange, message: StoredMessage): void {
+  private notify (change: FolderChange, message: StoredMessage): void {
     const changeType = CHANGE_FOR[change.kind]
     for (const sub of this.byMailbox.get(change.mailboxId) ?? []) {
       if (expired(sub)) { this.remove(sub); continue }
@@ -169,11 +185,11 @@ export class Subscriptions {
   }
 }
 
-function expired(sub: Subscription): boolean {
+function expired (sub: Subscription): boolean {
   return Date.parse(sub.expirationDateTime) <= Date.now()
 }
 
-function view(sub: Subscription): object {
+function view (sub: Subscription): object {
   return {
     id: sub.id, resource: sub.resource, applicationId: sub.applicationId, changeType: sub.changeType, clientState: sub.clientState,
     notificationUrl: sub.notificationUrl, notificationQueryOptions: null, lifecycleNotificationUrl: sub.lifecycleNotificationUrl,

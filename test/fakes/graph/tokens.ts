@@ -31,14 +31,14 @@ export class TokenStore {
   readonly refreshTokens = new Map<string, RefreshToken>()
   lifetimeSeconds: number
 
-  constructor(lifetimeSeconds: number) { this.lifetimeSeconds = lifetimeSeconds }
+  constructor (lifetimeSeconds: number) { this.lifetimeSeconds = lifetimeSeconds }
 
-  addApp(app: App): App {
+  addApp (app: App): App {
     this.apps.set(app.clientId, { ...app })
     return app
   }
 
-  issueAccessToken(fields: { tenantId: string; clientId: string; userId?: string; scope: string }): AccessToken {
+  issueAccessToken (fields: { tenantId: string; clientId: string; userId?: string; scope: string }): AccessToken {
     // JWT-shaped (header.payload.signature) because some clients peek at claims;
     // the signature is random: nothing here verifies it except the fake itself.
     const now = Math.floor(Date.now() / 1000)
@@ -50,7 +50,7 @@ export class TokenStore {
   }
 
   /** Why a bearer token is unusable, or undefined when it is fine. */
-  rejectReason(token: string | undefined): string | undefined {
+  rejectReason (token: string | undefined): string | undefined {
     if (!token) return 'Access token is empty.'
     const issued = this.accessTokens.get(token)
     if (!issued) return 'IDX14100: JWT is not well formed.'
@@ -59,40 +59,42 @@ export class TokenStore {
   }
 
   /** Every token issued so far stops working (401) on its next use. */
-  invalidateAccessTokens(): void {
+  invalidateAccessTokens (): void {
     for (const issued of this.accessTokens.values()) issued.revoked = true
   }
 
-  issueCode(fields: Omit<AuthCode, 'code' | 'used'>): string {
+  issueCode (fields: Omit<AuthCode, 'code' | 'used'>): string {
     const code = `1.A${randomBytes(48).toString('base64url')}`
     this.codes.set(code, { ...fields, code, used: false })
     return code
   }
 
-  issueRefreshToken(fields: Omit<RefreshToken, 'token' | 'used'>): string {
+  issueRefreshToken (fields: Omit<RefreshToken, 'token' | 'used'>): string {
     const token = `0.A${randomBytes(64).toString('base64url')}`
     this.refreshTokens.set(token, { ...fields, token, used: false })
     return token
   }
 
   /** The customer revoked consent (or an admin revoked sessions). */
-  revokeRefreshTokens(userId?: string): void {
+  revokeRefreshTokens (userId?: string): void {
     for (const rt of this.refreshTokens.values()) if (!userId || rt.userId === userId) rt.used = true
   }
 }
 
-export function b64(value: unknown): string {
+export function b64 (value: unknown): string {
   return Buffer.from(JSON.stringify(value)).toString('base64url')
 }
 
 /** PKCE check: S256 (or plain) transform of the verifier equals the challenge. */
-export function pkceMatches(verifier: string, challenge: string, method = 'plain'): boolean {
+export function pkceMatches (verifier: string, challenge: string, method = 'plain'): boolean {
   const derived = method === 'S256' ? createHash('sha256').update(verifier).digest('base64url') : verifier
   return derived === challenge
 }
 
 /** An unsigned-looking id_token: MSAL reads its claims but the fake does not sign. */
-export function idToken(fields: { issuerBase: string; tenantId: string; clientId: string; userId: string; upn: string; nonce?: string }): string {
+export function idToken (
+  fields: { issuerBase: string; tenantId: string; clientId: string; userId: string; upn: string; nonce?: string }
+): string {
   const now = Math.floor(Date.now() / 1000)
   const claims = { aud: fields.clientId, iss: `${fields.issuerBase}/${fields.tenantId}/v2.0`, iat: now, nbf: now, exp: now + 3600, name: fields.upn, oid: fields.userId, preferred_username: fields.upn, sub: randomUUID(), tid: fields.tenantId, nonce: fields.nonce, ver: '2.0' }
   return [b64({ typ: 'JWT', alg: 'RS256', kid: 'fake' }), b64(claims), randomBytes(32).toString('base64url')].join('.')

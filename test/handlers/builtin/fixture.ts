@@ -22,7 +22,9 @@ export async function emailRow (rt: TestRuntime, id: number): Promise<EmailRow> 
 }
 
 /** A mailbox that no provider polls (unreachable host): for handler tests. */
-export async function quietMailbox (rt: TestRuntime, name: string, address: string, extra: Record<string, unknown> = {}): Promise<{ id: number, name: string }> {
+export async function quietMailbox (
+  rt: TestRuntime, name: string, address: string, extra: Record<string, unknown> = {}
+): Promise<{ id: number, name: string }> {
   const res = await rt.api('POST', '/api/v1/mailboxes', {
     name, provider: 'imap', imap: { host: '127.0.0.1', port: 9, tls: 'none', user: 'x', password: 'y' }, address, ...extra
   })
