@@ -93,8 +93,7 @@ export const commands: Record<string, Command> = {
     })
     process.stdout.write(`sync of ${name} queued\n`)
     return 0
-  }
-,
+  },
 
   async 'emails list' ({ settings, values }) {
     if (values.status !== undefined && !(STATUSES as readonly string[]).includes(values.status)) {

@@ -104,7 +104,6 @@ export async function fail (ctx: AppContext, email: Claimed, err: Error): Promis
   }
 }
 
-
 /**
  * Records end states as they come, a batch at a time: while one UPDATE is in
  * flight, the outcomes that arrive meanwhile wait and go together in the

@@ -70,7 +70,7 @@ export function flattenAddresses (value: AddressObject | AddressObject[] | undef
   const objects = value === undefined ? [] : Array.isArray(value) ? value : [value]
   const walk = (entries: EmailAddress[]): MailAddress[] =>
     entries.flatMap((e) =>
-      e.group ? walk(e.group) : e.address?.includes('@') ? [{ address: e.address, name: e.name ?? '' }] : [],
+      e.group ? walk(e.group) : e.address?.includes('@') ? [{ address: e.address, name: e.name ?? '' }] : []
     )
   return walk(objects.flatMap((o) => o.value))
 }

@@ -15,7 +15,7 @@ export interface QueuePayloads {
   /** Parse, route and handle stored emails: the ones one transaction stored together, or one to retry. */
   'email-handle': { emailIds: number[] }
   /** Purge raw originals past their retention. */
-  'retention': Record<string, never>
+  retention: Record<string, never>
   /** Create, renew, reauthorize or recreate the Graph subscription of one mailbox (src/graph-webhooks/subscriptions). */
   'graph-subscription': { mailboxId: number, action: 'ensure' | 'reauthorize' | 'recreate', subscriptionId?: string }
   /** Scheduled every minute: graph-subscription jobs for what is due; purge of old notification rows. */
@@ -67,7 +67,7 @@ export const QUEUES: Record<QueueName, Omit<Queue, 'name'>> = {
   // worker is noticed by its heartbeats, not by this
   'mailbox-fetch': { policy: 'standard', retryLimit: 5, retryDelay: 5, retryBackoff: true, expireInSeconds: 3600, heartbeatSeconds: HEARTBEAT, notify: true },
   'email-handle': { policy: 'standard', retryLimit: 5, retryDelay: 2, retryBackoff: true, retryDelayMax: 300, expireInSeconds: 900, heartbeatSeconds: HEARTBEAT, notify: true },
-  'retention': { policy: 'exclusive', retryLimit: 0 },
+  retention: { policy: 'exclusive', retryLimit: 0 },
   // keyed per mailbox and action; the work itself runs under a per-mailbox lock
   'graph-subscription': { policy: 'stately', retryLimit: 3, retryDelay: 10, retryBackoff: true, expireInSeconds: 300, notify: true },
   'graph-subscription-scan': { policy: 'exclusive', retryLimit: 0, expireInSeconds: 120 }

@@ -116,7 +116,7 @@ export function keyOf (c: KeyCandidate, wildcard: WildcardMatcher | null, opts: 
 export function findMailKey (
   parsed: ParsedEmail,
   wildcard: WildcardMatcher | string | null,
-  opts: FindKeyOptions = {},
+  opts: FindKeyOptions = {}
 ): FoundKey | null {
   const matcher = typeof wildcard === 'string' ? wildcardMatcher(wildcard) : wildcard
   for (const c of keyCandidates(parsed)) {

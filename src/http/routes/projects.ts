@@ -12,7 +12,6 @@ import { listIssues, projectView } from '../../handlers/builtin/views.ts'
 import type { AppContext } from '../../context.ts'
 import { AppError, errorResponseSchema } from '../../shared/errors.ts'
 
-
 const newProjectSchema = {
   type: 'object',
   additionalProperties: false,
