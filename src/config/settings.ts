@@ -55,7 +55,9 @@ type Env = Record<string, string | undefined>
  * (with `decimals`, a fraction too) within [min, max], or (min, max] with
  * `aboveMin`. The error names the setting and what it wants.
  */
-function numberSetting (env: Env, name: string, fallback: number, o: { min: number, max: number, wants: string, decimals?: boolean, aboveMin?: boolean }): number {
+function numberSetting (
+  env: Env, name: string, fallback: number, o: { min: number, max: number, wants: string, decimals?: boolean, aboveMin?: boolean }
+): number {
   const raw = env[name]
   if (raw === undefined || raw === '') return fallback
   if (!(o.decimals === true ? /^\d+(\.\d+)?$/ : /^\d+$/).test(raw.trim())) throw new ConfigError(name, `must be ${o.wants}, got "${raw}"`)

@@ -35,7 +35,9 @@ async function parseStored (email: StoredRaw, mailbox: Mailbox | null): Promise<
  * once (if it takes them), each other one parsed on the event loop when
  * asked for. What the lane fails to parse is parsed on the event loop.
  */
-export function batchParses<E extends StoredRaw> (lane: ParseLane, emails: E[], mailboxOf: (email: E) => Mailbox | null | Error): (email: E, mailbox: Mailbox | null) => Promise<ParseResult> {
+export function batchParses<E extends StoredRaw> (
+  lane: ParseLane, emails: E[], mailboxOf: (email: E) => Mailbox | null | Error
+): (email: E, mailbox: Mailbox | null) => Promise<ParseResult> {
   const forLane = emails.filter(e => {
     const mailbox = mailboxOf(e)
     return e.raw.length <= LANE_EMAIL_BYTES && !(mailbox instanceof Error) && !needsHeadersOnly(mailbox)

@@ -62,7 +62,8 @@ async function insertRows (
     for (let j = i; j < Math.min(i + ROWS_PER_INSERT, fetched.length); j++) {
       const f = fetched[j]
       const p = params.length
-      params.push(f.ref.key, ids[j].messageId, ids[j].checksum, f.complete ? f.raw.length : Number(f.ref.size ?? f.raw.length), f.complete, f.raw)
+      const size = f.complete ? f.raw.length : Number(f.ref.size ?? f.raw.length)
+      params.push(f.ref.key, ids[j].messageId, ids[j].checksum, size, f.complete, f.raw)
       values.push(`($1::bigint, $2, $${p + 1}, $${p + 2}, $${p + 3}::bytea, $${p + 4}::int, $${p + 5}::bool, $${p + 6}::bytea)`)
     }
     const { rows } = await client.query<{ id: number, provider_key: string }>(

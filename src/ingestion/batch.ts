@@ -16,7 +16,10 @@ import { updateCursor } from '../mailboxes/sync-state.ts'
 export const BATCH_COUNT = 25
 /** Bytes per batch, so that big messages do not share one; also the most fetched at once. */
 export const BATCH_BYTES = 64 * 1024 * 1024
-/** Batches fetched, stored and marked together: one FETCH, one transaction, one STORE (a sync's first ones, or a run of a fetch worker's). */
+/**
+ * Batches fetched, stored and marked together: one FETCH, one transaction,
+ * one STORE (a sync's first ones, or a run of a fetch worker's).
+ */
 export const BATCHES_PER_COMMIT = 8
 /**
  * mailbox-fetch jobs a fetch worker takes at once; those of one mailbox share
@@ -70,7 +73,8 @@ export async function processBatches (
   let marking: Promise<void> = Promise.resolve()
   let next = download(0)
   try {
-    for (let i = 0; i < batches.length && failure === undefined; i++) {
+    for (let i = 0; i < batches.length; i++) {
+      if (failure !== undefined) break // a mark that failed while this loop awaited
       const fetched = await (next as Promise<FetchedMessage[]>)
       next = download(i + 1)
       faultPoint('fetch.before-commit')
@@ -120,7 +124,13 @@ export function groupWithin<T> (items: T[], bytesOf: (item: T) => number, maxCou
   for (const item of items) {
     const size = bytesOf(item)
     const last = groups.at(-1)
-    if (last !== undefined && last.length < maxCount && bytes + size <= maxBytes) { last.push(item); bytes += size } else { groups.push([item]); bytes = size }
+    if (last !== undefined && last.length < maxCount && bytes + size <= maxBytes) {
+      last.push(item)
+      bytes += size
+    } else {
+      groups.push([item])
+      bytes = size
+    }
   }
   return groups
 }

@@ -52,7 +52,8 @@ async function fetchInOneSession (ctx: AppContext, jobs: FetchJob[]): Promise<Fe
   const provider = createProvider(mailbox)
   try {
     const groups = combineJobs(jobs)
-    const { results, error } = await processBatches(ctx, target, provider, groups.map(group => group.flatMap(job => job.data.refs) as MessageRef[]), maxBytesOf(ctx, mailbox))
+    const batches = groups.map(group => group.flatMap(job => job.data.refs) as MessageRef[])
+    const { results, error } = await processBatches(ctx, target, provider, batches, maxBytesOf(ctx, mailbox))
     const completed: FetchJobResult[] = groups.slice(0, results.length).flat().map(job => ({ id: job.id, status: 'completed' }))
     if (error === undefined) return completed
     const auth = error instanceof ProviderAuthError

@@ -23,7 +23,10 @@ export interface ImapSettings {
   connectTimeoutSeconds?: number
   /** Default true. */
   rejectUnauthorized?: boolean
-  /** PEM certificate(s) trusted for this server instead of the public CAs (an internal CA, a self-signed server). Default none: the public CAs. */
+  /**
+   * PEM certificate(s) trusted for this server instead of the public CAs (an
+   * internal CA, a self-signed server). Default none: the public CAs.
+   */
   ca?: string
 }
 

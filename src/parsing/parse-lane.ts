@@ -79,7 +79,8 @@ export function createParseLane (enabled = os.availableParallelism() > 1): Parse
       if (!enabled || inputs.length === 0 || pending.size >= LANE_DEPTH) return undefined
       const all = Buffer.concat(inputs)
       // an ArrayBuffer of its own to move: Buffer.concat may return a view into a shared pool
-      const bytes = (all.byteOffset === 0 && all.byteLength === all.buffer.byteLength ? all.buffer : all.buffer.slice(all.byteOffset, all.byteOffset + all.length)) as ArrayBuffer
+      const whole = all.byteOffset === 0 && all.byteLength === all.buffer.byteLength
+      const bytes = (whole ? all.buffer : all.buffer.slice(all.byteOffset, all.byteOffset + all.length)) as ArrayBuffer
       const id = nextId++
       const emails: Array<Settle | undefined> = []
       const parses = inputs.map((_, i) => new Promise<LaneResult>((resolve, reject) => { emails[i] = { resolve, reject } }))

@@ -25,7 +25,9 @@ export interface RawAnswer {
   cut: boolean
 }
 
-export async function sendPost (url: URL, headers: Record<string, string>, body: Uint8Array | string, signal: AbortSignal, excerptBytes: number): Promise<RawAnswer> {
+export async function sendPost (
+  url: URL, headers: Record<string, string>, body: Uint8Array | string, signal: AbortSignal, excerptBytes: number
+): Promise<RawAnswer> {
   const secure = url.protocol === 'https:'
   const agent = secure ? agents['https:'] : agents['http:']
   const send = secure ? https.request : http.request
