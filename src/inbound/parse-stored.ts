@@ -4,8 +4,8 @@
  * for the summary (subject, sender) and the checks. Other emails are parsed
  * whole: the small ones of a batch on the parse lane when it takes them
  * (parse-lane.ts), the rest on the event loop, where parseEmail feeds
- * mailparser 64 KB at a time, so even a 25 MB email (about 300 ms of
- * parsing) holds the loop no longer than about 10 ms at once.
+ * mailparser 64 KB at a time, so that a big email never holds the loop for
+ * the whole of its parse.
  */
 import type { Mailbox } from '../mailboxes/types.ts'
 import { MAX_ATTACHMENT_BYTES, parseEmail, type ParseOptions } from '../parsing/parse.ts'

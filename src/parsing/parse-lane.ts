@@ -2,8 +2,8 @@
  * A second lane for parsing: one worker thread that parses batches of small
  * emails while the event loop does everything else (fetching, storing,
  * routing, recording, and parsing what the lane was not given). Parsing is
- * most of email-handle's work; on the event loop alone it kept one core
- * busy while the other, after the fetches, had little to do.
+ * most of email-handle's work: on the event loop alone it would keep one core
+ * busy while the other, after the fetches, has little to do.
  *
  * The lane takes a batch only while it holds fewer than LANE_DEPTH, so the
  * event loop never waits for work it could do itself, and a batch's bytes
