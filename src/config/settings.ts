@@ -1,5 +1,5 @@
 /**
- * Settings: one validated, typed object built from the environment (CONTRACT.md).
+ * Settings: one validated, typed object built from the environment (docs/contract.md).
  * A bad value stops start-up with a ConfigError that names the variable.
  */
 import path from 'node:path'

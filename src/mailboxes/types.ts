@@ -1,6 +1,6 @@
 /**
  * Glossary
- * - mailbox spec: the mailbox JSON of CONTRACT.md, secrets included (input only).
+ * - mailbox spec: the mailbox JSON of docs/contract.md, secrets included (input only).
  * - public config: the spec with every secret removed: what is stored in
  *   `mailboxes.config` and what the API and CLI show.
  * - secrets: the removed values, stored encrypted in `mailboxes.secrets`.
