@@ -28,7 +28,7 @@ CREATE TABLE inbound_emails (
   raw_purged_at  timestamptz
 );
 
--- one provider message gives at most one row (DESIGN invariant 2) ...
+-- one provider message gives at most one row ...
 CREATE UNIQUE INDEX inbound_emails_provider_key ON inbound_emails (mailbox_id, provider_key);
 -- ... and the same message reached by another key (a UIDVALIDITY change, the
 -- webhook and the polling path) is recognised by Message-ID + checksum

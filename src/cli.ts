@@ -1,5 +1,5 @@
 /**
- * `mailslot` command (CONTRACT.md):
+ * `mailslot` command (docs/contract.md):
  *   start [--role all|web|worker] · migrate · mailbox add --file F|- · mailbox list [--json]
  *   mailbox poll NAME · emails list [--mailbox N] [--status S] [--json] · emails replay ID
  * Exit codes: 0 ok, 1 failure, 2 bad usage or configuration.

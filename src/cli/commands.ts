@@ -99,7 +99,8 @@ export const commands: Record<string, Command> = {
     if (values.status !== undefined && !(STATUSES as readonly string[]).includes(values.status)) {
       throw fieldError('status', `must be one of ${STATUSES.join(', ')}`)
     }
-    const items = await withRuntime(settings, async (rt) => await listEmails(rt.ctx.pool, { mailbox: values.mailbox, status: values.status, limit: 1000 }))
+    const filter = { mailbox: values.mailbox, status: values.status, limit: 1000 }
+    const items = await withRuntime(settings, async (rt) => await listEmails(rt.ctx.pool, filter))
     if (values.json === true) process.stdout.write(JSON.stringify({ items }, null, 2) + '\n')
     else printTable(items.map(e => ({ id: e.id, mailbox: e.mailbox, status: e.status, reason: e.reason ?? '', handler: e.handler ?? '', received: e.receivedAt, subject: (e.subject ?? '').slice(0, 50) })))
     return 0

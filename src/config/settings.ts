@@ -1,5 +1,5 @@
 /**
- * Settings: one validated, typed object built from the environment (CONTRACT.md).
+ * Settings: one validated, typed object built from the environment (docs/contract.md).
  * A bad value stops start-up with a ConfigError that names the variable.
  */
 import path from 'node:path'
@@ -55,7 +55,9 @@ type Env = Record<string, string | undefined>
  * (with `decimals`, a fraction too) within [min, max], or (min, max] with
  * `aboveMin`. The error names the setting and what it wants.
  */
-function numberSetting (env: Env, name: string, fallback: number, o: { min: number, max: number, wants: string, decimals?: boolean, aboveMin?: boolean }): number {
+function numberSetting (
+  env: Env, name: string, fallback: number, o: { min: number, max: number, wants: string, decimals?: boolean, aboveMin?: boolean }
+): number {
   const raw = env[name]
   if (raw === undefined || raw === '') return fallback
   if (!(o.decimals === true ? /^\d+(\.\d+)?$/ : /^\d+$/).test(raw.trim())) throw new ConfigError(name, `must be ${o.wants}, got "${raw}"`)

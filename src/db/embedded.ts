@@ -106,7 +106,9 @@ async function initialise (pgDir: string, password: string, log: (line: string) 
  * Start (or join) the embedded server. `userPid` is the process whose life the
  * registration follows: this one by default; a test runner passes its parent.
  */
-export async function startEmbeddedDatabase (dataDir: string, log: (line: string) => void = () => {}, userPid = process.pid): Promise<EmbeddedDatabase> {
+export async function startEmbeddedDatabase (
+  dataDir: string, log: (line: string) => void = () => {}, userPid = process.pid
+): Promise<EmbeddedDatabase> {
   const pgDir = path.join(dataDir, 'pg')
   const usersDir = path.join(dataDir, 'pg-users')
   const lockFile = path.join(dataDir, 'pg.lock')

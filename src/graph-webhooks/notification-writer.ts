@@ -16,9 +16,9 @@ import type { KnownSubscriptions, NotificationItem, Verdict } from './known-subs
 import { asError } from '../shared/errors.ts'
 
 /**
- * Transactions in flight at once. One: while it commits, the next requests
- * gather into the next batch; measured faster than 2 or 3 (fewer, larger
- * transactions cost PostgreSQL less per notification).
+ * Transactions in flight at once. One rather than more: while it commits, the
+ * next requests gather into the next batch, and fewer, larger transactions
+ * cost PostgreSQL less per notification.
  */
 const MAX_FLUSHES = 1
 /** Items per transaction at most. */

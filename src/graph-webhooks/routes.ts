@@ -61,7 +61,7 @@ export async function graphRoutes (app: FastifyInstance, opts: { ctx: AppContext
   const writer = new NotificationWriter(ctx, known)
   const options = { bodyLimit: BODY_LIMIT, schema, preValidation: handshake }
   // these routes log nothing per request: no per-request child logger (its
-  // redaction cost a tenth of a notification's CPU time); ctx.log logs flushes
+  // redaction is a sizeable share of a notification's CPU time); ctx.log logs flushes
   app.setChildLoggerFactory((logger) => logger)
 
   app.post('/graph/notifications', options, async (req: WebhookRequest, reply) => {

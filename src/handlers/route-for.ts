@@ -5,5 +5,9 @@ import type { Mailbox } from '../mailboxes/types.ts'
 
 /** Routing under a mailbox's settings; `extra` adds what only some deliveries know (custom addresses). */
 export function routeFor (parsed: ParsedEmail, mailbox: Mailbox, extra: Partial<RouteOptions> = {}): RoutingResult {
-  return route(parsed, { wildcard: mailbox.spec.address ?? null, rejectPrecedenceBulk: mailbox.spec.rejectPrecedenceBulk ?? false, ...extra })
+  return route(parsed, {
+    wildcard: mailbox.spec.address ?? null,
+    rejectPrecedenceBulk: mailbox.spec.rejectPrecedenceBulk ?? false,
+    ...extra
+  })
 }

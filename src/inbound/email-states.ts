@@ -14,7 +14,11 @@ import { asError } from '../shared/errors.ts'
 
 export const MAX_ATTEMPTS = 5
 
-export interface Claimed { id: number, mailbox_id: number | null, mailbox_name: string, raw_complete: boolean, attempts: number, raw: Buffer, checksum: string }
+export interface Claimed {
+  id: number, mailbox_id: number | null, mailbox_name: string, raw_complete: boolean, attempts: number, raw: Buffer, checksum: string
+}
+
+interface ClaimRow extends Omit<Claimed, 'raw'> { raw_size: number | null, raw: Buffer | null }
 
 /**
  * Claims emails not yet in an end state (delivered/rejected ones are left
@@ -33,7 +37,7 @@ export async function claim (ctx: AppContext, ids: number[]): Promise<Claimed[]>
     if (raw !== undefined) { recent.set(id, raw); ctx.recentRaws.delete(id) }
   }
   // octet_length of a stored bytea reads its size, not its bytes
-  const { rows } = await ctx.pool.query<{ id: number, mailbox_id: number | null, mailbox_name: string, raw_complete: boolean, attempts: number, checksum: string, raw_size: number | null, raw: Buffer | null }>(
+  const { rows } = await ctx.pool.query<ClaimRow>(
     `WITH claimed AS (
              UPDATE inbound_emails SET status = 'processing', attempts = attempts + 1
              WHERE id = ANY($1::bigint[]) AND status IN ('received', 'processing')
@@ -45,7 +49,10 @@ export async function claim (ctx: AppContext, ids: number[]): Promise<Claimed[]>
   for (const r of rows) {
     if (r.raw_size === null) throw new Error(`email ${r.id} has no raw message`)
     const raw = recent.get(r.id) ?? r.raw ?? await readRawInSlices(ctx.pool, r.id, r.raw_size)
-    claimed.push({ id: r.id, mailbox_id: r.mailbox_id, mailbox_name: r.mailbox_name, raw_complete: r.raw_complete, attempts: r.attempts, checksum: r.checksum, raw })
+    claimed.push({
+      id: r.id, mailbox_id: r.mailbox_id, mailbox_name: r.mailbox_name, raw_complete: r.raw_complete,
+      attempts: r.attempts, checksum: r.checksum, raw
+    })
   }
   return claimed
 }
@@ -127,7 +134,9 @@ export function endStateRecorder (ctx: AppContext): { record: (f: Finished) => P
   }
   return {
     record: async (f) => {
-      const recorded = new Promise<void>((resolve, reject) => waiting.push({ f, settle: err => { if (err === undefined) resolve(); else reject(err) } }))
+      const recorded = new Promise<void>((resolve, reject) => {
+        waiting.push({ f, settle: err => { if (err === undefined) resolve(); else reject(err) } })
+      })
       flushing ??= flush()
       await recorded
     },

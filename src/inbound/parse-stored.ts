@@ -4,8 +4,8 @@
  * for the summary (subject, sender) and the checks. Other emails are parsed
  * whole: the small ones of a batch on the parse lane when it takes them
  * (parse-lane.ts), the rest on the event loop, where parseEmail feeds
- * mailparser 64 KB at a time, so even a 25 MB email (about 300 ms of
- * parsing) holds the loop no longer than about 10 ms at once.
+ * mailparser 64 KB at a time, so that a big email never holds the loop for
+ * the whole of its parse.
  */
 import type { Mailbox } from '../mailboxes/types.ts'
 import { MAX_ATTACHMENT_BYTES, parseEmail, type ParseOptions } from '../parsing/parse.ts'
@@ -35,7 +35,9 @@ async function parseStored (email: StoredRaw, mailbox: Mailbox | null): Promise<
  * once (if it takes them), each other one parsed on the event loop when
  * asked for. What the lane fails to parse is parsed on the event loop.
  */
-export function batchParses<E extends StoredRaw> (lane: ParseLane, emails: E[], mailboxOf: (email: E) => Mailbox | null | Error): (email: E, mailbox: Mailbox | null) => Promise<ParseResult> {
+export function batchParses<E extends StoredRaw> (
+  lane: ParseLane, emails: E[], mailboxOf: (email: E) => Mailbox | null | Error
+): (email: E, mailbox: Mailbox | null) => Promise<ParseResult> {
   const forLane = emails.filter(e => {
     const mailbox = mailboxOf(e)
     return e.raw.length <= LANE_EMAIL_BYTES && !(mailbox instanceof Error) && !needsHeadersOnly(mailbox)

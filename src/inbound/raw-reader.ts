@@ -1,8 +1,8 @@
 /**
  * Reading a big raw message without the memory it would otherwise cost:
- * node-pg assembles a row in a buffer that doubles as the bytes arrive, so
- * one 25 MB bytea cost about 130 MB of RSS (bench:memory). Read in slices,
- * a raw costs its own size plus one slice.
+ * node-pg assembles a row in a buffer that doubles as the bytes arrive, so a
+ * big bytea read whole costs several times its size. Read in slices, a raw
+ * costs its own size plus one slice.
  */
 import type { Queryable } from '../db/pool.ts'
 

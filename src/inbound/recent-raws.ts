@@ -9,8 +9,8 @@ import { LRUCache } from 'lru-cache'
 
 /**
  * Bytes held at most; a raw larger than half of this is not held. Big raws
- * are where holding on pays most: read back from PostgreSQL, a 25 MB raw
- * costs its size again and the garbage of the read (bench:memory).
+ * are where holding on pays most: read back from PostgreSQL, a raw costs its
+ * size again and the garbage of the read.
  */
 export const RECENT_RAW_BYTES = 64 * 1024 * 1024
 /** An email not handled within this time is read from the database. */

@@ -35,7 +35,7 @@ export async function storeFetched (
     // rolled-back transaction are never used again: those entries just expire)
     for (const [i, f] of newOnes.entries()) db.recentRaws?.set(stored[i], f.raw)
     // one job per HANDLE_JOB_EMAILS: pg-boss's insert, fetch and completion cost
-    // less once than 100 times, and the jobs of a big batch are handled side by side
+    // less once than once per email, and the jobs of a big batch are handled side by side
     const jobs = []
     for (let i = 0; i < stored.length; i += HANDLE_JOB_EMAILS) jobs.push({ data: { emailIds: stored.slice(i, i + HANDLE_JOB_EMAILS) } })
     await insert(db.boss, 'email-handle', jobs, { db: inTransaction(client) })
@@ -49,8 +49,8 @@ const ROWS_PER_INSERT = 500
 /**
  * The rows with their raw bytes, one parameter per value: node-pg sends a
  * Buffer parameter in binary, while a bytea[] parameter (unnest) travels as
- * an escaped text literal that PostgreSQL must scan (3.5 × the server CPU for
- * 7 KB messages, measured). Conflicting ones are skipped and not returned.
+ * an escaped text literal that PostgreSQL must scan. Conflicting ones are
+ * skipped and not returned.
  */
 async function insertRows (
   client: PoolClient, mailbox: { id: number, name: string }, fetched: FetchedMessage[], ids: MessageIdentity[]
@@ -62,7 +62,8 @@ async function insertRows (
     for (let j = i; j < Math.min(i + ROWS_PER_INSERT, fetched.length); j++) {
       const f = fetched[j]
       const p = params.length
-      params.push(f.ref.key, ids[j].messageId, ids[j].checksum, f.complete ? f.raw.length : Number(f.ref.size ?? f.raw.length), f.complete, f.raw)
+      const size = f.complete ? f.raw.length : Number(f.ref.size ?? f.raw.length)
+      params.push(f.ref.key, ids[j].messageId, ids[j].checksum, size, f.complete, f.raw)
       values.push(`($1::bigint, $2, $${p + 1}, $${p + 2}, $${p + 3}::bytea, $${p + 4}::int, $${p + 5}::bool, $${p + 6}::bytea)`)
     }
     const { rows } = await client.query<{ id: number, provider_key: string }>(

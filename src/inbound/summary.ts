@@ -1,10 +1,9 @@
 /**
  * What is kept of a parse in inbound_emails.parsed: what routing and people
  * need, not the body. A header the email does not have is left out (no
- * nulls, no empty lists): every end state writes this document, and at about
- * half the size the UPDATE costs PostgreSQL about a quarter less (measured
- * on 200-row batches of the bench:imap emails) and leaves more room on the
- * page for updates in place.
+ * nulls, no empty lists): every end state writes this document, so a
+ * smaller one makes the UPDATE cheaper and leaves more room on the page for
+ * updates in place.
  */
 import type { ParsedEmail } from '../parsing/types.ts'
 

@@ -12,22 +12,23 @@ import type { RecentRaws } from '../inbound/recent-raws.ts'
 import { faultPoint } from '../shared/faults.ts'
 import { updateCursor } from '../mailboxes/sync-state.ts'
 
-/** Messages per batch (one mailbox-fetch job), as the blueprint proposes. */
+/** Messages per batch (one mailbox-fetch job). */
 export const BATCH_COUNT = 25
 /** Bytes per batch, so that big messages do not share one; also the most fetched at once. */
 export const BATCH_BYTES = 64 * 1024 * 1024
-/** Batches fetched, stored and marked together: one FETCH, one transaction, one STORE (a sync's first ones, or a run of a fetch worker's). */
+/**
+ * Batches fetched, stored and marked together: one FETCH, one transaction,
+ * one STORE (a sync's first ones, or a run of a fetch worker's).
+ */
 export const BATCHES_PER_COMMIT = 8
 /**
  * mailbox-fetch jobs a fetch worker takes at once; those of one mailbox share
  * one session, committed BATCHES_PER_COMMIT at a time, the next download sent
- * while the last is stored (processBatches). A backlog of 2,000 is then
- * mostly one fetch session next to the sync's rather than four (workers woken
- * together still split it, SKIP LOCKED: 2–3 sessions seen): fewer logins, fewer
- * sessions at once for an account with a connection limit (Gmail: 15,
- * Dovecot's default: 10 per user and address), and fewer FETCH answers that
- * one session's marks cause in every other session of the folder
- * (bench:imap: about 1,100 a run instead of 1,900).
+ * while the last is stored (processBatches). Many, so that a backlog is
+ * fetched in as few sessions as possible: fewer logins, fewer sessions at
+ * once for an account with a connection limit (Gmail: 15, Dovecot's default:
+ * 10 per user and address), and fewer FETCH answers that one session's marks
+ * cause in every other session of the folder.
  */
 export const BATCHES_PER_SESSION = 10 * BATCHES_PER_COMMIT
 
@@ -37,9 +38,8 @@ export interface BatchResult { fetched: number, stored: number, duplicates: numb
  * Batches in order on one session, each fetched, stored, marked and its
  * cursor advanced. Three steps overlap: the next batch's download is sent
  * before this one is stored, and the next batch is stored while this one is
- * marked and its cursor advanced (a session's commits no longer wait for its
- * STOREs: bench:imap, one session storing 1,800 messages, spent a third of
- * each round there). Marking a batch still follows its own commit, and marks
+ * marked and its cursor advanced, so that a session's commits do not wait for
+ * its STOREs. Marking a batch still follows its own commit, and marks
  * and cursor updates keep the batches' order (on IMAP one command at a time
  * per session). Stops at the first failure: the results of the batches done
  * before it, and the error; a batch committed but not marked when another
@@ -70,7 +70,8 @@ export async function processBatches (
   let marking: Promise<void> = Promise.resolve()
   let next = download(0)
   try {
-    for (let i = 0; i < batches.length && failure === undefined; i++) {
+    for (let i = 0; i < batches.length; i++) {
+      if (failure !== undefined) break // a mark that failed while this loop awaited
       const fetched = await (next as Promise<FetchedMessage[]>)
       next = download(i + 1)
       faultPoint('fetch.before-commit')
@@ -120,7 +121,13 @@ export function groupWithin<T> (items: T[], bytesOf: (item: T) => number, maxCou
   for (const item of items) {
     const size = bytesOf(item)
     const last = groups.at(-1)
-    if (last !== undefined && last.length < maxCount && bytes + size <= maxBytes) { last.push(item); bytes += size } else { groups.push([item]); bytes = size }
+    if (last !== undefined && last.length < maxCount && bytes + size <= maxBytes) {
+      last.push(item)
+      bytes += size
+    } else {
+      groups.push([item])
+      bytes = size
+    }
   }
   return groups
 }

@@ -4,8 +4,8 @@
  * provider session (one login for up to BATCHES_PER_SESSION batches
  * instead of one each), and are fetched, stored, marked and advanced
  * BATCHES_PER_COMMIT at a time, up to BATCH_BYTES (batch.ts): one FETCH, one
- * transaction, one STORE and one cursor update for up to 200 messages
- * instead of eight of each, the next FETCH sent while one is stored. A
+ * transaction, one STORE and one cursor update for them all rather than one
+ * of each per job, the next FETCH sent while one is stored. A
  * failure fails the jobs of that combined batch and of those after it
  * (retried by pg-boss in a new session; what was stored is not stored
  * again); the jobs before it complete.
@@ -28,7 +28,7 @@ const failed = (job: FetchJob, err: unknown): FetchJobResult => ({ id: job.id, s
 export async function fetchBatches (ctx: AppContext, jobs: FetchJob[]): Promise<FetchJobResult[]> {
   const byMailbox = new Map<number, FetchJob[]>()
   for (const job of jobs) byMailbox.set(job.data.mailboxId, [...(byMailbox.get(job.data.mailboxId) ?? []), job])
-  // one mailbox after another: a worker holds one IMAP session at a time, as before
+  // one mailbox after another: a worker holds one IMAP session at a time
   const results: FetchJobResult[] = []
   for (const group of byMailbox.values()) results.push(...await fetchInOneSession(ctx, group))
   return results
@@ -52,7 +52,8 @@ async function fetchInOneSession (ctx: AppContext, jobs: FetchJob[]): Promise<Fe
   const provider = createProvider(mailbox)
   try {
     const groups = combineJobs(jobs)
-    const { results, error } = await processBatches(ctx, target, provider, groups.map(group => group.flatMap(job => job.data.refs) as MessageRef[]), maxBytesOf(ctx, mailbox))
+    const batches = groups.map(group => group.flatMap(job => job.data.refs) as MessageRef[])
+    const { results, error } = await processBatches(ctx, target, provider, batches, maxBytesOf(ctx, mailbox))
     const completed: FetchJobResult[] = groups.slice(0, results.length).flat().map(job => ({ id: job.id, status: 'completed' }))
     if (error === undefined) return completed
     const auth = error instanceof ProviderAuthError

@@ -3,9 +3,9 @@
  * the rest into batches of 25, fetch the first BATCHES_PER_COMMIT of them
  * on the session already open (the first batch committed alone),
  * and queue the others as mailbox-fetch jobs (worked in fetch.ts) meanwhile,
- * so that the fetch workers start at once. On bench:imap, fetching the
- * first 200 here instead of queueing them too gave about 10 % more emails/s
- * (one job hop and one login less before the first commit).
+ * so that the fetch workers start at once. The first ones are fetched here
+ * rather than queued too: one job hop and one login less before the first
+ * commit.
  * One sync per mailbox runs at a time (advisory lock); a sync asked for while
  * another runs is re-queued shortly, so a notification is never dropped.
  */
@@ -39,7 +39,7 @@ export async function syncMailbox (ctx: AppContext, job: QueuePayloads['mailbox-
   // the session lock lives on a connection of its own, held for the whole sync;
   // taking it, recording the poll start and reading the mailbox are one
   // statement, as are recording success and letting go: a sync of an idle
-  // mailbox is mostly these round trips (bench:poll-scale)
+  // mailbox is mostly these round trips
   const lockClient = await ctx.pool.connect()
   const key = lockKey('sync', job.mailboxId)
   let locked = false
@@ -111,13 +111,13 @@ async function syncLocked (ctx: AppContext, job: QueuePayloads['mailbox-sync'], 
     const target = { id: mailbox.id, name: mailbox.spec.name }
     // a session's worth is fetched here, on the session already open; the
     // rest goes to the fetch workers, queued while this session's first
-    // download is on its way (the insert no longer delays it)
+    // download is on its way, so that the insert does not delay it
     const [here, ...later] = groupWithin(batches, refBytes, BATCHES_PER_COMMIT)
     const queued = later.length > 0 ? insert(ctx.boss, 'mailbox-fetch', later.flat().map(b => ({ data: { mailboxId: mailbox.id, refs: b } }))) : Promise.resolve()
     queued.catch(() => {}) // awaited below; a failure before then is not unhandled
-    // its first batch is committed alone, so that handling starts once 25
-    // are stored rather than 200 (bench:imap: medians 0.79 and 0.79 × the
-    // baseline against 0.68 and 0.77), then the rest of its share together
+    // its first batch is committed alone, so that handling starts once one
+    // batch is stored rather than BATCHES_PER_COMMIT, then the rest of its
+    // share together
     const commits = here === undefined ? [] : [here.slice(0, 1), here.slice(1)].filter(part => part.length > 0)
     const { results, error } = await processBatches(ctx, target, provider, commits.map(part => part.flat()), maxBytesOf(ctx, mailbox))
     // what was not queued is listed again by the next sync: nothing is lost

@@ -25,14 +25,18 @@ export function backoffSeconds (kind: FailureKind, failures: number, intervalSec
  * the sync's lock on `lockClient` (the connection holding it) in the same
  * statement: a sync of an idle mailbox is mostly its round trips.
  */
-export async function recordSuccessAndUnlock (lockClient: Queryable, mailboxId: number, nextPollSeconds: number, lockKey: bigint): Promise<void> {
+export async function recordSuccessAndUnlock (
+  lockClient: Queryable, mailboxId: number, nextPollSeconds: number, lockKey: bigint
+): Promise<void> {
   await lockClient.query(
     `WITH ok AS (UPDATE mailboxes SET health_state = 'ok', last_success_at = now(), last_error = NULL, consecutive_failures = 0,
        next_poll_at = now() + make_interval(secs => $2) WHERE id = $1)
      SELECT pg_advisory_unlock($3)`, [mailboxId, nextPollSeconds, lockKey])
 }
 
-export async function recordFailure (db: Queryable, mailboxId: number, kind: FailureKind, message: string, intervalSeconds: number): Promise<void> {
+export async function recordFailure (
+  db: Queryable, mailboxId: number, kind: FailureKind, message: string, intervalSeconds: number
+): Promise<void> {
   const { rows } = await db.query<{ n: number }>(
     `UPDATE mailboxes SET health_state = $2, last_error = $3, consecutive_failures = consecutive_failures + 1
      WHERE id = $1 RETURNING consecutive_failures AS n`,

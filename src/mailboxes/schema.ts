@@ -1,5 +1,5 @@
 /**
- * The mailbox JSON of CONTRACT.md as one JSON schema: the API, the CLI and the
+ * The mailbox JSON of docs/contract.md as one JSON schema: the API, the CLI and the
  * config file all validate with it, and every error names the field.
  */
 import type { ErrorObject } from 'ajv'

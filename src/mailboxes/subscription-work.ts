@@ -19,7 +19,9 @@ const DUE = `(s.state = 'active' AND s.expires_at < now() + make_interval(secs =
   OR (s.state = 'unavailable' AND $2)`
 
 /** A mailbox's subscription: live (active, not expired) and due; null when it has none. */
-export async function subscriptionStatus (db: Queryable, mailboxId: number, rule: DueRule): Promise<{ live: boolean, due: boolean } | null> {
+export async function subscriptionStatus (
+  db: Queryable, mailboxId: number, rule: DueRule
+): Promise<{ live: boolean, due: boolean } | null> {
   const { rows } = await db.query<{ live: boolean, due: boolean }>(
     `SELECT s.state = 'active' AND s.expires_at > now() AS live, ${DUE} AS due
      FROM graph_subscriptions s WHERE s.mailbox_id = $3`,

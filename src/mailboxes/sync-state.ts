@@ -7,7 +7,9 @@ import type { MailboxRow } from './repository.ts'
  * let go on that connection) and, only if it was free, records the poll start
  * and reads the row: one statement. `row` is null when the mailbox is gone.
  */
-export async function lockAndStartPoll (lockClient: Queryable, mailboxId: number, lockKey: bigint): Promise<{ locked: boolean, row: MailboxRow | null }> {
+export async function lockAndStartPoll (
+  lockClient: Queryable, mailboxId: number, lockKey: bigint
+): Promise<{ locked: boolean, row: MailboxRow | null }> {
   const { rows: [start] } = await lockClient.query<MailboxRow & { locked: boolean }>(
     `WITH lock AS MATERIALIZED (SELECT pg_try_advisory_lock($2) AS ok),
           started AS (UPDATE mailboxes SET last_poll_at = now() WHERE id = $1 AND (SELECT ok FROM lock) RETURNING *)

@@ -1,6 +1,6 @@
 /**
  * Glossary
- * - mailbox spec: the mailbox JSON of CONTRACT.md, secrets included (input only).
+ * - mailbox spec: the mailbox JSON of docs/contract.md, secrets included (input only).
  * - public config: the spec with every secret removed: what is stored in
  *   `mailboxes.config` and what the API and CLI show.
  * - secrets: the removed values, stored encrypted in `mailboxes.secrets`.
@@ -23,7 +23,10 @@ export interface ImapSettings {
   connectTimeoutSeconds?: number
   /** Default true. */
   rejectUnauthorized?: boolean
-  /** PEM certificate(s) trusted for this server instead of the public CAs (an internal CA, a self-signed server). Default none: the public CAs. */
+  /**
+   * PEM certificate(s) trusted for this server instead of the public CAs (an
+   * internal CA, a self-signed server). Default none: the public CAs.
+   */
   ca?: string
 }
 

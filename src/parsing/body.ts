@@ -13,8 +13,8 @@ import { htmlToMarkdownText } from './html-text.ts'
 import type { ParsedEmail } from './types.ts'
 
 // The libraries only ever see the start of a body: at most 1000 lines
-// (planer reads no more) and 16 KB (some of their patterns are quadratic; an
-// adversarial 240 KB line took minutes). The sender's own text comes first,
+// (planer reads no more) and 16 KB (some of their patterns are quadratic: an
+// adversarial long line would take minutes). The sender's own text comes first,
 // so a quotation or signature is found there or, in practice, not at all.
 const WINDOW_LINES = 1000
 const WINDOW_CHARS = 16 * 1024

@@ -2,8 +2,8 @@
  * A second lane for parsing: one worker thread that parses batches of small
  * emails while the event loop does everything else (fetching, storing,
  * routing, recording, and parsing what the lane was not given). Parsing is
- * most of email-handle's work; on the event loop alone it kept one core
- * busy while the other, after the fetches, had little to do.
+ * most of email-handle's work: on the event loop alone it would keep one core
+ * busy while the other, after the fetches, has little to do.
  *
  * The lane takes a batch only while it holds fewer than LANE_DEPTH, so the
  * event loop never waits for work it could do itself, and a batch's bytes
@@ -79,7 +79,8 @@ export function createParseLane (enabled = os.availableParallelism() > 1): Parse
       if (!enabled || inputs.length === 0 || pending.size >= LANE_DEPTH) return undefined
       const all = Buffer.concat(inputs)
       // an ArrayBuffer of its own to move: Buffer.concat may return a view into a shared pool
-      const bytes = (all.byteOffset === 0 && all.byteLength === all.buffer.byteLength ? all.buffer : all.buffer.slice(all.byteOffset, all.byteOffset + all.length)) as ArrayBuffer
+      const whole = all.byteOffset === 0 && all.byteLength === all.buffer.byteLength
+      const bytes = (whole ? all.buffer : all.buffer.slice(all.byteOffset, all.byteOffset + all.length)) as ArrayBuffer
       const id = nextId++
       const emails: Array<Settle | undefined> = []
       const parses = inputs.map((_, i) => new Promise<LaneResult>((resolve, reject) => { emails[i] = { resolve, reject } }))

@@ -50,7 +50,9 @@ export function inTransaction (client: PoolClient): Db {
   return { executeSql: async (text: string, values?: unknown[]) => await client.query(text, values as unknown[]) }
 }
 
-export async function send<Q extends QueueName> (boss: PgBoss, queue: Q, data: QueuePayloads[Q], options: SendOptions = {}): Promise<string | null> {
+export async function send<Q extends QueueName> (
+  boss: PgBoss, queue: Q, data: QueuePayloads[Q], options: SendOptions = {}
+): Promise<string | null> {
   return await boss.send(queue, data as object, options)
 }
 

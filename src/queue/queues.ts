@@ -1,14 +1,14 @@
 /**
  * Every pg-boss queue mailslot uses, with its payload type and its policy, in
  * one place: a job's shape is checked where it is sent and where it is worked.
- * Payloads carry ids, never raw mail (DESIGN invariant 4).
+ * Payloads carry ids, never raw mail: the raw bytes live in inbound_emails.
  */
 import type { Queue } from 'pg-boss'
 
 export interface QueuePayloads {
   /** Scheduled every minute: queues one mailbox-sync per due mailbox. */
   'mailbox-controller': Record<string, never>
-  /** List new messages of one mailbox; fetch ≤ 25 inline, more as mailbox-fetch jobs. */
+  /** List new messages of one mailbox; fetch the first batches itself, queue the rest as mailbox-fetch jobs. */
   'mailbox-sync': { mailboxId: number, reason: 'schedule' | 'manual' | 'notification' | 'resync' }
   /** Download up to 25 messages, store them, queue email-handle, then mark them processed. */
   'mailbox-fetch': { mailboxId: number, refs: MessageRefPayload[] }
@@ -62,7 +62,7 @@ export const QUEUES: Record<QueueName, Omit<Queue, 'name'>> = {
   // heartbeats: a job whose worker died (killed, machine lost) is failed or
   // retried within ~HEARTBEAT + the supervise interval, not after its expiry
   'mailbox-sync': { policy: 'stately', retryLimit: 0, expireInSeconds: 600, heartbeatSeconds: HEARTBEAT, notify: true },
-  // a worker runs up to 80 of these in one session (BATCHES_PER_SESSION), one
+  // a worker runs up to BATCHES_PER_SESSION of these in one session, one
   // after another: the expiry is the longest such session may take; a dead
   // worker is noticed by its heartbeats, not by this
   'mailbox-fetch': { policy: 'standard', retryLimit: 5, retryDelay: 5, retryBackoff: true, expireInSeconds: 3600, heartbeatSeconds: HEARTBEAT, notify: true },

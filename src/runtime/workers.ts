@@ -14,14 +14,9 @@ import { errorMessage } from '../shared/errors.ts'
 
 /**
  * email-handle calls worked at once per process, each with up to
- * DELIVERIES_IN_FLIGHT outside deliveries in flight. Every job queued wakes
- * every idle worker of the queue (pg-boss NOTIFY), and all but one of them
- * query for nothing. 4 rather than 8: bench:imap ran 280–320 statements a
- * run instead of 315–395, ratio mean 0.885 against 0.859 (56 runs each), at
- * the same forwarding rate (bench:forward: 1,384–1,398 emails/s against
- * 1,214–1,370; with GitLab 10 ms away, 1,019 against 1,035). When calls sent
- * one delivery at a time, 8 had been needed (2 gave 119 emails/s to a GitLab
- * 10 ms away, 8 gave 282).
+ * DELIVERIES_IN_FLIGHT outside deliveries in flight. 4 rather than 8: every
+ * job queued wakes every idle worker of the queue (pg-boss NOTIFY), and all
+ * but one of them query for nothing.
  */
 export const HANDLE_CONCURRENCY = 4
 /** Mailboxes synced at once per process (IMAP logins are mostly waiting). */
@@ -47,8 +42,7 @@ export async function startWorkers (ctx: AppContext): Promise<() => Promise<void
   // single-job workers that leave jobs behind must look again soon
   const soon = { pollingIntervalSeconds: 1, notifyPollingIntervalSeconds: 1 }
   // batches of syncs (different mailboxes), each settled on its own: a worker
-  // that took one job at a time slept its polling interval between jobs,
-  // which capped a 10,000-mailbox poll at ~16 mailboxes/s
+  // taking one job at a time sleeps its polling interval between jobs
   await work(boss, 'mailbox-sync', { batchSize: SYNC_BATCH, localConcurrency: SYNC_CONCURRENCY / SYNC_BATCH, burstWhenBatchFull: true, perJobResults: true, ...soon }, async (jobs) => {
     return await Promise.all(jobs.map(async job => {
       try {
@@ -62,14 +56,10 @@ export async function startWorkers (ctx: AppContext): Promise<() => Promise<void
   await work(boss, 'mailbox-fetch', { batchSize: BATCHES_PER_SESSION, localConcurrency: FETCH_CONCURRENCY, burstWhenBatchFull: true, perJobResults: true, ...soon }, async (jobs) => {
     return await fetchBatches(ctx, jobs)
   })
-  // a batch is handled one email after another, so the emails in flight are
-  // HANDLE_CONCURRENCY: an outside delivery waits on its endpoint's round trip
-  // a job holds up to 100 emails (HANDLE_JOB_EMAILS), so a fresh batch costs
-  // pg-boss one row per 100 emails; up to four jobs per fetch, so that a
-  // backlog of small jobs (replays, retries) is taken four at a time, and in
-  // a burst: pg-boss ignores burstWhenBatchFull at batchSize 1, and a worker
-  // then waited for the next poll after each job
-  // (test/inbound/handle-backlog.test.ts: 40 one-email jobs over 4 s)
+  // a job holds up to HANDLE_JOB_EMAILS emails; up to four jobs per fetch, in
+  // a burst, so that a backlog of small jobs (replays, retries) does not wait
+  // for a poll after each job: pg-boss ignores burstWhenBatchFull at batchSize 1
+  // (test/inbound/handle-backlog.test.ts)
   await work(boss, 'email-handle', { batchSize: 4, localConcurrency: HANDLE_CONCURRENCY, burstWhenBatchFull: true, ...soon }, async (jobs) => {
     await handleEmails(ctx, jobs.flatMap(j => j.data.emailIds))
   })

@@ -1,6 +1,6 @@
 /**
  * The error registry: every error code the HTTP API answers, with its status.
- * Codes are stable: clients and operators script against them (CONTRACT.md).
+ * Codes are stable: clients and operators script against them (docs/contract.md).
  * Field validation errors use the pattern `invalid_<field path>`, e.g.
  * `invalid_imap.port`, so the code names the bad field.
  * Also the one way to read what a catch got (asError, errorMessage,

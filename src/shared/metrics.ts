@@ -7,6 +7,8 @@ export interface Metrics {
   emailsStored: Counter<'mailbox'>
   emailsFinished: Counter<'status'>
   notifications: Counter<'result'>
+  /** Read from the database at scrape time, so every process reports the same truth. */
+  mailboxes: Gauge<'state'>
 }
 
 /** `mailboxesByHealth` is read at every scrape (src/mailboxes/health.ts: countByHealth). */
@@ -18,18 +20,17 @@ export function createMetrics (mailboxesByHealth: () => Promise<Array<{ state: s
     syncs: new Counter({ name: 'mailslot_mailbox_syncs_total', help: 'Mailbox syncs by result', labelNames: ['result'], registers: [registry] }),
     emailsStored: new Counter({ name: 'mailslot_emails_stored_total', help: 'Emails stored from a provider', labelNames: ['mailbox'], registers: [registry] }),
     emailsFinished: new Counter({ name: 'mailslot_emails_finished_total', help: 'Emails that reached an end state in this process', labelNames: ['status'], registers: [registry] }),
-    notifications: new Counter({ name: 'mailslot_graph_notifications_total', help: 'Graph notification items by result', labelNames: ['result'], registers: [registry] })
+    notifications: new Counter({ name: 'mailslot_graph_notifications_total', help: 'Graph notification items by result', labelNames: ['result'], registers: [registry] }),
+    mailboxes: new Gauge({
+      name: 'mailslot_mailboxes',
+      help: 'Mailboxes by health state',
+      labelNames: ['state'],
+      registers: [registry],
+      async collect () {
+        this.reset()
+        for (const r of await mailboxesByHealth()) this.set({ state: r.state }, r.n)
+      }
+    })
   }
-  // state read from the database at scrape time, so every process reports the same truth
-  new Gauge({
-    name: 'mailslot_mailboxes',
-    help: 'Mailboxes by health state',
-    labelNames: ['state'],
-    registers: [registry],
-    async collect () {
-      this.reset()
-      for (const r of await mailboxesByHealth()) this.set({ state: r.state }, r.n)
-    }
-  })
   return metrics
 }

@@ -2,7 +2,7 @@ import t from 'tap'
 import path from 'node:path'
 import { ConfigError, loadSettings } from '../../src/config/settings.ts'
 
-t.test('defaults follow CONTRACT.md', async t => {
+t.test('defaults follow docs/contract.md', async t => {
   const s = loadSettings({})
   t.equal(s.host, '127.0.0.1')
   t.equal(s.port, 3000)

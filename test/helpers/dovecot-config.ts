@@ -1,7 +1,8 @@
 /**
- * The dovecot.conf of a private test Dovecot (see test/helpers/dovecot.ts and
- * shared/reference/test-services.md), its self-signed certificate and the
- * system user that owns its mailboxes.
+ * The dovecot.conf of a private test Dovecot (see test/helpers/dovecot.ts),
+ * its self-signed certificate and the system user that owns its mailboxes.
+ * Dovecot refuses a userdb uid of 0 ("userdb returned 0 as uid"), hence the
+ * non-root owner; everything else lives in the instance's own folder.
  */
 import { execFile, execFileSync } from 'node:child_process'
 import fs from 'node:fs'

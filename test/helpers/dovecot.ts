@@ -6,7 +6,8 @@
  * test files running in parallel never share anything. `stop()` ends exactly
  * the processes of this instance and removes its folder.
  *
- * How it is wired (see shared/reference/test-services.md):
+ * How it is wired (Debian's dovecot-imapd, Dovecot 2.3, runs privately, as
+ * root, on any port, from its own config file and with no system service):
  * - Passwords: one passwd-file per user (`users/<user>`). Dovecot stats a
  *   passwd-file at most once per second, so a single shared file would hide a
  *   user added in the same second as an earlier login; a new file per user is

@@ -1,8 +1,8 @@
 /**
  * A backlog of email-handle jobs (replays, retries, a restart) is worked
  * without pauses: a worker that finishes a job takes the next at once rather
- * than waiting for pg-boss's next poll (every second here), which would hold
- * 40 one-email jobs on 8 workers for five polls.
+ * than waiting for pg-boss's next poll (every second here), which would
+ * hold each worker a poll interval after every one-email job.
  */
 import t from 'tap'
 import { BOSS_SCHEMA } from '../../src/queue/boss.ts'

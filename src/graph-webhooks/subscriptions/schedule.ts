@@ -26,7 +26,10 @@ export async function queueSubscriptionJob (ctx: AppContext, job: QueuePayloads[
   await send(ctx.boss, 'graph-subscription', job, { singletonKey: subscriptionKeys.action(job.mailboxId, job.action) })
 }
 
-const dueRule = (ctx: AppContext): DueRule => ({ renewBeforeSeconds: renewBeforeMs(ctx.settings) / 1000, hasPublicUrl: ctx.settings.publicUrl !== undefined })
+const dueRule = (ctx: AppContext): DueRule => ({
+  renewBeforeSeconds: renewBeforeMs(ctx.settings) / 1000,
+  hasPublicUrl: ctx.settings.publicUrl !== undefined
+})
 
 const isWebhook = (m: Mailbox): boolean => m.spec.provider === 'graph' && (m.spec.mode ?? 'webhook') === 'webhook'
 

@@ -86,7 +86,8 @@ async function projectFor (j: Job, match: KeyMatch): Promise<Project | null> {
 async function serviceDesk (j: Job, project: Project | null): Promise<Outcome> {
   if (project === null) return rejected('project_not_found', 'the Service Desk key names no project')
   if (!project.serviceDesk) return rejected('service_desk_disabled', `Service Desk is off for ${project.path}`)
-  const thread = await serviceDeskThread(j.ctx.pool, project.id, [j.parsed.inReplyTo, ...j.parsed.references].filter((x): x is string => x !== null))
+  const threadIds = [j.parsed.inReplyTo, ...j.parsed.references].filter((x): x is string => x !== null)
+  const thread = await serviceDeskThread(j.ctx.pool, project.id, threadIds)
   return thread !== null ? await addNote(j, thread, 'service_desk') : await addIssue(j, project, true)
 }
 

@@ -2,7 +2,7 @@
  * Built-in issues and notes. Each creation runs in the caller's transaction
  * and first takes the row lock of its parent (project or issue), then looks
  * for an effect of the same inbound email: a retried or replayed email finds
- * it and creates nothing (DESIGN invariant 3).
+ * it and creates nothing: an email causes its effect at most once.
  */
 import { randomBytes } from 'node:crypto'
 import type { PoolClient, Queryable } from '../../db/pool.ts'

@@ -15,7 +15,10 @@ export interface Project {
   address: string | null
 }
 
-interface Row { id: number, path: string, slug: string, incoming_email_token: string, service_desk_enabled: boolean, service_desk_key: string | null, custom_email: string | null, address: string | null }
+interface Row {
+  id: number, path: string, slug: string, incoming_email_token: string, service_desk_enabled: boolean,
+  service_desk_key: string | null, custom_email: string | null, address: string | null
+}
 
 const toProject = (r: Row): Project => ({
   id: r.id, path: r.path, slug: r.slug, incomingEmailToken: r.incoming_email_token, serviceDesk: r.service_desk_enabled,

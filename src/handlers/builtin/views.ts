@@ -17,7 +17,9 @@ export function projectView (p: Project): ProjectView {
 }
 
 interface AttachmentView { filename: string, contentType: string, size: number }
-interface NoteView { id: number, body: string, author: string, replyKey: string, replyAddress: string | null, createdAt: string, attachments: AttachmentView[] }
+interface NoteView {
+  id: number, body: string, author: string, replyKey: string, replyAddress: string | null, createdAt: string, attachments: AttachmentView[]
+}
 export interface IssueView {
   id: number, iid: number, title: string, description: string, author: string, serviceDesk: boolean,
   replyKey: string, replyAddress: string | null, createdAt: string, attachments: AttachmentView[], notes: NoteView[], unsubscribed: string[]

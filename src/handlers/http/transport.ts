@@ -1,9 +1,8 @@
 /**
  * The bare POST under post.ts, on node:http(s) with one keep-alive agent
  * per protocol for the process: connections to a busy endpoint are reused,
- * never reopened per email. Not global fetch: on this project's 2-core
- * machine a keep-alive POST through fetch cost ~3 × the CPU of node:http
- * (0.64 against 0.22 ms a request), which bounded the forward benchmark.
+ * never reopened per email. Not global fetch: a keep-alive POST through it
+ * costs several times the CPU of one through node:http.
  */
 import http from 'node:http'
 import https from 'node:https'
@@ -25,7 +24,9 @@ export interface RawAnswer {
   cut: boolean
 }
 
-export async function sendPost (url: URL, headers: Record<string, string>, body: Uint8Array | string, signal: AbortSignal, excerptBytes: number): Promise<RawAnswer> {
+export async function sendPost (
+  url: URL, headers: Record<string, string>, body: Uint8Array | string, signal: AbortSignal, excerptBytes: number
+): Promise<RawAnswer> {
   const secure = url.protocol === 'https:'
   const agent = secure ? agents['https:'] : agents['http:']
   const send = secure ? https.request : http.request

@@ -1,6 +1,7 @@
 /**
  * /api/v1/projects (the built-in store)
- * - POST /              201 {id, path, slug, incomingEmailToken, addresses:{issue, serviceDesk}, …} | 400 invalid_<field> | 409 project_exists
+ * - POST /              201 {id, path, slug, incomingEmailToken, addresses:{issue, serviceDesk}, …}
+ *                       | 400 invalid_<field> | 409 project_exists
  * - GET  /              200 {items}
  * - GET  /:id           200 the project | 404
  * - GET  /:id/issues    200 {items:[{id, iid, title, description, author, serviceDesk, replyKey, replyAddress, notes:[…]}]} | 404

@@ -74,7 +74,9 @@ export async function listByDelta (conn: GraphConnection, folderPath: string, cu
   }
 }
 
-async function deltaRound (conn: GraphConnection, folderPath: string, from: string | undefined): Promise<{ items: DeltaItem[], deltaLink: string }> {
+async function deltaRound (
+  conn: GraphConnection, folderPath: string, from: string | undefined
+): Promise<{ items: DeltaItem[], deltaLink: string }> {
   // changeType=created: our own "mark read" must not come back as news
   let url = from ?? `${folderPath}/messages/delta?changeType=created&$select=id,isRead,receivedDateTime`
   const items: DeltaItem[] = []

@@ -101,7 +101,8 @@ export class ImapProvider implements Provider {
     const large = new Set((await client.search({ uid: set, larger: SMALL_BYTES }, { uid: true })) || [])
     const sizes = new Map<number, number>()
     if (large.size > 0) {
-      for (const m of await client.fetchAll(uidSet([...large]), { uid: true, size: true }, { uid: true })) sizes.set(m.uid, m.size ?? SMALL_BYTES)
+      const listed = await client.fetchAll(uidSet([...large]), { uid: true, size: true }, { uid: true })
+      for (const m of listed) sizes.set(m.uid, m.size ?? SMALL_BYTES)
     }
     const refs: ImapRef[] = [...uids]
       .sort((a, b) => a - b)
