@@ -11,6 +11,7 @@
  */
 import type { AppContext } from '../context.ts'
 import { lockKey, unlock } from '../db/locks.ts'
+import { releaseClient } from '../db/pool.ts'
 import { loadMailbox, mailboxFromRow, type MailboxRow } from '../mailboxes/repository.ts'
 import { recordFailure, recordSuccessAndUnlock } from '../mailboxes/health.ts'
 import { lockAndStartPoll, saveCursor } from '../mailboxes/sync-state.ts'
@@ -60,8 +61,10 @@ export async function syncMailbox (ctx: AppContext, job: QueuePayloads['mailbox-
     }
     return outcome
   } finally {
-    if (locked) await unlock(lockClient, key)
-    lockClient.release()
+    // an unlock that fails means a dead connection: discarded, the lock dies with its session
+    let broken: unknown
+    if (locked) await unlock(lockClient, key).catch((err: unknown) => { broken = err })
+    releaseClient(lockClient, broken)
   }
 }
 
