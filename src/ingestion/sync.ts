@@ -133,9 +133,10 @@ async function syncLocked (ctx: AppContext, job: QueuePayloads['mailbox-sync'], 
     return { outcome, nextPollSeconds: await nextSyncSeconds(ctx, mailbox, intervalOf(ctx, mailbox)) }
   } catch (err) {
     const auth = err instanceof ProviderAuthError
-    await recordFailure(ctx.pool, mailbox.id, auth ? 'auth' : 'network', errorMessage(err), intervalOf(ctx, mailbox))
+    // counted and logged first: with the database down, the health row cannot say it
     ctx.metrics.syncs.inc({ result: auth ? 'auth_failed' : 'failed' })
     log().warn({ err: bareError(err) }, 'mailbox sync failed')
+    await recordFailure(ctx.pool, mailbox.id, auth ? 'auth' : 'network', errorMessage(err), intervalOf(ctx, mailbox))
     return { outcome: { listed: 0, stored: 0, queuedBatches: 0 } }
   } finally {
     await provider?.close().catch(() => {})
