@@ -7,7 +7,7 @@
 import { readdir, readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import type { Pool } from './pool.ts'
+import { releaseClient, type Pool } from './pool.ts'
 import { errorMessage } from '../shared/errors.ts'
 
 export const SQL_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../sql')
@@ -48,13 +48,15 @@ export async function migrate (pool: Pool, dir = SQL_DIR): Promise<number[]> {
         await client.query('COMMIT')
       } catch (err) {
         await client.query('ROLLBACK')
-        throw new MigrationError(`migration ${path.basename(m.file)} failed: ${errorMessage(err)}`)
+        throw new MigrationError(`migration ${path.basename(m.file)} failed: ${errorMessage(err)}`, { cause: err })
       }
       applied.push(m.id)
     }
   } finally {
-    await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => {})
-    client.release()
+    // a failed unlock means a dead connection: discarded, the lock dies with its session
+    let broken: unknown
+    await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch((err: unknown) => { broken = err })
+    releaseClient(client, broken)
   }
   return applied
 }

@@ -1,7 +1,7 @@
 /**
  * The states email-handle writes on inbound_emails: the claim (with the raw
  * bytes), end states recorded a batch at a time, and failures (retried with
- * backoff while retryable, else `failed`).
+ * backoff while retryable, transient database errors included, else `failed`).
  */
 import type { AppContext } from '../context.ts'
 import type { ParsedEmail } from '../parsing/types.ts'
@@ -11,6 +11,7 @@ import { faultPoint } from '../shared/faults.ts'
 import { parsedSummary } from './summary.ts'
 import { RAW_SLICE_BYTES, readRawInSlices } from './raw-reader.ts'
 import { asError } from '../shared/errors.ts'
+import { isTransientDbError } from '../db/transient.ts'
 
 export const MAX_ATTEMPTS = 5
 
@@ -96,8 +97,13 @@ function jsonWithoutNul (value: unknown): string {
   return JSON.stringify(value).replace(/(?<!\\)((?:\\\\)*)\\u0000/g, '$1')
 }
 
+/** Worth another try: a RetryableError, or a database error that passes by itself (a restart, a deadlock). */
+export function isRetryable (err: Error): boolean {
+  return err instanceof RetryableError || isTransientDbError(err)
+}
+
 export async function fail (ctx: AppContext, email: Claimed, err: Error): Promise<void> {
-  const retry = err instanceof RetryableError && email.attempts < MAX_ATTEMPTS
+  const retry = isRetryable(err) && email.attempts < MAX_ATTEMPTS
   await ctx.pool.query(
     `UPDATE inbound_emails SET status = $2, last_error = $3, handled_at = CASE WHEN $2 = 'failed' THEN now() END WHERE id = $1`,
     [email.id, retry ? 'received' : 'failed', err.message.slice(0, 2000)])
@@ -105,7 +111,8 @@ export async function fail (ctx: AppContext, email: Claimed, err: Error): Promis
     // base × 1, 2, 4, 8 (2 s, 4 s, 8 s, 16 s by default), or longer if the endpoint
     // asked (Retry-After); a new job per try keeps one email's retries from holding back a batch
     const backoff = ctx.settings.handleRetryBaseSeconds * 2 ** (email.attempts - 1)
-    await send(ctx.boss, 'email-handle', { emailIds: [email.id] }, { startAfter: Math.max(backoff, err.retryAfterSeconds ?? 0) })
+    const asked = err instanceof RetryableError ? err.retryAfterSeconds ?? 0 : 0
+    await send(ctx.boss, 'email-handle', { emailIds: [email.id] }, { startAfter: Math.max(backoff, asked) })
   } else {
     ctx.metrics.emailsFinished.inc({ status: 'failed' })
   }

@@ -11,6 +11,7 @@
  */
 import type { AppContext } from '../context.ts'
 import { lockKey, unlock } from '../db/locks.ts'
+import { releaseClient } from '../db/pool.ts'
 import { loadMailbox, mailboxFromRow, type MailboxRow } from '../mailboxes/repository.ts'
 import { recordFailure, recordSuccessAndUnlock } from '../mailboxes/health.ts'
 import { lockAndStartPoll, saveCursor } from '../mailboxes/sync-state.ts'
@@ -60,8 +61,10 @@ export async function syncMailbox (ctx: AppContext, job: QueuePayloads['mailbox-
     }
     return outcome
   } finally {
-    if (locked) await unlock(lockClient, key)
-    lockClient.release()
+    // an unlock that fails means a dead connection: discarded, the lock dies with its session
+    let broken: unknown
+    if (locked) await unlock(lockClient, key).catch((err: unknown) => { broken = err })
+    releaseClient(lockClient, broken)
   }
 }
 
@@ -130,9 +133,10 @@ async function syncLocked (ctx: AppContext, job: QueuePayloads['mailbox-sync'], 
     return { outcome, nextPollSeconds: await nextSyncSeconds(ctx, mailbox, intervalOf(ctx, mailbox)) }
   } catch (err) {
     const auth = err instanceof ProviderAuthError
-    await recordFailure(ctx.pool, mailbox.id, auth ? 'auth' : 'network', errorMessage(err), intervalOf(ctx, mailbox))
+    // counted and logged first: with the database down, the health row cannot say it
     ctx.metrics.syncs.inc({ result: auth ? 'auth_failed' : 'failed' })
     log().warn({ err: bareError(err) }, 'mailbox sync failed')
+    await recordFailure(ctx.pool, mailbox.id, auth ? 'auth' : 'network', errorMessage(err), intervalOf(ctx, mailbox))
     return { outcome: { listed: 0, stored: 0, queuedBatches: 0 } }
   } finally {
     await provider?.close().catch(() => {})

@@ -12,12 +12,13 @@ import { migrate } from '../db/migrate.ts'
 import { buildApp, type AppOptions } from '../http/app.ts'
 import { createBoss, createQueues } from '../queue/boss.ts'
 import { createLogger, type Logger } from '../shared/logger.ts'
+import { bareError } from '../shared/errors.ts'
 import { createMetrics } from '../shared/metrics.ts'
 import { countByHealth } from '../mailboxes/health.ts'
 import { recentRaws } from '../inbound/recent-raws.ts'
 import { createParseLane } from '../parsing/parse-lane.ts'
 import type { AppContext } from '../context.ts'
-import { openDatabase } from './database.ts'
+import { openDatabase, whenDatabaseAnswers } from './database.ts'
 import { applyConfigFile } from './config-file.ts'
 import { startWorkers, WORKER_CONNECTIONS } from './workers.ts'
 
@@ -52,11 +53,11 @@ export async function startRuntime (settings: Settings, opts: StartOptions = {})
   try {
     const pool = createPool(database.url, 10 + (role !== 'web' && opts.background !== false ? WORKER_CONNECTIONS : 0))
     cleanups.push(async () => { await pool.end() })
-    const applied = await migrate(pool)
+    const applied = await whenDatabaseAnswers(log, async () => await migrate(pool))
     if (applied.length > 0) log.info({ applied }, 'migrations applied')
 
     const boss = createBoss(database.url, { background: opts.background })
-    boss.on('error', (err: Error) => log.error({ err }, 'pg-boss error'))
+    boss.on('error', (err: Error) => log.error({ err: bareError(err) }, 'pg-boss error'))
     await boss.start()
     cleanups.push(async () => { await boss.stop({ graceful: true, timeout: 30_000 }) })
     await createQueues(boss)

@@ -54,16 +54,16 @@ export async function startServer (env: Record<string, string>, args: string[] =
   }
 }
 
-/** `mailslot start --role worker` as a child; resolves when it exits, with its signal. */
+/** `mailslot start --role worker` (or other args) as a child; `done` resolves when it exits, with its signal. */
 export function spawnWorker (
-  env: Record<string, string>
-): { done: Promise<{ code: number | null, signal: NodeJS.Signals | null, output: string }>, child: ChildProcess } {
-  const child = spawn(process.execPath, [CLI, 'start', '--role', 'worker'], { env: cleanEnv(env), cwd: ROOT })
+  env: Record<string, string>, args = ['start', '--role', 'worker']
+): { done: Promise<{ code: number | null, signal: NodeJS.Signals | null, output: string }>, child: ChildProcess, output: () => string } {
+  const child = spawn(process.execPath, [CLI, ...args], { env: cleanEnv(env), cwd: ROOT })
   let output = ''
   child.stdout?.on('data', d => { output += d })
   child.stderr?.on('data', d => { output += d })
   const done = new Promise<{ code: number | null, signal: NodeJS.Signals | null, output: string }>(resolve => {
     child.on('close', (code, signal) => resolve({ code, signal, output }))
   })
-  return { done, child }
+  return { done, child, output: () => output }
 }

@@ -5,7 +5,7 @@
  */
 import t, { type Test } from 'tap'
 import { storeFetched } from '../../src/inbound/store.ts'
-import { claim, endStateRecorder, type Claimed } from '../../src/inbound/email-states.ts'
+import { claim, endStateRecorder, recordAll, type Claimed } from '../../src/inbound/email-states.ts'
 import { createMailbox } from '../../src/mailboxes/repository.ts'
 import { makeEmail } from '../helpers/emails.ts'
 import { startTestRuntime, type TestRuntime } from '../helpers/runtime.ts'
@@ -44,4 +44,18 @@ t.test('a group the database refuses: each outcome falls back to its own write, 
   const { rows } = await rt.ctx.pool.query<{ status: string, last_error: string | null }>('SELECT status, last_error FROM inbound_emails ORDER BY id')
   t.same(rows.map(r => r.status), ['delivered', 'failed', 'delivered'])
   t.match(rows[1].last_error, /refused by the test/)
+})
+
+t.test('a transient database error recording an outcome sends the email back to received, with a retry job', async t => {
+  const { rt, stored, claimed } = await claimedEmails(t, 2)
+  // a serialization failure (SQLSTATE 40001) on the first email's end state only
+  await rt.ctx.pool.query(`CREATE FUNCTION conflict() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN IF NEW.id = ${stored[0]} AND NEW.status = 'delivered' THEN RAISE EXCEPTION 'could not serialize access' USING ERRCODE = '40001'; END IF; RETURN NEW; END $$`)
+  await rt.ctx.pool.query('CREATE TRIGGER conflict BEFORE UPDATE ON inbound_emails FOR EACH ROW EXECUTE FUNCTION conflict()')
+  await recordAll(rt.ctx, claimed.map(email => ({ email, outcome: { status: 'delivered', handler: 'gitlab', result: { status: 200 } }, parsed: null })))
+  const { rows } = await rt.ctx.pool.query<{ status: string, last_error: string | null }>('SELECT status, last_error FROM inbound_emails ORDER BY id')
+  t.same(rows.map(r => r.status), ['received', 'delivered'], 'retried, not failed')
+  t.match(rows[0].last_error, /could not serialize/)
+  const jobs = await rt.ctx.pool.query<{ data: { emailIds: number[] } }>("SELECT data FROM mailslot_boss.job WHERE name = 'email-handle'")
+  t.ok(jobs.rows.some(j => j.data.emailIds.length === 1 && j.data.emailIds[0] === stored[0]), 'a retry job for it')
 })

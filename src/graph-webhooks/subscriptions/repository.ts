@@ -1,6 +1,6 @@
 /** Queries on graph_subscriptions (one row per webhook-mode Graph mailbox; see sql/0004_graph.sql). */
 import { lockKey, unlock } from '../../db/locks.ts'
-import type { Pool, Queryable } from '../../db/pool.ts'
+import { releaseClient, type Pool, type Queryable } from '../../db/pool.ts'
 
 export type SubscriptionState = 'active' | 'failed' | 'unavailable' | 'removed'
 
@@ -81,15 +81,17 @@ export async function deleteSubscriptionRow (db: Queryable, mailboxId: number): 
 export async function withSubscriptionLock<T> (pool: Pool, mailboxId: number, wait: boolean, fn: () => Promise<T>): Promise<T | 'busy'> {
   const client = await pool.connect()
   const key = lockKey('graph-subscription', mailboxId)
+  let broken: unknown
   try {
     if (wait) await client.query('SELECT pg_advisory_lock($1)', [key])
     else if (!(await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [key])).rows[0].ok) return 'busy'
     try {
       return await fn()
     } finally {
-      await unlock(client, key)
+      // a failed unlock means a dead connection: discarded below, the lock dies with its session
+      await unlock(client, key).catch((err: unknown) => { broken = err })
     }
   } finally {
-    client.release()
+    releaseClient(client, broken)
   }
 }
