@@ -20,7 +20,7 @@ import { createParseLane } from '../parsing/parse-lane.ts'
 import type { AppContext } from '../context.ts'
 import { openDatabase, whenDatabaseAnswers } from './database.ts'
 import { applyConfigFile } from './config-file.ts'
-import { startWorkers, WORKER_CONNECTIONS } from './workers.ts'
+import { startWorkers, WORKER_CONNECTIONS, type WorkerOptions } from './workers.ts'
 
 export type Role = 'all' | 'web' | 'worker'
 
@@ -28,6 +28,7 @@ export interface StartOptions {
   role?: Role
   log?: Logger
   app?: AppOptions
+  workers?: WorkerOptions
   /** Set false for CLI commands: no maintenance, no cron. Default true. */
   background?: boolean
 }
@@ -75,7 +76,7 @@ export async function startRuntime (settings: Settings, opts: StartOptions = {})
     }
     cleanups.push(async () => { await ctx.parseLane.close() })
     if (settings.configFile !== undefined) await applyConfigFile(ctx, settings.configFile)
-    if (role !== 'web' && opts.background !== false) cleanups.push(await startWorkers(ctx))
+    if (role !== 'web' && opts.background !== false) cleanups.push(await startWorkers(ctx, opts.workers))
 
     const runtime: Runtime = { ctx, adminTokenCreated: secrets.adminTokenCreated, stop }
     if (role !== 'worker' && opts.background !== false) {

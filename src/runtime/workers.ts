@@ -32,7 +32,12 @@ export const FETCH_CONCURRENCY = 4
  */
 export const WORKER_CONNECTIONS = 2 * SYNC_CONCURRENCY + FETCH_CONCURRENCY + HANDLE_CONCURRENCY
 
-export async function startWorkers (ctx: AppContext): Promise<() => Promise<void>> {
+export interface WorkerOptions {
+  /** Seconds an idle queue worker waits before looking for jobs again (tests lengthen it). Default 1. */
+  pollSeconds?: number
+}
+
+export async function startWorkers (ctx: AppContext, opts: WorkerOptions = {}): Promise<() => Promise<void>> {
   const { boss } = ctx
   registerGraphProvider()
   registerWebhookAwareInterval()
@@ -40,7 +45,7 @@ export async function startWorkers (ctx: AppContext): Promise<() => Promise<void
   // IMAP/Graph I/O bound: several mailboxes at once
   // with NOTIFY on, pg-boss would otherwise poll every 30 s after a fetch:
   // single-job workers that leave jobs behind must look again soon
-  const soon = { pollingIntervalSeconds: 1, notifyPollingIntervalSeconds: 1 }
+  const soon = { pollingIntervalSeconds: opts.pollSeconds ?? 1, notifyPollingIntervalSeconds: opts.pollSeconds ?? 1 }
   // batches of syncs (different mailboxes), each settled on its own: a worker
   // taking one job at a time sleeps its polling interval between jobs
   await work(boss, 'mailbox-sync', { batchSize: SYNC_BATCH, localConcurrency: SYNC_CONCURRENCY / SYNC_BATCH, burstWhenBatchFull: true, perJobResults: true, ...soon }, async (jobs) => {
