@@ -61,7 +61,10 @@ export async function startRuntime (settings: Settings, opts: StartOptions = {})
     cleanups.push(async () => { await boss.stop({ graceful: true, timeout: 30_000 }) })
     await createQueues(boss)
 
-    const ctx: AppContext = { settings, adminToken: secrets.adminToken, encryptionKey: secrets.encryptionKey, pool, boss, log, metrics: createMetrics(async () => await countByHealth(pool)), recentRaws: recentRaws(), parseLane: createParseLane() }
+    const ctx: AppContext = {
+      settings, adminToken: secrets.adminToken, keyring: secrets.keyring, pool, boss, log,
+      metrics: createMetrics(async () => await countByHealth(pool)), recentRaws: recentRaws(), parseLane: createParseLane()
+    }
     cleanups.push(async () => { await ctx.parseLane.close() })
     if (settings.configFile !== undefined) await applyConfigFile(ctx, settings.configFile)
     if (role !== 'web' && opts.background !== false) cleanups.push(await startWorkers(ctx))
