@@ -1,7 +1,7 @@
 /**
  * `mailslot` command (docs/contract.md):
  *   start [--role all|web|worker] · migrate · mailbox add --file F|- · mailbox list [--json]
- *   mailbox poll NAME · emails list [--mailbox N] [--status S] [--json] · emails replay ID
+ *   mailbox poll NAME · emails list [--mailbox N] [--status S] [--json] · emails replay ID · secrets rotate
  * Exit codes: 0 ok, 1 failure, 2 bad usage or configuration.
  */
 import { parseArgs } from 'node:util'
@@ -16,7 +16,8 @@ const USAGE = `usage:
   mailslot mailbox list [--json]
   mailslot mailbox poll NAME
   mailslot emails list [--mailbox NAME] [--status STATUS] [--json]
-  mailslot emails replay ID`
+  mailslot emails replay ID
+  mailslot secrets rotate                      (re-encrypt stored secrets under the first MAILSLOT_ENCRYPTION_KEY)`
 
 export async function main (argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({

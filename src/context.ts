@@ -5,6 +5,7 @@
  * imports the composition root to name it.
  */
 import type { Settings } from './config/settings.ts'
+import type { Keyring } from './shared/crypto.ts'
 import type { Pool } from './db/pool.ts'
 import type { Boss } from './queue/boss.ts'
 import type { Logger } from './shared/logger.ts'
@@ -16,8 +17,8 @@ export interface AppContext {
   settings: Settings
   /** Resolved admin token (env or generated). */
   adminToken: string
-  /** Resolved 32-byte encryption key (env or generated). */
-  encryptionKey: Buffer
+  /** Resolved encryption keys (env or generated): the first encrypts, any decrypts. */
+  keyring: Keyring
   pool: Pool
   boss: Boss
   log: Logger

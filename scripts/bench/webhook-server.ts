@@ -22,7 +22,7 @@ async function mailslot (): Promise<() => Promise<void>> {
   const subscriptions = []
   for (let i = 0; i < MAILBOXES; i++) {
     const user = `user${i}@contoso.example`
-    const view = await createMailbox(ctx.pool, ctx.encryptionKey, {
+    const view = await createMailbox(ctx.pool, ctx.keyring, {
       name: `bench-${i}`, provider: 'graph', mode: 'webhook', delivery: { kind: 'builtin' },
       graph: { tenantId: randomUUID(), clientId: randomUUID(), clientSecret: 'bench-secret', user }
     })
@@ -30,7 +30,7 @@ async function mailslot (): Promise<() => Promise<void>> {
     await ctx.pool.query(
       `INSERT INTO graph_subscriptions (mailbox_id, subscription_id, client_state, resource, notification_url, expires_at, state)
        VALUES ($1, $2, $3, $4, $5, now() + interval '3 days', 'active')`,
-      [view.id, sub.id, sealClientState(ctx.encryptionKey, sub.clientState), `users/${user}/mailFolders('Inbox')/messages`, `${bench.rt.address as string}/graph/notifications`])
+      [view.id, sub.id, sealClientState(ctx.keyring, sub.clientState), `users/${user}/mailFolders('Inbox')/messages`, `${bench.rt.address as string}/graph/notifications`])
     subscriptions.push(sub)
   }
   process.stdout.write(JSON.stringify({ url: bench.rt.address, subscriptions }) + '\n')

@@ -2,7 +2,8 @@
 import { readFile } from 'node:fs/promises'
 import type { Settings } from '../config/settings.ts'
 import { validateMailboxJson } from '../mailboxes/schema.ts'
-import { createMailbox, getMailboxView, listMailboxes, type MailboxView } from '../mailboxes/repository.ts'
+import { createMailbox, getMailboxView, listMailboxes, resealMailboxSecrets, type MailboxView } from '../mailboxes/repository.ts'
+import { resealClientStates } from '../graph-webhooks/subscriptions/repository.ts'
 import type { MailboxSpec } from '../mailboxes/types.ts'
 import { requestSync } from '../ingestion/request-sync.ts'
 import { errorMessage, fieldError } from '../shared/errors.ts'
@@ -70,7 +71,7 @@ export const commands: Record<string, Command> = {
     const check = validateMailboxJson(spec)
     if (!check.ok) throw fieldError(check.error.field, check.error.message)
     const view = await withRuntime(input.settings, async (rt) => {
-      const created = await createMailbox(rt.ctx.pool, rt.ctx.encryptionKey, spec as MailboxSpec)
+      const created = await createMailbox(rt.ctx.pool, rt.ctx.keyring, spec as MailboxSpec)
       await requestSync(rt.ctx, created.id, 'manual')
       return created
     })
@@ -93,6 +94,22 @@ export const commands: Record<string, Command> = {
     })
     process.stdout.write(`sync of ${name} queued\n`)
     return 0
+  },
+
+  async 'secrets rotate' ({ settings }) {
+    // one table after the other; each row is compare-and-set, so running processes may keep writing
+    const counts = await withRuntime(settings, async (rt) => [
+      await resealMailboxSecrets(rt.ctx.pool, rt.ctx.keyring),
+      await resealClientStates(rt.ctx.pool, rt.ctx.keyring)
+    ])
+    for (const c of counts) {
+      process.stdout.write(`${c.name}: ${c.rotated} re-encrypted, ${c.current} already under the first key` +
+        (c.undecryptable.length > 0 ? `, ${c.undecryptable.length} no listed key opens (ids ${c.undecryptable.join(', ')})` : '') +
+        (c.changing.length > 0 ? `, ${c.changing.length} rewritten with an old key meanwhile (ids ${c.changing.join(', ')})` : '') + '\n')
+    }
+    if (counts.every(c => c.undecryptable.length === 0 && c.changing.length === 0)) return 0
+    process.stderr.write('mailslot: some secrets are not under the first key of MAILSLOT_ENCRYPTION_KEY: keep the old key until they are\n')
+    return 1
   },
 
   async 'emails list' ({ settings, values }) {

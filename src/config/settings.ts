@@ -24,8 +24,8 @@ export interface Settings {
   port: number
   /** Bearer token for /api/v1; undefined = generated into the data dir. */
   adminToken?: string
-  /** 32-byte key for credentials at rest; undefined = generated into the data dir. */
-  encryptionKey?: Buffer
+  /** 32-byte keys for credentials at rest, newest first; undefined = generated into the data dir. */
+  encryptionKeys?: Buffer[]
   /** HTTPS base URL Microsoft Graph can reach; undefined = Graph mailboxes are polled. */
   publicUrl?: string
   /** File of declared mailboxes and projects, applied at start. */
@@ -93,13 +93,26 @@ function databaseUrl (env: Env): string | undefined {
   return raw
 }
 
-function encryptionKey (env: Env): Buffer | undefined {
+/**
+ * A comma list of 32-byte base64 keys, newest first (`new,old`); the error
+ * names `name` (the setting or the key file) and the entry's position.
+ */
+export function parseKeys (name: string, raw: string): Buffer[] {
+  const entries = raw.split(',').map(e => e.trim())
+  return entries.map((entry, i) => {
+    const which = entries.length === 1 ? 'the key' : `entry ${i + 1} of ${entries.length}`
+    if (entry === '') throw new ConfigError(name, `${which} is empty (expected a comma list of base64 keys, newest first)`)
+    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(entry)) throw new ConfigError(name, `${which} must be base64`)
+    const key = Buffer.from(entry, 'base64')
+    if (key.length !== 32) throw new ConfigError(name, `${which} must decode to 32 bytes, got ${key.length}`)
+    return key
+  })
+}
+
+function encryptionKeys (env: Env): Buffer[] | undefined {
   const raw = env.MAILSLOT_ENCRYPTION_KEY
   if (raw === undefined || raw === '') return undefined
-  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(raw.trim())) throw new ConfigError('MAILSLOT_ENCRYPTION_KEY', 'must be base64')
-  const key = Buffer.from(raw.trim(), 'base64')
-  if (key.length !== 32) throw new ConfigError('MAILSLOT_ENCRYPTION_KEY', `must decode to 32 bytes, got ${key.length}`)
-  return key
+  return parseKeys('MAILSLOT_ENCRYPTION_KEY', raw)
 }
 
 function publicUrl (env: Env): string | undefined {
@@ -131,7 +144,7 @@ export function loadSettings (env: Env = process.env): Settings {
     host,
     port: integer(env, 'PORT', 3000, 0, 65535),
     adminToken: adminToken(env),
-    encryptionKey: encryptionKey(env),
+    encryptionKeys: encryptionKeys(env),
     publicUrl: publicUrl(env),
     configFile,
     pollIntervalSeconds: integer(env, 'MAILSLOT_POLL_INTERVAL', 60, 5, 86400),

@@ -5,7 +5,7 @@
  * (AES-256-GCM); compared in constant time.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto'
-import { decrypt, encrypt } from '../shared/crypto.ts'
+import { decrypt, encrypt, reseal, type Keyring } from '../shared/crypto.ts'
 
 const PURPOSE = 'graph-client-state'
 
@@ -14,12 +14,17 @@ export function newClientState (): string {
   return randomBytes(48).toString('base64url')
 }
 
-export function sealClientState (key: Buffer, state: string): Buffer {
-  return encrypt(key, state, PURPOSE)
+export function sealClientState (keyring: Keyring, state: string): Buffer {
+  return encrypt(keyring, state, PURPOSE)
 }
 
-export function openClientState (key: Buffer, sealed: Buffer): string {
-  return decrypt(key, sealed, PURPOSE).toString('utf8')
+export function openClientState (keyring: Keyring, sealed: Buffer): string {
+  return decrypt(keyring, sealed, PURPOSE).toString('utf8')
+}
+
+/** A sealed clientState under the first key; null when it already is. */
+export function resealClientState (keyring: Keyring, sealed: Buffer): Buffer | null {
+  return reseal(keyring, sealed, PURPOSE)
 }
 
 /**

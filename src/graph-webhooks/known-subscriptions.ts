@@ -7,8 +7,11 @@
  */
 import type { Queryable } from '../db/pool.ts'
 import { clientStateMatches, openClientState } from './client-state.ts'
+import { UndecryptableError, type Keyring } from '../shared/crypto.ts'
+import type { Logger } from '../shared/logger.ts'
 
-export interface KnownSubscription { mailboxId: number, clientState: Buffer }
+/** clientState null: stored under a key not listed; its notifications do not match (logged once per cache lifetime). */
+export interface KnownSubscription { mailboxId: number, clientState: Buffer | null }
 
 /** How long a looked-up subscription is trusted without asking the database again. Default 60 s. */
 const TTL_MS = 60_000
@@ -29,12 +32,24 @@ export type Verdict = 'accepted' | 'unknown_subscription' | 'client_state_mismat
 
 export class KnownSubscriptions {
   private readonly db: Queryable
-  private readonly key: Buffer
+  private readonly keyring: Keyring
+  private readonly log: Logger
   private readonly entries = new Map<string, { value: KnownSubscription, until: number }>()
 
-  constructor (db: Queryable, encryptionKey: Buffer) {
+  constructor (db: Queryable, keyring: Keyring, log: Logger) {
     this.db = db
-    this.key = encryptionKey
+    this.keyring = keyring
+    this.log = log
+  }
+
+  private open (r: { subscription_id: string, mailbox_id: number, client_state: Buffer }): Buffer | null {
+    try {
+      return Buffer.from(openClientState(this.keyring, r.client_state))
+    } catch (err) {
+      if (!(err instanceof UndecryptableError)) throw err
+      this.log.error({ subscriptionId: r.subscription_id, mailboxId: r.mailbox_id, err }, 'graph subscription clientState unreadable: notifications refused')
+      return null
+    }
   }
 
   /** The known subscriptions among `ids`, one query for those not cached. */
@@ -53,7 +68,7 @@ export class KnownSubscriptions {
        WHERE subscription_id = ANY($1::text[]) AND client_state IS NOT NULL`, [missing])
     if (this.entries.size + rows.length > MAX_ENTRIES) this.entries.clear()
     for (const r of rows) {
-      const value = { mailboxId: r.mailbox_id, clientState: Buffer.from(openClientState(this.key, r.client_state)) }
+      const value = { mailboxId: r.mailbox_id, clientState: this.open(r) }
       this.entries.set(r.subscription_id, { value, until: now + TTL_MS })
       found.set(r.subscription_id, value)
     }
@@ -68,7 +83,7 @@ export class KnownSubscriptions {
       if (typeof item.subscriptionId !== 'string') return { verdict: 'malformed' }
       const sub = known.get(item.subscriptionId)
       if (sub === undefined) return { verdict: 'unknown_subscription' }
-      if (!clientStateMatches(item.clientState, sub.clientState)) return { verdict: 'client_state_mismatch' }
+      if (sub.clientState === null || !clientStateMatches(item.clientState, sub.clientState)) return { verdict: 'client_state_mismatch' }
       return { verdict: 'accepted', mailboxId: sub.mailboxId }
     })
   }

@@ -57,7 +57,7 @@ async function persisted (work: Promise<void>): Promise<void> {
 
 export async function graphRoutes (app: FastifyInstance, opts: { ctx: AppContext }): Promise<void> {
   const { ctx } = opts
-  const known = new KnownSubscriptions(ctx.pool, ctx.encryptionKey)
+  const known = new KnownSubscriptions(ctx.pool, ctx.keyring, ctx.log)
   const writer = new NotificationWriter(ctx, known)
   const options = { bodyLimit: BODY_LIMIT, schema, preValidation: handshake }
   // these routes log nothing per request: no per-request child logger (its

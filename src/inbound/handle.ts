@@ -45,7 +45,7 @@ async function mailboxesOf (ctx: AppContext, claimed: Claimed[]): Promise<Map<nu
   const mailboxes = new Map<number, Mailbox | null | Error>()
   for (const { mailbox_id: mid } of claimed) {
     if (mid === null || mailboxes.has(mid)) continue
-    mailboxes.set(mid, await loadMailbox(ctx.pool, ctx.encryptionKey, mid).catch((err: unknown) => asError(err)))
+    mailboxes.set(mid, await loadMailbox(ctx.pool, ctx.keyring, mid).catch((err: unknown) => asError(err)))
   }
   return mailboxes
 }

@@ -25,6 +25,7 @@ import { syncKeys, type QueuePayloads } from '../queue/queues.ts'
 import { BATCHES_PER_COMMIT, BATCH_COUNT, advanceCursor, groupWithin, processBatches, refBytes, refSize } from './batch.ts'
 import { nextSyncSeconds } from './next-sync.ts'
 import { bareError, errorMessage } from '../shared/errors.ts'
+import { UndecryptableError } from '../shared/crypto.ts'
 
 export interface SyncOutcome { listed: number, stored: number, queuedBatches: number, skipped?: 'locked' | 'deleted' }
 
@@ -71,14 +72,15 @@ export async function syncMailbox (ctx: AppContext, job: QueuePayloads['mailbox-
 /** A row's secrets decrypted; a key mismatch is recorded in the mailbox health, not thrown away in a job. */
 async function decodeForSync (ctx: AppContext, row: MailboxRow): Promise<Mailbox> {
   try {
-    return mailboxFromRow(ctx.encryptionKey, row)
+    return mailboxFromRow(ctx.keyring, row)
   } catch (err) {
     throw await undecryptable(ctx, row.id, err)
   }
 }
 
-async function undecryptable (ctx: AppContext, mailboxId: number, err: unknown): Promise<Error> {
-  const message = `cannot decrypt the mailbox secrets (is MAILSLOT_ENCRYPTION_KEY the key they were stored with?): ${errorMessage(err)}`
+async function undecryptable (ctx: AppContext, mailboxId: number, err: unknown): Promise<unknown> {
+  if (!(err instanceof UndecryptableError)) return err
+  const message = `cannot decrypt the mailbox secrets: ${err.message}`
   await recordFailure(ctx.pool, mailboxId, 'auth', message, ctx.settings.pollIntervalSeconds)
   return new Error(message)
 }
@@ -86,7 +88,7 @@ async function undecryptable (ctx: AppContext, mailboxId: number, err: unknown):
 /** The mailbox with its secrets (a key mismatch is recorded in its health); null when deleted. */
 export async function loadForSync (ctx: AppContext, mailboxId: number): Promise<Mailbox | null> {
   try {
-    return await loadMailbox(ctx.pool, ctx.encryptionKey, mailboxId)
+    return await loadMailbox(ctx.pool, ctx.keyring, mailboxId)
   } catch (err) {
     throw await undecryptable(ctx, mailboxId, err)
   }

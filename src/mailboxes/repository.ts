@@ -1,7 +1,9 @@
 /** Queries on `mailboxes`. Secrets go in sealed and come out only through loadMailbox. */
 import type { Queryable } from '../db/pool.ts'
 import { AppError, errorCode } from '../shared/errors.ts'
-import { joinSecrets, openSecrets, sealSecrets, splitSecrets } from './secrets.ts'
+import { joinSecrets, openSecrets, resealSecrets, sealSecrets, splitSecrets } from './secrets.ts'
+import type { Keyring } from '../shared/crypto.ts'
+import { resealColumn, type ResealCount } from '../db/reseal.ts'
 import type { Mailbox, MailboxHealth, MailboxSpec } from './types.ts'
 
 /** What the API and CLI show: the config without secrets, plus state. */
@@ -61,12 +63,12 @@ export function toView (row: MailboxRow): MailboxView {
   }
 }
 
-export async function createMailbox (db: Queryable, key: Buffer, spec: MailboxSpec): Promise<MailboxView> {
+export async function createMailbox (db: Queryable, keyring: Keyring, spec: MailboxSpec): Promise<MailboxView> {
   const { config, secrets } = splitSecrets(spec)
   try {
     const { rows } = await db.query<MailboxRow>(
       `INSERT INTO mailboxes (name, provider, config, secrets) VALUES ($1, $2, $3, $4) RETURNING *`,
-      [spec.name, spec.provider, config, sealSecrets(key, secrets)])
+      [spec.name, spec.provider, config, sealSecrets(keyring, secrets)])
     return toView(rows[0])
   } catch (err) {
     if (errorCode(err) === '23505') throw new AppError('mailbox_exists', `a mailbox named "${spec.name}" exists`)
@@ -75,7 +77,7 @@ export async function createMailbox (db: Queryable, key: Buffer, spec: MailboxSp
 }
 
 /** Create, or replace the settings of an existing mailbox (config file at start). Keeps cursor and health. */
-export async function upsertMailbox (db: Queryable, key: Buffer, spec: MailboxSpec): Promise<MailboxView> {
+export async function upsertMailbox (db: Queryable, keyring: Keyring, spec: MailboxSpec): Promise<MailboxView> {
   const { config, secrets } = splitSecrets(spec)
   const { rows } = await db.query<MailboxRow>(
     `INSERT INTO mailboxes (name, provider, config, secrets) VALUES ($1, $2, $3, $4)
@@ -85,7 +87,7 @@ export async function upsertMailbox (db: Queryable, key: Buffer, spec: MailboxSp
        next_poll_at = CASE WHEN mailboxes.config IS DISTINCT FROM EXCLUDED.config OR mailboxes.secrets IS DISTINCT FROM EXCLUDED.secrets
                            THEN now() ELSE mailboxes.next_poll_at END
      RETURNING *`,
-    [spec.name, spec.provider, config, sealSecrets(key, secrets)])
+    [spec.name, spec.provider, config, sealSecrets(keyring, secrets)])
   return toView(rows[0])
 }
 
@@ -112,14 +114,14 @@ export async function deleteMailbox (db: Queryable, name: string): Promise<void>
 }
 
 /** The mailbox with its secrets, for providers and deliveries; null when deleted. */
-export async function loadMailbox (db: Queryable, key: Buffer, id: number): Promise<Mailbox | null> {
+export async function loadMailbox (db: Queryable, keyring: Keyring, id: number): Promise<Mailbox | null> {
   const { rows } = await db.query<MailboxRow>('SELECT * FROM mailboxes WHERE id = $1', [id])
-  return rows.length === 0 ? null : mailboxFromRow(key, rows[0])
+  return rows.length === 0 ? null : mailboxFromRow(keyring, rows[0])
 }
 
 /** A mailboxes row (all columns) as the mailbox with its secrets; throws when they cannot be decrypted. */
-export function mailboxFromRow (key: Buffer, row: Pick<MailboxRow, 'id' | 'config' | 'secrets' | 'cursor'>): Mailbox {
-  return { id: row.id, spec: joinSecrets(row.config, openSecrets(key, row.secrets)), cursor: row.cursor }
+export function mailboxFromRow (keyring: Keyring, row: Pick<MailboxRow, 'id' | 'config' | 'secrets' | 'cursor'>): Mailbox {
+  return { id: row.id, spec: joinSecrets(row.config, openSecrets(keyring, row.secrets)), cursor: row.cursor }
 }
 
 /** The wildcard address of the first built-in mailbox that has one (a new project's default); null when none. */
@@ -128,4 +130,9 @@ export async function firstBuiltinAddress (db: Queryable): Promise<string | null
     `SELECT config->>'address' AS address FROM mailboxes
      WHERE coalesce(config->'delivery'->>'kind', 'builtin') = 'builtin' AND config ? 'address' ORDER BY id LIMIT 1`)
   return rows[0]?.address ?? null
+}
+
+/** Every mailbox's secrets re-encrypted under the first key (`mailslot secrets rotate`). */
+export async function resealMailboxSecrets (db: Queryable, keyring: Keyring): Promise<ResealCount> {
+  return await resealColumn(db, keyring, { table: 'mailboxes', id: 'id', column: 'secrets', reseal: resealSecrets })
 }

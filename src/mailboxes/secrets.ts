@@ -2,7 +2,7 @@
  * The one list of which mailbox settings are secret. Secrets are split off
  * before storage (encrypted) and before anything is shown (API, CLI, logs).
  */
-import { decryptJson, encryptJson } from '../shared/crypto.ts'
+import { decryptJson, encryptJson, reseal, type Keyring } from '../shared/crypto.ts'
 import type { MailboxSpec } from './types.ts'
 
 /** Dotted paths of secret settings. */
@@ -54,12 +54,17 @@ export function joinSecrets (config: MailboxSpec, secrets: Record<string, string
   return spec as unknown as MailboxSpec
 }
 
-export function sealSecrets (key: Buffer, secrets: Record<string, string>): Buffer | null {
-  return Object.keys(secrets).length === 0 ? null : encryptJson(key, secrets, PURPOSE)
+export function sealSecrets (keyring: Keyring, secrets: Record<string, string>): Buffer | null {
+  return Object.keys(secrets).length === 0 ? null : encryptJson(keyring, secrets, PURPOSE)
 }
 
-export function openSecrets (key: Buffer, sealed: Buffer | null): Record<string, string> {
-  return sealed === null ? {} : decryptJson<Record<string, string>>(key, sealed, PURPOSE)
+export function openSecrets (keyring: Keyring, sealed: Buffer | null): Record<string, string> {
+  return sealed === null ? {} : decryptJson<Record<string, string>>(keyring, sealed, PURPOSE)
+}
+
+/** Sealed secrets under the first key; null when they already are. */
+export function resealSecrets (keyring: Keyring, sealed: Buffer): Buffer | null {
+  return reseal(keyring, sealed, PURPOSE)
 }
 
 /** Every secret value of a spec, for redaction in logs. */

@@ -38,7 +38,7 @@ export async function applyConfigFile (ctx: AppContext, file: string): Promise<v
     if (!result.ok) throw new ConfigError('MAILSLOT_CONFIG', `${file}: mailboxes[${i}].${result.error.field} ${result.error.message}`)
   })
   const projects = checkProjects(file, doc.projects ?? [])
-  for (const m of mailboxes as MailboxSpec[]) await upsertMailbox(ctx.pool, ctx.encryptionKey, m)
+  for (const m of mailboxes as MailboxSpec[]) await upsertMailbox(ctx.pool, ctx.keyring, m)
   for (const p of projects) if (await projectByPath(ctx.pool, p.path) === null) await createProject(ctx.pool, p)
   ctx.log.info({ file, mailboxes: mailboxes.length, projects: projects.length }, 'config file applied')
 }

@@ -66,7 +66,7 @@ export async function startRuntime (settings: Settings, opts: StartOptions = {})
     const ctx: AppContext = {
       settings,
       adminToken: secrets.adminToken,
-      encryptionKey: secrets.encryptionKey,
+      keyring: secrets.keyring,
       pool,
       boss,
       log,

@@ -12,7 +12,7 @@ t.test('defaults follow docs/contract.md', async t => {
   t.equal(s.rawRetentionDays, 30)
   t.equal(s.databaseUrl, undefined)
   t.equal(s.adminToken, undefined)
-  t.equal(s.encryptionKey, undefined)
+  t.equal(s.encryptionKeys, undefined)
   t.equal(s.publicUrl, undefined)
   t.equal(s.handleRetryBaseSeconds, 2)
 })
@@ -26,7 +26,7 @@ t.test('values are read and typed', async t => {
   t.equal(s.port, 8080)
   t.equal(s.host, '0.0.0.0')
   t.equal(s.databaseUrl, 'postgres://u:p@db:5432/mail')
-  t.same(s.encryptionKey, Buffer.alloc(32, 7))
+  t.same(s.encryptionKeys, [Buffer.alloc(32, 7)])
   t.equal(s.publicUrl, 'https://mail.example.com')
   t.equal(s.pollIntervalSeconds, 30)
   t.equal(s.dataDir, '/tmp/x')
@@ -52,6 +52,18 @@ const bad: Array<[Record<string, string>, string]> = [
   [{ MAILSLOT_HANDLE_RETRY_BASE_SECONDS: '1e3' }, 'MAILSLOT_HANDLE_RETRY_BASE_SECONDS'],
   [{ MAILSLOT_HANDLE_RETRY_BASE_SECONDS: '3601' }, 'MAILSLOT_HANDLE_RETRY_BASE_SECONDS']
 ]
+t.test('MAILSLOT_ENCRYPTION_KEY lists keys newest first; a bad entry is named by its position', async t => {
+  const [a, b] = [Buffer.alloc(32, 1), Buffer.alloc(32, 2)]
+  t.same(loadSettings({ MAILSLOT_ENCRYPTION_KEY: `${a.toString('base64')}, ${b.toString('base64')}` }).encryptionKeys, [a, b])
+  const short = Buffer.alloc(16).toString('base64')
+  t.throws(() => loadSettings({ MAILSLOT_ENCRYPTION_KEY: `${a.toString('base64')},${short}` }),
+    { name: 'ConfigError', variable: 'MAILSLOT_ENCRYPTION_KEY', message: 'MAILSLOT_ENCRYPTION_KEY: entry 2 of 2 must decode to 32 bytes, got 16' })
+  t.throws(() => loadSettings({ MAILSLOT_ENCRYPTION_KEY: `not base64!,${a.toString('base64')}` }),
+    { message: 'MAILSLOT_ENCRYPTION_KEY: entry 1 of 2 must be base64' })
+  t.throws(() => loadSettings({ MAILSLOT_ENCRYPTION_KEY: `${a.toString('base64')},` }),
+    { message: /^MAILSLOT_ENCRYPTION_KEY: entry 2 of 2 is empty/ })
+})
+
 for (const [env, variable] of bad) {
   t.test(`bad ${variable}=${Object.values(env)[0]} is named`, async t => {
     let caught: unknown

@@ -32,7 +32,7 @@ async function mailboxWith (
   const u = fixture.imap.addUser()
   await fixture.imap.appendMany(u.user, 'INBOX', Array.from({ length: count }, (_, i) => makeEmail(i)))
   const { body } = await fixture.rt.api('POST', '/api/v1/mailboxes', imapMailbox(fixture.imap, u))
-  const mailbox = (await loadMailbox(fixture.rt.ctx.pool, fixture.rt.ctx.encryptionKey, body.id))!
+  const mailbox = (await loadMailbox(fixture.rt.ctx.pool, fixture.rt.ctx.keyring, body.id))!
   const provider = new ObservedProvider(mailbox.spec.imap!, 'seen')
   t.teardown(async () => { await provider.close() })
   const { refs } = await provider.listNew(null)

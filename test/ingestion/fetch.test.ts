@@ -20,7 +20,7 @@ t.test('batches of two mailboxes: one session each, every job completed, each me
   for (const [n, u] of users.entries()) {
     await imap.appendMany(u.user, 'INBOX', Array.from({ length: 60 }, (_, i) => makeEmail(100 * n + i)))
     const { body } = await rt.api('POST', '/api/v1/mailboxes', imapMailbox(imap, u))
-    const mailbox = (await loadMailbox(rt.ctx.pool, rt.ctx.encryptionKey, body.id))!
+    const mailbox = (await loadMailbox(rt.ctx.pool, rt.ctx.keyring, body.id))!
     const lister = new ImapProvider(mailbox.spec.imap!, 'seen')
     const { refs } = await lister.listNew(null)
     await lister.close()
@@ -42,7 +42,7 @@ t.test('a mailbox whose server is gone: its jobs fail (to be retried), the other
   await imap.appendMany(u.user, 'INBOX', Array.from({ length: 30 }, (_, i) => makeEmail(i)))
   const good = (await rt.api('POST', '/api/v1/mailboxes', imapMailbox(imap, u))).body
   const gone = (await rt.api('POST', '/api/v1/mailboxes', { name: 'gone', provider: 'imap', imap: { host: '127.0.0.1', port: 9, tls: 'none', user: 'x', password: 'y', connectTimeoutSeconds: 2 } })).body
-  const mailbox = (await loadMailbox(rt.ctx.pool, rt.ctx.encryptionKey, good.id))!
+  const mailbox = (await loadMailbox(rt.ctx.pool, rt.ctx.keyring, good.id))!
   const lister = new ImapProvider(mailbox.spec.imap!, 'seen')
   const { refs } = await lister.listNew(null)
   await lister.close()
@@ -69,7 +69,7 @@ t.test('a batch refused by the database: the ones before it are done, it and the
   const u = imap.addUser()
   await imap.appendMany(u.user, 'INBOX', Array.from({ length: 60 }, (_, i) => makeEmail(i)))
   const { body } = await rt.api('POST', '/api/v1/mailboxes', imapMailbox(imap, u))
-  const mailbox = (await loadMailbox(rt.ctx.pool, rt.ctx.encryptionKey, body.id))!
+  const mailbox = (await loadMailbox(rt.ctx.pool, rt.ctx.keyring, body.id))!
   const lister = new ImapProvider(mailbox.spec.imap!, 'seen')
   const { refs } = await lister.listNew(null)
   await lister.close()

@@ -40,7 +40,7 @@ t.test('the same batch stored by two sessions at once gives one row per message'
   await imap.appendMany(u.user, 'INBOX', Array.from({ length: 25 }, (_, i) => makeEmail(i)))
   const spec = imapMailbox(imap, u)
   const created = await rt.api('POST', '/api/v1/mailboxes', spec)
-  const mailbox = (await loadMailbox(rt.ctx.pool, rt.ctx.encryptionKey, created.body.id))!
+  const mailbox = (await loadMailbox(rt.ctx.pool, rt.ctx.keyring, created.body.id))!
   const providers = [0, 1, 2].map(() => new ImapProvider(mailbox.spec.imap!, 'seen'))
   t.teardown(async () => { for (const p of providers) await p.close() })
   const { refs } = await providers[0].listNew(null)

@@ -22,6 +22,7 @@ import { createSubscription, deleteSubscription, reauthorizeSubscription, renewS
 import { deleteSubscriptionRow, getSubscription, saveActive, saveFailure, saveHealthy, withSubscriptionLock, type SubscriptionRow } from './repository.ts'
 import { lifetimeMs, renewBeforeMs } from './timing.ts'
 import { bareError, errorMessage } from '../../shared/errors.ts'
+import { UndecryptableError } from '../../shared/crypto.ts'
 
 export type SubscriptionJob = QueuePayloads['graph-subscription']
 
@@ -38,7 +39,16 @@ export async function runSubscriptionJob (ctx: AppContext, job: SubscriptionJob)
 }
 
 async function handle (ctx: AppContext, job: SubscriptionJob): Promise<void> {
-  const mailbox = await loadMailbox(ctx.pool, ctx.encryptionKey, job.mailboxId)
+  let mailbox: Mailbox | null
+  try {
+    mailbox = await loadMailbox(ctx.pool, ctx.keyring, job.mailboxId)
+  } catch (err) {
+    if (!(err instanceof UndecryptableError)) throw err
+    // shown on the subscription and retried with its backoff; a still-live subscription stays active
+    const row = await getSubscription(ctx.pool, job.mailboxId)
+    await saveFailure(ctx.pool, job.mailboxId, row?.state === 'active' ? 'active' : 'failed', `mailbox secrets: ${err.message}`)
+    return
+  }
   if (mailbox === null || mailbox.spec.graph === undefined) return
   const t: Target = { ctx, mailbox, conn: new GraphConnection(mailbox.spec.graph), row: await getSubscription(ctx.pool, mailbox.id) }
   if ((mailbox.spec.mode ?? 'webhook') !== 'webhook') { await retire(t); return }
@@ -86,7 +96,7 @@ async function create (t: Target): Promise<void> {
   try {
     await transaction(ctx.pool, async (client) => {
       await saveActive(client, mailbox.id, {
-        subscriptionId: sub.id, sealedClientState: sealClientState(ctx.encryptionKey, clientState),
+        subscriptionId: sub.id, sealedClientState: sealClientState(ctx.keyring, clientState),
         resource: request.resource, notificationUrl: request.notificationUrl, expiresAt: sub.expirationDateTime
       })
       await send(ctx.boss, 'mailbox-sync', { mailboxId: mailbox.id, reason: 'resync' }, { singletonKey: syncKeys.now(mailbox.id), db: inTransaction(client) })

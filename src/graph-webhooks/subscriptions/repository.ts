@@ -1,6 +1,9 @@
 /** Queries on graph_subscriptions (one row per webhook-mode Graph mailbox; see sql/0004_graph.sql). */
 import { lockKey, unlock } from '../../db/locks.ts'
 import { releaseClient, type Pool, type Queryable } from '../../db/pool.ts'
+import { resealColumn, type ResealCount } from '../../db/reseal.ts'
+import type { Keyring } from '../../shared/crypto.ts'
+import { resealClientState } from '../client-state.ts'
 
 export type SubscriptionState = 'active' | 'failed' | 'unavailable' | 'removed'
 
@@ -65,6 +68,11 @@ export async function markRemoved (db: Queryable, subscriptionId: string): Promi
   await db.query(
     `UPDATE graph_subscriptions SET state = 'removed', last_error = 'removed by Graph', next_attempt_at = now(), updated_at = now()
      WHERE subscription_id = $1`, [subscriptionId])
+}
+
+/** Every subscription's clientState re-encrypted under the first key (`mailslot secrets rotate`). */
+export async function resealClientStates (db: Queryable, keyring: Keyring): Promise<ResealCount> {
+  return await resealColumn(db, keyring, { table: 'graph_subscriptions', id: 'mailbox_id', column: 'client_state', reseal: resealClientState })
 }
 
 export async function deleteSubscriptionRow (db: Queryable, mailboxId: number): Promise<void> {

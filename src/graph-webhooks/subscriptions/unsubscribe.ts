@@ -17,7 +17,7 @@ export async function deleteWithSubscription (ctx: AppContext, name: string, del
     const row = await getSubscription(ctx.pool, id)
     if (row?.subscription_id != null) {
       try {
-        const mailbox = await loadMailbox(ctx.pool, ctx.encryptionKey, id)
+        const mailbox = await loadMailbox(ctx.pool, ctx.keyring, id)
         if (mailbox?.spec.graph !== undefined) await deleteSubscription(new GraphConnection(mailbox.spec.graph), row.subscription_id)
       } catch (err) {
         ctx.log.warn({ mailbox: name, err: bareError(err) }, 'graph subscription not deleted: it expires on its own')

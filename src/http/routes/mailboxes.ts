@@ -26,7 +26,7 @@ export async function mailboxRoutes (app: FastifyInstance, opts: { ctx: AppConte
     schema: { body: mailboxSchema, response: { 201: mailboxViewSchema, '4xx': errorResponseSchema } },
     validatorCompiler: strictValidatorCompiler
   }, async (req, reply) => {
-    const view = await createMailbox(ctx.pool, ctx.encryptionKey, req.body)
+    const view = await createMailbox(ctx.pool, ctx.keyring, req.body)
     req.log.info({ mailbox: view.name }, 'mailbox created')
     await requestSync(ctx, view.id, 'manual')
     return await reply.status(201).send(view)
