@@ -67,7 +67,15 @@ export async function parseEmail (raw: Buffer, opts: ParseOptions = {}): Promise
     if (isParserLimit(err)) return { rejected: 'too_complex', detail: `past a MIME parser limit: ${err.message}` }
     throw err
   }
-  return toParsedEmail(mail, source, checksum, raw.length)
+  return withoutNul(toParsedEmail(mail, source, checksum, raw.length))
+}
+
+/** PostgreSQL text and jsonb cannot hold U+0000, which carries nothing in mail: U+FFFD stands in for it. */
+function withoutNul<T> (value: T): T {
+  if (typeof value === 'string') return (value.includes('\0') ? value.replaceAll('\0', '\uFFFD') : value) as T
+  if (Array.isArray(value)) return value.map(withoutNul) as T
+  if (value === null || typeof value !== 'object' || value instanceof Uint8Array) return value
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, withoutNul(v)])) as T
 }
 
 /** mailsplit's size and part-count limits (a 1 MB header block, 1,000 parts) end the parse with code EMAXLEN. */
