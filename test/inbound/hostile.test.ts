@@ -15,10 +15,11 @@ const HEALTH_BOUND_MS = 2_000
 
 t.test('every hostile email ends in its end state, raw kept, /healthz answering', async t => {
   const h = await hostileRuntime(t)
+  const raws = SMALL.map(c => c.raw(h.addresses))
   const health = watchHealth(h.rt)
   let slowest = { name: '', ms: 0 }
-  for (const c of SMALL) {
-    const raw = c.raw(h.addresses)
+  for (const [i, c] of SMALL.entries()) {
+    const raw = raws[i]
     const row = await ingestTimed(h, raw)
     t.match(row, { status: c.status, reason: c.reason ?? null }, c.name)
     t.equal(row.rawBytes, raw.length, `${c.name}: raw kept`)
