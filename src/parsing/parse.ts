@@ -70,9 +70,9 @@ export async function parseEmail (raw: Buffer, opts: ParseOptions = {}): Promise
   return withoutNul(toParsedEmail(mail, source, checksum, raw.length))
 }
 
-/** PostgreSQL text and jsonb cannot hold U+0000, which carries nothing in mail: U+FFFD stands in for it. */
+/** PostgreSQL text and jsonb cannot hold U+0000, which carries nothing in mail: it is dropped from all the parse yields. */
 function withoutNul<T> (value: T): T {
-  if (typeof value === 'string') return (value.includes('\0') ? value.replaceAll('\0', '\uFFFD') : value) as T
+  if (typeof value === 'string') return (value.includes('\0') ? value.replaceAll('\0', '') : value) as T
   if (Array.isArray(value)) return value.map(withoutNul) as T
   if (value === null || typeof value !== 'object' || value instanceof Uint8Array) return value
   return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, withoutNul(v)])) as T
