@@ -3,10 +3,12 @@
  * - builtin: route by the address key and run the built-in handler;
  * - gitlab:  POST the raw email to GitLab's internal mail_room API (GitLab routes);
  * - webhook: route, then POST a signed JSON event.
- * Auto-generated mail is rejected here for builtin and webhook; the gitlab
- * delivery forwards everything, as mail_room does, and GitLab decides.
+ * Machine mail (loops, bounces, auto-replies) is rejected here for builtin
+ * and webhook; the gitlab delivery forwards everything, as mail_room does,
+ * and GitLab decides (it handles bounces and auto-replies itself).
  */
 import { routeFor } from './route-for.ts'
+import { MACHINE_MAIL } from '../routing/route.ts'
 import { handleBuiltin } from './builtin/index.ts'
 import { deliverToGitlab } from './gitlab/deliver.ts'
 import { deliverToWebhook } from './webhook/deliver.ts'
@@ -17,7 +19,7 @@ export const dispatch: Dispatch = async (ctx, email, parsed, mailbox) => {
   if (delivery.kind === 'gitlab') return await deliverToGitlab(email, delivery)
   if (delivery.kind === 'webhook') {
     const routing = routeFor(parsed, mailbox)
-    if (routing.outcome === 'reject' && routing.reason === 'auto_generated') return { status: 'rejected', reason: 'auto_generated', detail: routing.detail }
+    if (routing.outcome === 'reject' && MACHINE_MAIL.has(routing.reason)) return { status: 'rejected', reason: routing.reason, detail: routing.detail }
     return await deliverToWebhook(ctx, email, parsed, routing, delivery)
   }
   return await handleBuiltin(ctx, email, parsed, mailbox)

@@ -13,12 +13,15 @@ export const TERMINAL: ReadonlySet<EmailStatus> = new Set(['delivered', 'rejecte
 /** The rejection reason registry: stable codes, shown by the API and CLI. */
 export const REJECTION_REASONS = {
   auto_generated: 'an auto-reply or bulk mail (Auto-Submitted, X-Autoreply, Precedence)',
+  bounce: 'a delivery or read report (multipart/report), or mail from mailer-daemon',
+  loop: 'mail coming back to mailslot: sent from the mailbox address, an X-Loop naming it, or a Message-ID mailslot made',
   no_key: 'no address carried a mail key for this mailbox',
   unknown_key: 'the mail key matches no known handler',
   project_not_found: 'the key names a project that does not exist or a wrong token',
   issue_not_found: 'the key names an issue or reply key that does not exist',
   too_large: 'larger than the mailbox limit: only its headers were kept',
   unparsable: 'not an email: no header block could be read',
+  too_complex: 'past a MIME parser limit (a header block over 1 MB, more than 1,000 parts): it could not be read whole',
   empty: 'no content',
   unsupported: 'a kind of email this delivery does not handle (e.g. merge requests by email)',
   service_desk_disabled: 'Service Desk is off for the project'

@@ -19,10 +19,17 @@ import type { ParsedEmail } from './types.ts'
 const WINDOW_LINES = 1000
 const WINDOW_CHARS = 16 * 1024
 
+/** HTML converted once per parsed email: a delivery may ask for both the whole text and the reply. */
+const converted = new WeakMap<object, string>()
+
 /** The body as text: the text part, else the HTML part as Markdown-ish text. */
 export function bodyText (parsed: Pick<ParsedEmail, 'text' | 'html'>): string {
   if (parsed.text && parsed.text.trim() !== '') return parsed.text
-  if (parsed.html) return htmlToMarkdownText(parsed.html)
+  if (parsed.html) {
+    let text = converted.get(parsed)
+    if (text === undefined) converted.set(parsed, text = htmlToMarkdownText(parsed.html))
+    return text
+  }
   return parsed.text ?? ''
 }
 

@@ -36,8 +36,19 @@ const tabSeparatedTable: FormatCallback = (elem, walk, builder) => {
   })
 }
 
+/**
+ * HTML converted, in characters: the conversion is synchronous, on the event
+ * loop, and costs about 1 ms and 0.1 MB per KB, so a cap bounds both the stall
+ * and the memory; 256 Ki characters still give over 100 K characters of text,
+ * more than any issue or note is read for. The HTML past it stays in the raw.
+ */
+export const MAX_HTML_CHARS = 256 * 1024
+/** Elements nested deeper are skipped: the walk is recursive. */
+const MAX_DEPTH = 200
+
 const convert = compile({
   wordwrap: false, // the text becomes Markdown: line breaks there are meaningful
+  limits: { maxDepth: MAX_DEPTH },
   formatters: { markdownImage, tabSeparatedTable },
   selectors: [
     { selector: 'a', options: { hideLinkHrefIfSameAsText: true, linkBrackets: ['(', ')'] } },
@@ -60,5 +71,5 @@ const convert = compile({
 export function htmlToMarkdownText (html: string): string {
   // Empty <div><br></div> spacers would leave runs of blank lines: in
   // Markdown one blank line already separates paragraphs.
-  return convert(html).replace(/\n{3,}/g, '\n\n')
+  return convert(html.slice(0, MAX_HTML_CHARS)).replace(/\n{3,}/g, '\n\n')
 }

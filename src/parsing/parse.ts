@@ -1,6 +1,7 @@
 // Raw bytes → ParsedEmail. mailparser is lenient: garbage or empty input
 // resolves to an empty mail. The cases we want reported (`empty`,
-// `unparsable`) are therefore decided here, before the parser runs.
+// `unparsable`) are therefore decided here, before the parser runs; what
+// its limits refuse (`too_complex`) is told by the error it ends with.
 import { createHash } from 'node:crypto'
 import type { AddressObject, ParsedMail } from 'mailparser'
 import { parseMime, type StreamedAttachment } from './mime-stream.ts'
@@ -59,8 +60,27 @@ export async function parseEmail (raw: Buffer, opts: ParseOptions = {}): Promise
     return { rejected: 'unparsable', detail: 'the message does not start with a header field' }
   }
 
-  const mail = await parseMime(source, opts)
-  return toParsedEmail(mail, source, checksum, raw.length)
+  let mail: ParsedMail
+  try {
+    mail = await parseMime(source, opts)
+  } catch (err) {
+    if (isParserLimit(err)) return { rejected: 'too_complex', detail: `past a MIME parser limit: ${err.message}` }
+    throw err
+  }
+  return withoutNul(toParsedEmail(mail, source, checksum, raw.length))
+}
+
+/** PostgreSQL text and jsonb cannot hold U+0000, which carries nothing in mail: it is dropped from all the parse yields. */
+function withoutNul<T> (value: T): T {
+  if (typeof value === 'string') return (value.includes('\0') ? value.replaceAll('\0', '') : value) as T
+  if (Array.isArray(value)) return value.map(withoutNul) as T
+  if (value === null || typeof value !== 'object' || value instanceof Uint8Array) return value
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, withoutNul(v)])) as T
+}
+
+/** mailsplit's size and part-count limits (a 1 MB header block, 1,000 parts) end the parse with code EMAXLEN. */
+function isParserLimit (err: unknown): err is Error {
+  return err instanceof Error && (err as Error & { code?: unknown }).code === 'EMAXLEN'
 }
 
 /**

@@ -69,7 +69,8 @@ export interface ParsedEmail {
   sizes: { raw: number, text: number, html: number, attachments: number }
 }
 
-export type ParseRejection = { rejected: 'empty' | 'unparsable', detail: string }
+/** `too_complex`: the email is past one of the MIME parser's limits (header size, number of parts). */
+export type ParseRejection = { rejected: 'empty' | 'unparsable' | 'too_complex', detail: string }
 
 /** The headers a mail key can come from, in the order they are searched. */
 export const KEY_HEADERS = [
