@@ -83,7 +83,7 @@ async function runBaseline (imap: ImapFlowOptions, endpoint: MailroomEndpoint, s
     while (next < raws.length) {
       const raw = raws[next++]
       const headers = { 'content-type': 'text/plain', [MAILROOM_HEADER]: mailroomToken(secret) }
-      const { status } = await sendPost(url, headers, raw, AbortSignal.timeout(30_000), 300)
+      const { status } = await sendPost(url, { headers, body: raw, signal: AbortSignal.timeout(30_000), excerptBytes: 300, reach: 'private' })
       if (status !== 200) throw new Error(`baseline POST answered ${status}`)
     }
   }

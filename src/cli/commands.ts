@@ -68,7 +68,7 @@ export const commands: Record<string, Command> = {
     try { spec = JSON.parse(await readInput(input.values.file)) } catch (err) {
       throw fieldError('body', `is not valid JSON: ${errorMessage(err)}`)
     }
-    const check = validateMailboxJson(spec)
+    const check = validateMailboxJson(spec, input.settings.webhookAllowPrivate)
     if (!check.ok) throw fieldError(check.error.field, check.error.message)
     const view = await withRuntime(input.settings, async (rt) => {
       const created = await createMailbox(rt.ctx.pool, rt.ctx.keyring, spec as MailboxSpec)

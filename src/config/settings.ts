@@ -46,6 +46,8 @@ export interface Settings {
   graphResyncSeconds: number
   /** Seconds before the first retry of a failed delivery; each later retry waits twice as long. Default `2`. */
   handleRetryBaseSeconds: number
+  /** Webhook deliveries may reach loopback, private and CGNAT addresses (never link-local or metadata). Default `false`. */
+  webhookAllowPrivate: boolean
 }
 
 type Env = Record<string, string | undefined>
@@ -80,6 +82,13 @@ function seconds (env: Env, name: string, fallback: number, min: number, max: nu
 /** A number of minutes, fractions allowed (`0.25`), above min. */
 function minutes (env: Env, name: string, fallback: number, min: number, max: number): number {
   return numberSetting(env, name, fallback, { min, max, wants: 'a number of minutes', decimals: true, aboveMin: true })
+}
+
+function flag (env: Env, name: string): boolean {
+  const raw = env[name]
+  if (raw === undefined || raw === '' || raw === 'false') return false
+  if (raw === 'true') return true
+  throw new ConfigError(name, `must be true or false, got "${raw}"`)
 }
 
 function databaseUrl (env: Env): string | undefined {
@@ -155,6 +164,7 @@ export function loadSettings (env: Env = process.env): Settings {
     // Graph's maximum for mail is 10080 minutes (older documents: 4230)
     graphSubscriptionMinutes: minutes(env, 'MAILSLOT_GRAPH_SUBSCRIPTION_MINUTES', 4200, 0, 10080),
     graphResyncSeconds: integer(env, 'MAILSLOT_GRAPH_RESYNC_SECONDS', 900, 5, 86400),
-    handleRetryBaseSeconds: seconds(env, 'MAILSLOT_HANDLE_RETRY_BASE_SECONDS', 2, 0, 3600)
+    handleRetryBaseSeconds: seconds(env, 'MAILSLOT_HANDLE_RETRY_BASE_SECONDS', 2, 0, 3600),
+    webhookAllowPrivate: flag(env, 'MAILSLOT_WEBHOOK_ALLOW_PRIVATE')
   }
 }

@@ -4,6 +4,7 @@
  */
 import type { ErrorObject } from 'ajv'
 import { strictAjv } from '../shared/strict-ajv.ts'
+import { deliveryReach, refusedUrl } from '../handlers/http/address-policy.ts'
 
 const hostname = { type: 'string', minLength: 1, maxLength: 253 }
 const httpUrl = { type: 'string', pattern: '^https?://[^\\s]+$', maxLength: 2048 }
@@ -145,7 +146,16 @@ const validate = strictAjv.compile(mailboxSchema)
 
 export type MailboxValidation = { ok: true } | { ok: false, error: FieldError }
 
-export function validateMailboxJson (value: unknown): MailboxValidation {
-  if (validate(value)) return { ok: true }
-  return { ok: false, error: describeSchemaErrors(validate.errors) }
+/** A schema-valid mailbox's delivery URL against the outbound URL policy (address-policy.ts). */
+export function deliveryUrlError (spec: { delivery?: { kind: string, url?: string } }, allowPrivate: boolean): FieldError | undefined {
+  const d = spec.delivery
+  if (d?.url === undefined || (d.kind !== 'gitlab' && d.kind !== 'webhook')) return undefined
+  const why = refusedUrl(d.url, deliveryReach(d.kind, allowPrivate))
+  return why === undefined ? undefined : { field: 'delivery.url', message: `is refused: ${why}` }
+}
+
+export function validateMailboxJson (value: unknown, allowPrivateWebhooks: boolean): MailboxValidation {
+  if (!validate(value)) return { ok: false, error: describeSchemaErrors(validate.errors) }
+  const refused = deliveryUrlError(value as Parameters<typeof deliveryUrlError>[0], allowPrivateWebhooks)
+  return refused === undefined ? { ok: true } : { ok: false, error: refused }
 }

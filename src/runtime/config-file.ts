@@ -34,7 +34,7 @@ export async function applyConfigFile (ctx: AppContext, file: string): Promise<v
   const mailboxes = doc.mailboxes ?? []
   if (!Array.isArray(mailboxes)) throw new ConfigError('MAILSLOT_CONFIG', `${file}: "mailboxes" must be an array`)
   mailboxes.forEach((m, i) => {
-    const result = validateMailboxJson(m)
+    const result = validateMailboxJson(m, ctx.settings.webhookAllowPrivate)
     if (!result.ok) throw new ConfigError('MAILSLOT_CONFIG', `${file}: mailboxes[${i}].${result.error.field} ${result.error.message}`)
   })
   const projects = checkProjects(file, doc.projects ?? [])

@@ -15,13 +15,15 @@ t.test('defaults follow docs/contract.md', async t => {
   t.equal(s.encryptionKeys, undefined)
   t.equal(s.publicUrl, undefined)
   t.equal(s.handleRetryBaseSeconds, 2)
+  t.equal(s.webhookAllowPrivate, false)
 })
 
 t.test('values are read and typed', async t => {
   const key = Buffer.alloc(32, 7).toString('base64')
   const s = loadSettings({
     DATABASE_URL: 'postgres://u:p@db:5432/mail', HOST: '0.0.0.0', PORT: '8080', MAILSLOT_ADMIN_TOKEN: 'x'.repeat(20),
-    MAILSLOT_ENCRYPTION_KEY: key, MAILSLOT_PUBLIC_URL: 'https://mail.example.com/', MAILSLOT_POLL_INTERVAL: '30', MAILSLOT_DATA_DIR: '/tmp/x', MAILSLOT_HANDLE_RETRY_BASE_SECONDS: '0.25', MAILSLOT_RAW_RETENTION_DAYS: '7'
+    MAILSLOT_ENCRYPTION_KEY: key, MAILSLOT_PUBLIC_URL: 'https://mail.example.com/', MAILSLOT_POLL_INTERVAL: '30', MAILSLOT_DATA_DIR: '/tmp/x', MAILSLOT_HANDLE_RETRY_BASE_SECONDS: '0.25', MAILSLOT_RAW_RETENTION_DAYS: '7',
+    MAILSLOT_WEBHOOK_ALLOW_PRIVATE: 'true'
   })
   t.equal(s.port, 8080)
   t.equal(s.host, '0.0.0.0')
@@ -32,6 +34,7 @@ t.test('values are read and typed', async t => {
   t.equal(s.dataDir, '/tmp/x')
   t.equal(s.handleRetryBaseSeconds, 0.25)
   t.equal(s.rawRetentionDays, 7)
+  t.equal(s.webhookAllowPrivate, true)
 })
 
 const bad: Array<[Record<string, string>, string]> = [
@@ -50,7 +53,8 @@ const bad: Array<[Record<string, string>, string]> = [
   [{ MAILSLOT_RAW_RETENTION_DAYS: 'a month' }, 'MAILSLOT_RAW_RETENTION_DAYS'],
   [{ MAILSLOT_HANDLE_RETRY_BASE_SECONDS: '-1' }, 'MAILSLOT_HANDLE_RETRY_BASE_SECONDS'],
   [{ MAILSLOT_HANDLE_RETRY_BASE_SECONDS: '1e3' }, 'MAILSLOT_HANDLE_RETRY_BASE_SECONDS'],
-  [{ MAILSLOT_HANDLE_RETRY_BASE_SECONDS: '3601' }, 'MAILSLOT_HANDLE_RETRY_BASE_SECONDS']
+  [{ MAILSLOT_HANDLE_RETRY_BASE_SECONDS: '3601' }, 'MAILSLOT_HANDLE_RETRY_BASE_SECONDS'],
+  [{ MAILSLOT_WEBHOOK_ALLOW_PRIVATE: 'yes' }, 'MAILSLOT_WEBHOOK_ALLOW_PRIVATE']
 ]
 t.test('MAILSLOT_ENCRYPTION_KEY lists keys newest first; a bad entry is named by its position', async t => {
   const [a, b] = [Buffer.alloc(32, 1), Buffer.alloc(32, 2)]

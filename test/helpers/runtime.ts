@@ -11,6 +11,7 @@ import type { Test } from 'tap'
 import { loadSettings, type Settings } from '../../src/config/settings.ts'
 import { startRuntime, type Role, type Runtime } from '../../src/runtime/start.ts'
 import type { WorkerOptions } from '../../src/runtime/workers.ts'
+import type { AppOptions } from '../../src/http/app.ts'
 import { createLogger } from '../../src/shared/logger.ts'
 import { createTestDatabase } from './db.ts'
 
@@ -27,7 +28,9 @@ export interface TestRuntime extends Runtime {
 }
 
 export async function startTestRuntime (
-  t: Test, opts: { role?: Role, env?: Record<string, string>, databaseUrl?: string, background?: boolean, workers?: WorkerOptions } = {}
+  t: Test, opts: {
+    role?: Role, env?: Record<string, string>, databaseUrl?: string, background?: boolean, app?: AppOptions, workers?: WorkerOptions
+  } = {}
 ): Promise<TestRuntime> {
   const databaseUrl = opts.databaseUrl ?? await createTestDatabase(t)
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'mailslot-test-'))
@@ -42,9 +45,8 @@ export async function startTestRuntime (
   })
   let captured = ''
   const sink = new Writable({ write (chunk, _enc, cb) { captured += chunk.toString(); cb() } })
-  const rt = await startRuntime(settings, {
-    role: opts.role, log: createLogger(settings.logLevel, sink), background: opts.background, workers: opts.workers
-  })
+  const log = createLogger(settings.logLevel, sink)
+  const rt = await startRuntime(settings, { role: opts.role, log, background: opts.background, app: opts.app, workers: opts.workers })
   t.teardown(async () => {
     await rt.stop()
     await rm(dataDir, { recursive: true, force: true })

@@ -10,6 +10,7 @@ import type { Delivery } from '../../mailboxes/types.ts'
 import { gitlabSecret } from './secret.ts'
 import { MAILROOM_HEADER, mailroomToken, mailroomUrl } from './jwt.ts'
 import { postDelivery } from '../http/post.ts'
+import { deliveryReach } from '../http/address-policy.ts'
 import type { Outcome } from '../../inbound/lifecycle.ts'
 import type { StoredEmail } from '../types.ts'
 
@@ -19,7 +20,8 @@ export async function deliverToGitlab (email: StoredEmail, delivery: Extract<Del
     what: 'GitLab',
     url: mailroomUrl(delivery.url, delivery.mailboxType),
     headers: { 'content-type': 'text/plain', [MAILROOM_HEADER]: mailroomToken(secret) },
-    body: email.raw
+    body: email.raw,
+    reach: deliveryReach('gitlab', false)
   })
   return { status: 'delivered', handler: 'gitlab', result: { status: answer.status, mailboxType: delivery.mailboxType } }
 }

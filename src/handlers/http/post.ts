@@ -5,11 +5,14 @@
  *   Retry-After on the answer is kept as the least wait before the next try);
  * - any other status (3xx included: redirects are not followed, as mail_room
  *   did not follow them): a permanent Error naming the status and the start
- *   of the answer.
+ *   of the answer;
+ * - an address the outbound policy refuses (address-policy.ts): a permanent
+ *   Error naming the address, nothing sent.
  * Connections are kept alive (transport.ts), so a busy endpoint is not
  * reconnected for every email.
  */
 import { sendPost, type RawAnswer } from './transport.ts'
+import { RefusedAddressError, type Reach } from './address-policy.ts'
 import { RetryableError } from '../../inbound/lifecycle.ts'
 import { asError, errorCode } from '../../shared/errors.ts'
 
@@ -26,6 +29,8 @@ export interface DeliveryPost {
   url: string
   headers: Record<string, string>
   body: Uint8Array | string
+  /** The addresses it may reach (deliveryReach). */
+  reach: Reach
   /** Default DELIVERY_TIMEOUT_MS. */
   timeoutMs?: number
 }
@@ -40,8 +45,10 @@ export async function postDelivery (post: DeliveryPost): Promise<DeliveryAnswer>
   let answer: RawAnswer
   try {
     const headers = { 'user-agent': 'mailslot', ...authorization, ...post.headers }
-    answer = await sendPost(url, headers, post.body, AbortSignal.timeout(timeoutMs), EXCERPT_BYTES)
+    const signal = AbortSignal.timeout(timeoutMs)
+    answer = await sendPost(url, { headers, body: post.body, signal, excerptBytes: EXCERPT_BYTES, reach: post.reach })
   } catch (err) {
+    if (err instanceof RefusedAddressError) throw new Error(`${where}: not connected, ${err.message}`)
     throw new RetryableError(`${where}: ${describeError(err, timeoutMs)}`)
   }
   const { status } = answer

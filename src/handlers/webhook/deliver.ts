@@ -13,6 +13,7 @@ import type { Delivery } from '../../mailboxes/types.ts'
 import type { RoutingResult } from '../../routing/route.ts'
 import type { ParsedEmail } from '../../parsing/types.ts'
 import { postDelivery } from '../http/post.ts'
+import { deliveryReach } from '../http/address-policy.ts'
 import { emailReceivedEvent, rawUrlFor } from './payload.ts'
 import type { Outcome } from '../../inbound/lifecycle.ts'
 import type { StoredEmail } from '../types.ts'
@@ -43,7 +44,8 @@ export async function deliverToWebhook (
     what: 'the webhook endpoint',
     url: delivery.url,
     headers: { 'content-type': 'application/json', ...webhookHeaders(delivery.secret, id, body) },
-    body
+    body,
+    reach: deliveryReach('webhook', ctx.settings.webhookAllowPrivate)
   })
   return { status: 'delivered', handler: 'webhook', result: { status: answer.status, webhookId: id } }
 }

@@ -8,13 +8,13 @@
  */
 import type { FastifyInstance } from 'fastify'
 import { strictValidatorCompiler } from '../../shared/strict-ajv.ts'
-import { mailboxSchema } from '../../mailboxes/schema.ts'
+import { deliveryUrlError, mailboxSchema } from '../../mailboxes/schema.ts'
 import { createMailbox, deleteMailbox, getMailboxView, listMailboxes } from '../../mailboxes/repository.ts'
 import type { MailboxSpec } from '../../mailboxes/types.ts'
 import type { AppContext } from '../../context.ts'
 import { requestSync } from '../../ingestion/request-sync.ts'
 import { deleteWithSubscription } from '../../graph-webhooks/subscriptions/unsubscribe.ts'
-import { errorResponseSchema } from '../../shared/errors.ts'
+import { errorResponseSchema, fieldError } from '../../shared/errors.ts'
 import { mailboxListSchema, mailboxViewSchema } from './mailbox-schemas.ts'
 
 const nameParams = { type: 'object', required: ['name'], properties: { name: { type: 'string', maxLength: 63 } } }
@@ -26,6 +26,8 @@ export async function mailboxRoutes (app: FastifyInstance, opts: { ctx: AppConte
     schema: { body: mailboxSchema, response: { 201: mailboxViewSchema, '4xx': errorResponseSchema } },
     validatorCompiler: strictValidatorCompiler
   }, async (req, reply) => {
+    const refused = deliveryUrlError(req.body, ctx.settings.webhookAllowPrivate)
+    if (refused !== undefined) throw fieldError(refused.field, refused.message)
     const view = await createMailbox(ctx.pool, ctx.keyring, req.body)
     req.log.info({ mailbox: view.name }, 'mailbox created')
     await requestSync(ctx, view.id, 'manual')

@@ -18,7 +18,7 @@ async function server (t: Test, reply: Reply): Promise<string> {
   return `http://127.0.0.1:${(s.address() as AddressInfo).port}`
 }
 
-const post = (url: string, timeoutMs?: number) => postDelivery({ what: 'GitLab', url, headers: {}, body: 'x', timeoutMs })
+const post = (url: string, timeoutMs?: number) => postDelivery({ what: 'GitLab', url, headers: {}, body: 'x', timeoutMs, reach: 'private' })
 
 async function failure (p: Promise<unknown>): Promise<Error> {
   try { await p } catch (err) { return err as Error }

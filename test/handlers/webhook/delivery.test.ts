@@ -9,7 +9,8 @@ import { deliveryFixture } from '../delivery-fixture.ts'
 import { startEndpoint, webhookCheck, type Received } from '../delivery-endpoint.ts'
 
 const PUBLIC_URL = 'https://mailslot.example.com'
-const fx = await deliveryFixture(t, { MAILSLOT_PUBLIC_URL: PUBLIC_URL })
+// the receiver listens on 127.0.0.1: private webhook targets allowed
+const fx = await deliveryFixture(t, { MAILSLOT_PUBLIC_URL: PUBLIC_URL, MAILSLOT_WEBHOOK_ALLOW_PRIVATE: 'true' })
 const newSecret = () => `whsec_${randomBytes(32).toString('base64')}`
 const secret = newSecret()
 const webhook = (url: string, s = secret) => ({ kind: 'webhook', url: `${url}/hooks/mail`, secret: s })
