@@ -4,7 +4,7 @@
  */
 import type { ErrorObject } from 'ajv'
 import { strictAjv } from '../shared/strict-ajv.ts'
-import { deliveryReach, refusedUrl } from '../handlers/http/address-policy.ts'
+import { deliveryReach, refusedUrl } from '../shared/address-policy.ts'
 
 const hostname = { type: 'string', minLength: 1, maxLength: 253 }
 const httpUrl = { type: 'string', pattern: '^https?://[^\\s]+$', maxLength: 2048 }

@@ -10,7 +10,7 @@ import type { Delivery } from '../../mailboxes/types.ts'
 import { gitlabSecret } from './secret.ts'
 import { MAILROOM_HEADER, mailroomToken, mailroomUrl } from './jwt.ts'
 import { postDelivery } from '../http/post.ts'
-import { deliveryReach } from '../http/address-policy.ts'
+import { deliveryReach } from '../../shared/address-policy.ts'
 import type { Outcome } from '../../inbound/lifecycle.ts'
 import type { StoredEmail } from '../types.ts'
 

@@ -12,7 +12,7 @@
  * reconnected for every email.
  */
 import { sendPost, type RawAnswer } from './transport.ts'
-import { RefusedAddressError, type Reach } from './address-policy.ts'
+import { RefusedAddressError, type Reach } from '../../shared/address-policy.ts'
 import { RetryableError } from '../../inbound/lifecycle.ts'
 import { asError, errorCode } from '../../shared/errors.ts'
 

@@ -2,7 +2,7 @@
  * The bare POST under post.ts, on node:http(s) with one keep-alive agent
  * per protocol and reach for the process: connections to a busy endpoint are
  * reused, never reopened per email. Every address connected passes the
- * outbound policy first (address-policy.ts): an IP in the URL before the
+ * outbound policy first (src/shared/address-policy.ts): an IP in the URL before the
  * request, a name in the lookup that opens each connection; a pooled socket
  * is only reused under the reach that opened it. Not global fetch: a
  * keep-alive POST through it costs several times the CPU of one through node:http.
@@ -10,7 +10,7 @@
 import http from 'node:http'
 import https from 'node:https'
 import { isIP } from 'node:net'
-import { guardedLookup, RefusedAddressError, refusedAddress, urlHost, type Reach } from './address-policy.ts'
+import { guardedLookup, RefusedAddressError, refusedAddress, urlHost, type Reach } from '../../shared/address-policy.ts'
 
 /** Sockets kept per endpoint: more than the worker ever has in flight. */
 const MAX_SOCKETS = 64

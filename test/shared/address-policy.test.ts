@@ -1,7 +1,7 @@
 // The outbound address policy on its own (CONTRACT "Outbound URLs"):
 // which addresses and URLs each reach refuses. No connection is made here.
 import t from 'tap'
-import { deliveryReach, refusedAddress, refusedUrl } from '../../../src/handlers/http/address-policy.ts'
+import { deliveryReach, refusedAddress, refusedUrl } from '../../src/shared/address-policy.ts'
 
 // address → what `public` says, what `private` says (undefined = allowed)
 const table: Array<[string, RegExp | undefined, RegExp | undefined]> = [
