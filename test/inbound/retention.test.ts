@@ -15,8 +15,9 @@ const rt = await startTestRuntime(t, { env: { MAILSLOT_RAW_RETENTION_DAYS: '7' }
 async function email (status: string, receivedDaysAgo: number, handledDaysAgo: number | null): Promise<{ id: number, raw: Buffer }> {
   const raw = Buffer.from(`Subject: ${status}\r\nMessage-ID: <${randomBytes(6).toString('hex')}@example.com>\r\n\r\nbody\r\n`)
   const { rows } = await rt.ctx.pool.query<{ id: number }>(
-    `INSERT INTO inbound_emails (mailbox_name, provider_key, message_id, checksum, size, status, received_at, handled_at, raw)
-     VALUES ('archive', $1, $1, $2, $3, $4, now() - make_interval(days => $5), now() - make_interval(days => $6), $7) RETURNING id`,
+    `INSERT INTO inbound_emails (mailbox_name, provider_key, message_id, checksum, size, status, reason, received_at, handled_at, raw)
+     VALUES ('archive', $1, $1, $2, $3, $4, CASE $4 WHEN 'rejected' THEN 'no_key' END,
+             now() - make_interval(days => $5), now() - make_interval(days => $6), $7) RETURNING id`,
     [randomBytes(8).toString('hex'), randomBytes(32), raw.length, status, receivedDaysAgo, handledDaysAgo, raw])
   return { id: rows[0].id, raw }
 }
