@@ -46,6 +46,7 @@ export function createFleet (
   const alive = (m: Member): boolean => m.child !== undefined && m.child.exitCode === null && m.child.signalCode === null
 
   function start (m: Member): Promise<void> {
+    if (stopping) return Promise.resolve()
     m.starts++
     m.killedByUs = false
     const child = spawn(process.execPath, [CLI, 'start', '--role', m.role], {

@@ -63,10 +63,20 @@ let imap: Dovecot | undefined
 let sink: Sink | undefined
 let fleet: Fleet | undefined
 let cleaning: Promise<void> | undefined
+/** set once stopping begins: outages in progress end without starting anything again */
+let aborting = false
+/** a Dovecot or PostgreSQL stop/start under way, which cleanup lets finish first */
+const busy = new Set<Promise<unknown>>()
+async function tracked<T> (op: Promise<T>): Promise<T> {
+  busy.add(op)
+  try { return await op } finally { busy.delete(op) }
+}
 
 /** Stops everything this run started, in reverse order; logs are kept when keepLogs. */
 async function cleanup (keepLogs: boolean): Promise<void> {
+  aborting = true
   cleaning ??= (async () => {
+    await Promise.allSettled([...busy])
     await fleet?.stopAll().catch(err => say(`stopping mailslot: ${String(err)}`))
     await sink?.close().catch(() => {})
     await imap?.stop().catch(err => say(`stopping Dovecot: ${String(err)}`))
@@ -242,18 +252,20 @@ async function main (): Promise<Verdict & { sent: number, kills: number }> {
     if (!DOVECOT_RESTART) return
     await until(dovecotAt)
     say(`Dovecot stopped for ${(dovecotDown / 1000).toFixed(1)} s`)
-    await dovecot.halt()
+    await tracked(dovecot.halt())
     await sleep(dovecotDown)
-    await dovecot.resume()
+    if (aborting) return
+    await tracked(dovecot.resume())
     say('Dovecot started again')
   })()
   const pgOutage = (async () => {
     if (!PG_RESTART) return
     await until(pgAt)
     say(`PostgreSQL stopped (immediate) for ${(pgDown / 1000).toFixed(1)} s`)
-    await db.crash()
+    await tracked(db.crash())
     await sleep(pgDown)
-    await db.start()
+    if (aborting) return
+    await tracked(db.start())
     say('PostgreSQL started again')
   })()
 
