@@ -268,3 +268,32 @@ t.test('stop ends every process of the instance and removes its folder', async (
   t.equal(refused, true, 'port closed')
   await imap.stop() // idempotent
 })
+
+t.test('halt and resume: an outage on the same port, mail and flags kept', async (t) => {
+  const imap = await startTimed(t)
+  t.teardown(() => imap.stop())
+  const u = imap.addUser()
+  const first = await imap.append(u.user, 'INBOX', message(1), ['\\Seen'])
+  const session = await login(imap, u.user, u.password)
+  session.on('error', () => { /* cut by the outage */ })
+  await session.mailboxOpen('INBOX')
+  const before = imap.pid
+
+  await imap.halt()
+  const refused = await new Promise<boolean>((resolve) => {
+    const s = net.connect({ host: imap.host, port: imap.port })
+    s.once('connect', () => { s.destroy(); resolve(false) })
+    s.once('error', () => resolve(true))
+  })
+  t.equal(refused, true, 'port closed while halted')
+  await session.close()
+
+  await imap.resume()
+  t.not(imap.pid, before, 'a new master process')
+  const second = await imap.append(u.user, 'INBOX', message(2))
+  t.equal(second.uidValidity, first.uidValidity, 'same mailbox')
+  t.same(await imap.seen(u.user, 'INBOX'), [first.uid], 'flags kept')
+  t.equal(await imap.count(u.user, 'INBOX'), 2)
+  await imap.stop()
+  t.equal(fs.existsSync(imap.dir), false, 'folder removed')
+})

@@ -70,7 +70,7 @@ export interface Dovecot {
   /** The instance's private folder. */
   readonly dir: string;
   readonly logPath: string;
-  /** Pid of the Dovecot master process. */
+  /** Pid of the Dovecot master process (a new one after `resume`). */
   readonly pid: number;
   /** Adds a password login (random `u…@example.com` / random password by default). */
   addUser(user?: string, password?: string): DovecotUser;
@@ -98,6 +98,10 @@ export interface Dovecot {
   doveadm(args: string[]): Promise<string>;
   /** The last `lines` lines of the Dovecot log. */
   logTail(lines?: number): string;
+  /** Stops the server like an outage (open sessions are cut), keeping its folder, mail and ports. Idempotent. */
+  halt(): Promise<void>;
+  /** Starts a halted server again on the same ports with the same mail; resolves once it greets. */
+  resume(): Promise<void>;
   /** Stops Dovecot, waits for all its processes to exit, removes the folder. Idempotent. */
   stop(): Promise<void>;
 }
@@ -161,7 +165,7 @@ export async function startDovecot (options: StartDovecotOptions = {}): Promise<
       fs.writeFileSync(path.join(dir, 'dovecot.conf'), config({ dir, port, tlsPort, mailUser, options }))
       try {
         const child = await launch(bin, dir, port, tlsPort, options.startTimeoutMs ?? 10_000)
-        return instance({ bin, dir, port, tlsPort, ca, child, mailUser, masterPassword })
+        return instance({ bin, dir, port, tlsPort, ca, child, mailUser, masterPassword, startTimeoutMs: options.startTimeoutMs ?? 10_000 })
       } catch (err) {
         if (attempt < 5 && /Address already in use/.test(readLog(dir))) {
           fs.rmSync(path.join(dir, 'dovecot.log'), { force: true })
@@ -185,13 +189,17 @@ interface InstanceParts {
   child: ChildProcess;
   mailUser: { uid: number; gid: number };
   masterPassword: string;
+  startTimeoutMs: number;
 }
 
 function instance (parts: InstanceParts): Dovecot {
-  const { bin, dir, port, tlsPort, ca, child, mailUser, masterPassword } = parts
+  const { bin, dir, port, tlsPort, ca, mailUser, masterPassword } = parts
   const conf = path.join(dir, 'dovecot.conf')
   const logPath = path.join(dir, 'dovecot.log')
-  const pid = child.pid as number
+  let child = parts.child
+  let pid = child.pid as number
+  let halted = false
+  let restarts = 0
   let stopping: Promise<void> | undefined
   let lastUsersStamp = 0
 
@@ -275,7 +283,9 @@ function instance (parts: InstanceParts): Dovecot {
     ...(ca !== undefined ? { ca } : {}),
     dir,
     logPath,
-    pid,
+    get pid () {
+      return pid
+    },
 
     addUser (user = `u${randomBytes(6).toString('hex')}@example.com`, password = randomBytes(12).toString('hex')) {
       writeUser(user, password)
@@ -381,6 +391,23 @@ function instance (parts: InstanceParts): Dovecot {
 
     logTail (lines = 30) {
       return tail(readLog(dir), lines)
+    },
+
+    async halt () {
+      if (halted || stopping) return
+      halted = true
+      await shutdown(bin.doveadm, conf, child)
+      running.delete(pid)
+    },
+
+    async resume () {
+      if (!halted || stopping) return
+      // launch() waits for a fresh "starting up" line: the old log moves aside
+      fs.renameSync(logPath, path.join(dir, `dovecot-${++restarts}.log`))
+      child = await launch(bin, dir, port, tlsPort, parts.startTimeoutMs)
+      pid = child.pid as number
+      running.set(pid, dir)
+      halted = false
     },
 
     stop () {
