@@ -21,7 +21,7 @@ const imap = await startDovecot()
 t.teardown(async () => await imap.stop())
 
 t.test('no secret in API answers, logs, /metrics or the database in clear', async t => {
-  const { fake, rt } = await graphFixture(t, { webhook: true, env: { MAILSLOT_LOG_LEVEL: 'trace', MAILSLOT_HANDLE_RETRY_BASE_SECONDS: '0.2' } })
+  const { fake, rt } = await graphFixture(t, { webhook: true, env: { MAILSLOT_LOG_LEVEL: 'trace', MAILSLOT_HANDLE_RETRY_BASE_SECONDS: '0.2', MAILSLOT_WEBHOOK_ALLOW_PRIVATE: 'true' } })
   const whKey = randomBytes(32)
   const whsec = `whsec_${whKey.toString('base64')}`
   const glKey = randomBytes(32)
