@@ -25,6 +25,10 @@ const MAX_CONNECTIONS = 300
 export interface EmbeddedDatabase {
   url: string
   stop: () => Promise<void>
+  /** `pg_ctl stop -m immediate`, as a power cut would: every connection dies at once (fault tests, chaos). */
+  crash: () => Promise<void>
+  /** Starts it again on the same port after a crash, so that URLs stay valid. */
+  restart: () => Promise<void>
 }
 
 export async function freePort (): Promise<number> {
@@ -102,6 +106,12 @@ async function initialise (pgDir: string, password: string, log: (line: string) 
   await pg.initialise()
 }
 
+async function pgCtlStart (pgDir: string, port: number): Promise<void> {
+  const { pg_ctl: pgCtl } = await binaries()
+  await run(pgCtl, ['start', '-w', '-t', '60', '-D', pgDir, '-l', path.join(pgDir, 'postgres.log'),
+    '-o', `-p ${port} -c listen_addresses=127.0.0.1 -c max_connections=${MAX_CONNECTIONS}`], { ...runAs() })
+}
+
 /**
  * Start (or join) the embedded server. `userPid` is the process whose life the
  * registration follows: this one by default; a test runner passes its parent.
@@ -128,9 +138,7 @@ export async function startEmbeddedDatabase (
     const running = await runningPort(pgDir)
     if (running !== undefined) { log(`reusing the embedded PostgreSQL on port ${running}`); return running }
     const chosen = await freePort()
-    const { pg_ctl: pgCtl } = await binaries()
-    await run(pgCtl, ['start', '-w', '-t', '60', '-D', pgDir, '-l', path.join(pgDir, 'postgres.log'),
-      '-o', `-p ${chosen} -c listen_addresses=127.0.0.1 -c max_connections=${MAX_CONNECTIONS}`], { ...runAs() })
+    await pgCtlStart(pgDir, chosen)
     log(`embedded PostgreSQL started on port ${chosen}`)
     return chosen
   })
@@ -147,6 +155,11 @@ export async function startEmbeddedDatabase (
         await run(pgCtl, ['stop', '-w', '-m', 'fast', '-D', pgDir], { ...runAs() }).catch(err => log(`pg_ctl stop: ${errorMessage(err)}`))
         log('embedded PostgreSQL stopped')
       })
-    }
+    },
+    crash: async () => {
+      const { pg_ctl: pgCtl } = await binaries()
+      await run(pgCtl, ['stop', '-w', '-m', 'immediate', '-D', pgDir], { ...runAs() })
+    },
+    restart: async () => { await pgCtlStart(pgDir, port) }
   }
 }
