@@ -48,6 +48,8 @@ export interface Settings {
   handleRetryBaseSeconds: number
   /** Webhook deliveries may reach loopback, private and CGNAT addresses (never link-local or metadata). Default `false`. */
   webhookAllowPrivate: boolean
+  /** How long a delivery POST may take, in ms; not read from the environment (tests shorten it). Default: src/handlers/http/post.ts. */
+  deliveryTimeoutMs?: number
 }
 
 type Env = Record<string, string | undefined>

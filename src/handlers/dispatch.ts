@@ -16,7 +16,7 @@ import type { Dispatch } from './types.ts'
 
 export const dispatch: Dispatch = async (ctx, email, parsed, mailbox) => {
   const delivery = mailbox.spec.delivery ?? { kind: 'builtin' }
-  if (delivery.kind === 'gitlab') return await deliverToGitlab(email, delivery)
+  if (delivery.kind === 'gitlab') return await deliverToGitlab(ctx, email, delivery)
   if (delivery.kind === 'webhook') {
     const routing = routeFor(parsed, mailbox)
     if (routing.outcome === 'reject' && MACHINE_MAIL.has(routing.reason)) return { status: 'rejected', reason: routing.reason, detail: routing.detail }

@@ -35,11 +35,13 @@ export const WORKER_CONNECTIONS = 2 * SYNC_CONCURRENCY + FETCH_CONCURRENCY + HAN
 export interface WorkerOptions {
   /** Seconds an idle queue worker waits before looking for jobs again (tests lengthen it). Default 1. */
   pollSeconds?: number
+  /** Longest a Graph request may take, retries included (tests shorten it). Default: src/providers/graph/connection.ts. */
+  graphRequestTimeoutMs?: number
 }
 
 export async function startWorkers (ctx: AppContext, opts: WorkerOptions = {}): Promise<() => Promise<void>> {
   const { boss } = ctx
-  registerGraphProvider()
+  registerGraphProvider(opts.graphRequestTimeoutMs)
   registerWebhookAwareInterval()
   await work(boss, 'mailbox-controller', { pollingIntervalSeconds: 5 }, async () => { await queueDueSyncs(ctx) })
   // IMAP/Graph I/O bound: several mailboxes at once

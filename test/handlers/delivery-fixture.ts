@@ -4,6 +4,7 @@
  * through the API with a given delivery, their emails already in the INBOX.
  */
 import type { Test } from 'tap'
+import type { Settings } from '../../src/config/settings.ts'
 import { startDovecot, type Dovecot } from '../helpers/dovecot.ts'
 import { startTestRuntime, type TestRuntime } from '../helpers/runtime.ts'
 import { waitFor } from '../helpers/wait.ts'
@@ -26,10 +27,12 @@ export interface DeliveryFixture {
 
 export const RETRY_BASE_SECONDS = '0.2'
 
-export async function deliveryFixture (t: Test, env: Record<string, string> = {}): Promise<DeliveryFixture> {
+export async function deliveryFixture (
+  t: Test, env: Record<string, string> = {}, settings: Partial<Settings> = {}
+): Promise<DeliveryFixture> {
   const imap = await startDovecot()
   t.teardown(async () => await imap.stop())
-  const rt = await startTestRuntime(t, { env: { MAILSLOT_HANDLE_RETRY_BASE_SECONDS: RETRY_BASE_SECONDS, ...env } })
+  const rt = await startTestRuntime(t, { env: { MAILSLOT_HANDLE_RETRY_BASE_SECONDS: RETRY_BASE_SECONDS, ...env }, settings })
 
   const emails = async (name: string): Promise<EmailItem[]> => {
     const res = await rt.api('GET', `/api/v1/emails?mailbox=${name}&limit=1000`)

@@ -2,6 +2,7 @@
 import type { Test } from 'tap'
 import { freePort } from '../../src/db/embedded.ts'
 import { startFakeGraph, type FakeGraph, type FakeGraphOptions, type MailboxHandle } from '../fakes/graph/index.ts'
+import type { WorkerOptions } from '../../src/runtime/workers.ts'
 import { startTestRuntime, type TestRuntime } from './runtime.ts'
 import { countRows } from './rows.ts'
 
@@ -13,6 +14,7 @@ export interface FixtureOptions {
   env?: Record<string, string>
   fake?: FakeGraphOptions
   databaseUrl?: string
+  workers?: WorkerOptions
 }
 
 export async function graphFixture (t: Test, opts: FixtureOptions = {}): Promise<GraphFixture> {
@@ -24,7 +26,7 @@ export async function graphFixture (t: Test, opts: FixtureOptions = {}): Promise
   const env: Record<string, string> = {
     PORT: String(port), ...(publicUrl !== undefined ? { MAILSLOT_PUBLIC_URL: publicUrl } : {}), ...opts.env
   }
-  const rt = await startTestRuntime(t, { env, databaseUrl: opts.databaseUrl })
+  const rt = await startTestRuntime(t, { env, databaseUrl: opts.databaseUrl, workers: opts.workers })
   return { fake, rt, publicUrl }
 }
 

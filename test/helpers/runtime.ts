@@ -29,7 +29,9 @@ export interface TestRuntime extends Runtime {
 
 export async function startTestRuntime (
   t: Test, opts: {
-    role?: Role, env?: Record<string, string>, databaseUrl?: string, background?: boolean, app?: AppOptions, workers?: WorkerOptions
+    role?: Role, env?: Record<string, string>, databaseUrl?: string, background?: boolean, app?: AppOptions, workers?: WorkerOptions,
+    /** Settings no environment variable sets (deliveryTimeoutMs), over those loaded from `env`. */
+    settings?: Partial<Settings>
   } = {}
 ): Promise<TestRuntime> {
   const databaseUrl = opts.databaseUrl ?? await createTestDatabase(t)
@@ -43,6 +45,7 @@ export async function startTestRuntime (
     MAILSLOT_LOG_LEVEL: 'debug',
     ...opts.env
   })
+  Object.assign(settings, opts.settings)
   let captured = ''
   const sink = new Writable({ write (chunk, _enc, cb) { captured += chunk.toString(); cb() } })
   const log = createLogger(settings.logLevel, sink)

@@ -6,6 +6,7 @@
  * retried with backoff, any other status (401 wrong secret, 400 too large…)
  * failed at once. GitLab routes the email itself, so nothing is routed here.
  */
+import type { AppContext } from '../../context.ts'
 import type { Delivery } from '../../mailboxes/types.ts'
 import { gitlabSecret } from './secret.ts'
 import { MAILROOM_HEADER, mailroomToken, mailroomUrl } from './jwt.ts'
@@ -14,14 +15,17 @@ import { deliveryReach } from '../../shared/address-policy.ts'
 import type { Outcome } from '../../inbound/lifecycle.ts'
 import type { StoredEmail } from '../types.ts'
 
-export async function deliverToGitlab (email: StoredEmail, delivery: Extract<Delivery, { kind: 'gitlab' }>): Promise<Outcome> {
+export async function deliverToGitlab (
+  ctx: Pick<AppContext, 'settings'>, email: StoredEmail, delivery: Extract<Delivery, { kind: 'gitlab' }>
+): Promise<Outcome> {
   const secret = await gitlabSecret(delivery.secretFile)
   const answer = await postDelivery({
     what: 'GitLab',
     url: mailroomUrl(delivery.url, delivery.mailboxType),
     headers: { 'content-type': 'text/plain', [MAILROOM_HEADER]: mailroomToken(secret) },
     body: email.raw,
-    reach: deliveryReach('gitlab', false)
+    reach: deliveryReach('gitlab', false),
+    timeoutMs: ctx.settings.deliveryTimeoutMs
   })
   return { status: 'delivered', handler: 'gitlab', result: { status: answer.status, mailboxType: delivery.mailboxType } }
 }

@@ -45,7 +45,8 @@ export async function deliverToWebhook (
     url: delivery.url,
     headers: { 'content-type': 'application/json', ...webhookHeaders(delivery.secret, id, body) },
     body,
-    reach: deliveryReach('webhook', ctx.settings.webhookAllowPrivate)
+    reach: deliveryReach('webhook', ctx.settings.webhookAllowPrivate),
+    timeoutMs: ctx.settings.deliveryTimeoutMs
   })
   return { status: 'delivered', handler: 'webhook', result: { status: answer.status, webhookId: id } }
 }

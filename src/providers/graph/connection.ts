@@ -84,8 +84,10 @@ export class GraphConnection {
   private readonly endpoints: GraphEndpoints
   private readonly gate: MailboxGate
   private readonly option: GateOption
+  private readonly timeoutMs: number
 
-  constructor (settings: GraphSettings) {
+  constructor (settings: GraphSettings, timeoutMs = REQUEST_TIMEOUT_MS) {
+    this.timeoutMs = timeoutMs
     this.settings = settings
     this.endpoints = endpointsOf(settings)
     this.user = encodeURIComponent(settings.user)
@@ -117,6 +119,6 @@ export class GraphConnection {
       .middlewareOptions([this.option])
       .header('Prefer', ['IdType="ImmutableId"', ...prefer].join(', '))
       // a hung answer must not hold one of the mailbox's 4 slots for ever
-      .option('signal', AbortSignal.timeout(REQUEST_TIMEOUT_MS))
+      .option('signal', AbortSignal.timeout(this.timeoutMs))
   }
 }

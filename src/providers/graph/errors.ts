@@ -27,10 +27,11 @@ export function statusOf (err: unknown): number {
   return err instanceof GraphRequestError ? err.status : ((err as SdkError)?.statusCode ?? -1)
 }
 
+/** What the SDK said, with its cause; empty when it said nothing (an error answer streamed, not parsed). */
 function describe (e: SdkError): string {
-  const message = e.message !== undefined && e.message !== '' ? e.message : `Graph answered ${e.statusCode ?? -1}`
+  const message = e.message ?? ''
   const cause = e.cause?.message !== undefined ? ` (${e.cause.code ?? ''} ${e.cause.message})` : ''
-  return (message + cause).slice(0, 1000)
+  return (message + cause).trim().slice(0, 1000)
 }
 
 /** The error to throw for an SDK error: ProviderAuthError for refused credentials or access. */
@@ -40,9 +41,11 @@ export function classify (err: unknown): Error {
   const status = e.statusCode ?? -1
   const code = e.code ?? ''
   const message = describe(e)
-  if (status === 401 || status === 403) return new ProviderAuthError(`Graph refused access (${status} ${code}): ${message}`)
+  const said = message === '' ? '' : `: ${message}`
+  if (status === 401 || status === 403) return new ProviderAuthError(`Graph refused access (${`${status} ${code}`.trim()})${said}`)
   if (status === -1 && (TOKEN_ERROR_NAMES.has(code) || TOKEN_ERROR.test(message))) {
     return new ProviderAuthError(`Microsoft identity platform refused the app credentials: ${message}`)
   }
-  return new GraphRequestError(status, code, `Graph ${status === -1 ? 'request failed' : `answered ${status} ${code}`}: ${message}`)
+  const head = status === -1 ? 'Graph request failed' : `Graph answered ${status}${code === '' ? '' : ` ${code}`}`
+  return new GraphRequestError(status, code, head + said)
 }

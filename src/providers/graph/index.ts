@@ -2,9 +2,9 @@
 import { registerProvider } from '../index.ts'
 import { GraphProvider } from './provider.ts'
 
-export function registerGraphProvider (): void {
+export function registerGraphProvider (requestTimeoutMs?: number): void {
   registerProvider('graph', (m) => {
     if (m.spec.graph === undefined) throw new Error(`mailbox "${m.spec.name}" has no graph settings`)
-    return new GraphProvider(m.spec.graph, m.spec.afterDelivery ?? 'seen')
+    return new GraphProvider(m.spec.graph, m.spec.afterDelivery ?? 'seen', requestTimeoutMs)
   })
 }

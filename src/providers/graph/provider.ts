@@ -24,8 +24,8 @@ export class GraphProvider implements Provider {
   private readonly afterDelivery: AfterDelivery
   private destination: Promise<string> | undefined
 
-  constructor (settings: GraphSettings, afterDelivery: AfterDelivery = 'seen') {
-    this.conn = new GraphConnection(settings)
+  constructor (settings: GraphSettings, afterDelivery: AfterDelivery = 'seen', requestTimeoutMs?: number) {
+    this.conn = new GraphConnection(settings, requestTimeoutMs)
     this.folder = settings.folder ?? 'Inbox'
     this.afterDelivery = afterDelivery
   }
