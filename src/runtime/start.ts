@@ -10,9 +10,10 @@ import { resolveSecrets } from '../config/secrets.ts'
 import { createPool } from '../db/pool.ts'
 import { migrate } from '../db/migrate.ts'
 import { buildApp, type AppOptions } from '../http/app.ts'
-import { createBoss, createQueues } from '../queue/boss.ts'
+import { createBoss, createQueues, type Boss } from '../queue/boss.ts'
 import { createLogger, type Logger } from '../shared/logger.ts'
 import { bareError } from '../shared/errors.ts'
+import { faultPoint } from '../shared/faults.ts'
 import { createMetrics } from '../shared/metrics.ts'
 import { countByHealth } from '../mailboxes/health.ts'
 import { recentRaws } from '../inbound/recent-raws.ts'
@@ -57,11 +58,9 @@ export async function startRuntime (settings: Settings, opts: StartOptions = {})
     const applied = await whenDatabaseAnswers(log, async () => await migrate(pool))
     if (applied.length > 0) log.info({ applied }, 'migrations applied')
 
-    const boss = createBoss(database.url, { background: opts.background })
-    boss.on('error', (err: Error) => log.error({ err: bareError(err) }, 'pg-boss error'))
-    await boss.start()
+    // the database may go away again between the migrations and pg-boss: waited for the same way
+    const boss = await whenDatabaseAnswers(log, async () => await startBoss(database.url, opts.background, log))
     cleanups.push(async () => { await boss.stop({ graceful: true, timeout: 30_000 }) })
-    await createQueues(boss)
 
     const ctx: AppContext = {
       settings,
@@ -75,7 +74,8 @@ export async function startRuntime (settings: Settings, opts: StartOptions = {})
       parseLane: createParseLane()
     }
     cleanups.push(async () => { await ctx.parseLane.close() })
-    if (settings.configFile !== undefined) await applyConfigFile(ctx, settings.configFile)
+    const { configFile } = settings
+    if (configFile !== undefined) await whenDatabaseAnswers(log, async () => { await applyConfigFile(ctx, configFile) })
     if (role !== 'web' && opts.background !== false) cleanups.push(await startWorkers(ctx, opts.workers))
 
     const runtime: Runtime = { ctx, adminTokenCreated: secrets.adminTokenCreated, stop }
@@ -89,6 +89,21 @@ export async function startRuntime (settings: Settings, opts: StartOptions = {})
     return runtime
   } catch (err) {
     await stop()
+    throw err
+  }
+}
+
+/** pg-boss started and its queues up to date; a failed attempt is stopped, so that a retry starts clean. */
+async function startBoss (url: string, background: boolean | undefined, log: Logger): Promise<Boss> {
+  const boss = createBoss(url, { background })
+  boss.on('error', (err: Error) => log.error({ err: bareError(err) }, 'pg-boss error'))
+  try {
+    await boss.start()
+    faultPoint('start.after-boss-start')
+    await createQueues(boss)
+    return boss
+  } catch (err) {
+    await boss.stop({ graceful: false, timeout: 1_000 }).catch(() => {})
     throw err
   }
 }

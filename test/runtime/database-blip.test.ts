@@ -96,6 +96,24 @@ t.test('started while PostgreSQL is down: waits, says so, and starts once it is 
   t.equal(code, 0, 'exits 0 on SIGTERM')
 })
 
+t.test('the database going away between the migrations and pg-boss is waited for too', async t => {
+  // found by the chaos run: a worker restarted during a PostgreSQL restart passed
+  // the migrations, then exited 1 when pg-boss could not start
+  const url = await postgres.createDatabase('blip_boss')
+  const worker = spawnWorker({ ...env(url, t.testdir()), MAILSLOT_FAULT: 'start.after-boss-start:blip' })
+  let exited = false
+  void worker.done.then(() => { exited = true })
+  t.teardown(async () => { if (!exited) { worker.child.kill('SIGKILL'); await worker.done } })
+  await waitFor(async () => worker.output().includes('"msg":"mailslot started"') || exited, 'mailslot started', 30_000)
+  t.notOk(exited, 'still running')
+  t.match(worker.output(), /database unavailable, retrying in 1 s/, 'said it would retry')
+  const [{ n }] = await query<{ n: number }>(url, "SELECT count(*)::int AS n FROM mailslot_boss.queue WHERE name = 'email-handle'")
+  t.equal(n, 1, 'the queues were created by the second attempt')
+  worker.child.kill('SIGTERM')
+  const { code } = await worker.done
+  t.equal(code, 0, 'exits 0 on SIGTERM')
+})
+
 t.test('a wrong password fails at once, in one line, exit 2', async t => {
   const u = new URL(postgres.url)
   const wrong = randomBytes(9).toString('hex')
