@@ -12,16 +12,17 @@ import { countRows } from '../helpers/rows.ts'
 import { waitFor } from '../helpers/wait.ts'
 import { imapMailbox } from './imap-fixture.ts'
 
-// more than a sync fetches itself (BATCHES_PER_COMMIT × 25): the rest goes to mailbox-fetch jobs
-const COUNT = 400
+// far more than a sync fetches itself (BATCHES_PER_COMMIT × 25), so that the rest goes to
+// mailbox-fetch jobs and the fetch still runs when the halt lands, however fast the machine
+const COUNT = 1200
 
 t.test('Dovecot halted mid-fetch and back: failing meanwhile, then each message stored once, seen, handled', async t => {
   const rt = await startTestRuntime(t)
   const imap = await startDovecot()
   t.teardown(async () => await imap.stop())
   const u = imap.addUser()
-  // 30 KB each: a fetch that lasts long enough to be cut
-  await imap.appendMany(u.user, 'INBOX', Array.from({ length: COUNT }, (_, i) => makeEmail(i, { size: 30 * 1024 })))
+  // 20 KB each: a fetch that lasts long enough to be cut
+  await imap.appendMany(u.user, 'INBOX', Array.from({ length: COUNT }, (_, i) => makeEmail(i, { size: 20 * 1024 })))
   const spec = imapMailbox(imap, u)
   const name = spec.name as string
   const q = async (where = ''): Promise<number> => await countRows(rt, `SELECT count(*)::int AS n FROM inbound_emails WHERE mailbox_name = $1 ${where}`, [name])
