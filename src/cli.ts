@@ -2,6 +2,7 @@
  * `mailslot` command (docs/contract.md):
  *   start [--role all|web|worker] · migrate · mailbox add --file F|- · mailbox list [--json]
  *   mailbox poll NAME · emails list [--mailbox N] [--status S] [--json] · emails replay ID · secrets rotate
+ *   config check [FILE]
  * Exit codes: 0 ok, 1 failure, 2 bad usage or configuration.
  */
 import { parseArgs } from 'node:util'
@@ -17,6 +18,7 @@ const USAGE = `usage:
   mailslot mailbox poll NAME
   mailslot emails list [--mailbox NAME] [--status STATUS] [--json]
   mailslot emails replay ID
+  mailslot config check [FILE]                 (validate a MAILSLOT_CONFIG file without starting)
   mailslot secrets rotate                      (re-encrypt stored secrets under the first MAILSLOT_ENCRYPTION_KEY)`
 
 export async function main (argv: string[]): Promise<number> {

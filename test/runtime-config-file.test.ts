@@ -34,11 +34,11 @@ t.test('a bad config file stops start-up naming MAILSLOT_CONFIG and the field', 
   const env = { DATABASE_URL: await createTestDatabase(t), MAILSLOT_DATA_DIR: path.join(dir, 'data'), MAILSLOT_CONFIG: file }
   const r = await runCli(['migrate'], env)
   t.equal(r.code, 2)
-  t.match(r.stderr, /MAILSLOT_CONFIG: .*mailboxes\[0\]\.imap\.port/)
+  t.match(r.stderr, /MAILSLOT_CONFIG: .*mailboxes\[0\] "declared": imap\.port/)
 
   const secret = 'whsec_' + Buffer.from('webhook-secret-value-1234').toString('base64')
   await writeFile(file, JSON.stringify({ mailboxes: [{ ...mailbox, delivery: { kind: 'webhook', url: 'http://10.1.2.3/hook', secret } }] }))
   const refused = await runCli(['migrate'], env)
   t.equal(refused.code, 2)
-  t.match(refused.stderr, /MAILSLOT_CONFIG: .*mailboxes\[0\]\.delivery\.url is refused: 10\.1\.2\.3 is a private address/)
+  t.match(refused.stderr, /MAILSLOT_CONFIG: .*mailboxes\[0\] "declared": delivery\.url is refused: 10\.1\.2\.3 is a private address/)
 })

@@ -13,6 +13,8 @@ import { listEmails } from '../inbound/repository.ts'
 import { STATUSES } from '../inbound/lifecycle.ts'
 import { replayEmail } from '../inbound/replay.ts'
 import { printTable } from './table.ts'
+import { resolveSecretRefs } from '../mailboxes/secret-refs.ts'
+import { checkConfigFile } from '../runtime/config-file.ts'
 
 export class UsageError extends Error {}
 
@@ -68,6 +70,10 @@ export const commands: Record<string, Command> = {
     try { spec = JSON.parse(await readInput(input.values.file)) } catch (err) {
       throw fieldError('body', `is not valid JSON: ${errorMessage(err)}`)
     }
+    // references are read here, as the operator running the command; relative files from the working directory
+    const resolved = await resolveSecretRefs(spec, { baseDir: process.cwd(), env: process.env })
+    if (!resolved.ok) throw fieldError(resolved.error.field, resolved.error.message)
+    spec = resolved.spec
     const check = validateMailboxJson(spec, input.settings.webhookAllowPrivate)
     if (!check.ok) throw fieldError(check.error.field, check.error.message)
     const view = await withRuntime(input.settings, async (rt) => {
@@ -93,6 +99,19 @@ export const commands: Record<string, Command> = {
       await requestSync(rt.ctx, view.id, 'manual')
     })
     process.stdout.write(`sync of ${name} queued\n`)
+    return 0
+  },
+
+  async 'config check' (input) {
+    if (input.args.length > 1) throw new UsageError('expected one configuration file')
+    const file = input.args[0] ?? input.settings.configFile
+    if (file === undefined) throw new UsageError('config check needs a FILE (or MAILSLOT_CONFIG)')
+    const { config, errors } = await checkConfigFile(file, input.settings.webhookAllowPrivate)
+    if (errors.length > 0) {
+      process.stderr.write(errors.map(e => `mailslot: configuration error: ${e}\n`).join(''))
+      return 2
+    }
+    process.stdout.write(`ok: ${config.mailboxes.length} mailboxes, ${config.projects.length} projects\n`)
     return 0
   },
 

@@ -30,6 +30,7 @@ export interface MailboxRow {
   last_success_at: Date | null
   last_error: string | null
   consecutive_failures: number
+  declared_by_config: boolean
   // joined from graph_subscriptions by VIEW_SQL
   sub_id?: string | null
   sub_expires_at?: Date | null
@@ -76,19 +77,33 @@ export async function createMailbox (db: Queryable, keyring: Keyring, spec: Mail
   }
 }
 
-/** Create, or replace the settings of an existing mailbox (config file at start). Keeps cursor and health. */
-export async function upsertMailbox (db: Queryable, keyring: Keyring, spec: MailboxSpec): Promise<MailboxView> {
+/**
+ * Create, or replace the settings of an existing mailbox. Keeps cursor and
+ * health. `declared`: the configuration file's, which adopts a same-named one.
+ */
+export async function upsertMailbox (
+  db: Queryable, keyring: Keyring, spec: MailboxSpec, o: { declared?: boolean } = {}
+): Promise<{ view: MailboxView, created: boolean }> {
   const { config, secrets } = splitSecrets(spec)
-  const { rows } = await db.query<MailboxRow>(
-    `INSERT INTO mailboxes (name, provider, config, secrets) VALUES ($1, $2, $3, $4)
+  const { rows } = await db.query<MailboxRow & { created: boolean }>(
+    `INSERT INTO mailboxes (name, provider, config, secrets, declared_by_config) VALUES ($1, $2, $3, $4, $5)
      ON CONFLICT (name) DO UPDATE SET provider = EXCLUDED.provider, config = EXCLUDED.config,
        secrets = EXCLUDED.secrets, updated_at = now(),
+       declared_by_config = mailboxes.declared_by_config OR EXCLUDED.declared_by_config,
        -- changed settings deserve a fresh try (e.g. a corrected password)
        next_poll_at = CASE WHEN mailboxes.config IS DISTINCT FROM EXCLUDED.config OR mailboxes.secrets IS DISTINCT FROM EXCLUDED.secrets
                            THEN now() ELSE mailboxes.next_poll_at END
-     RETURNING *`,
-    [spec.name, spec.provider, config, sealSecrets(keyring, secrets)])
-  return toView(rows[0])
+     -- xmax is 0 on a row this statement inserted, set on one it updated
+     RETURNING *, (xmax = 0) AS created`,
+    [spec.name, spec.provider, config, sealSecrets(keyring, secrets), o.declared ?? false])
+  return { view: toView(rows[0]), created: rows[0].created }
+}
+
+/** Mailboxes the configuration file declared before and no longer declares. */
+export async function undeclaredMailboxes (db: Queryable, declared: string[]): Promise<string[]> {
+  const { rows } = await db.query<{ name: string }>(
+    'SELECT name FROM mailboxes WHERE declared_by_config AND NOT (name = ANY($1::text[])) ORDER BY name', [declared])
+  return rows.map(r => r.name)
 }
 
 export async function listMailboxes (db: Queryable): Promise<MailboxView[]> {

@@ -11,11 +11,11 @@ const PURPOSE = 'mailbox-secrets'
 
 type Obj = Record<string, unknown>
 
-function get (obj: Obj, path: string): unknown {
+export function get (obj: Obj, path: string): unknown {
   return path.split('.').reduce<unknown>((o, k) => (o !== null && typeof o === 'object' ? (o as Obj)[k] : undefined), obj)
 }
 
-function set (obj: Obj, path: string, value: unknown): void {
+export function set (obj: Obj, path: string, value: unknown): void {
   const keys = path.split('.')
   let o = obj
   for (const k of keys.slice(0, -1)) {

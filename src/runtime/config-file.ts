@@ -1,44 +1,117 @@
 /**
- * MAILSLOT_CONFIG: a JSON file of declared mailboxes and built-in projects,
- * applied at start:
- *   {"mailboxes": [<mailbox JSON>…], "projects": [{"path", "serviceDesk"?, "serviceDeskKey"?, "customEmail"?, "address"?}…]}
- * Declared mailboxes are created or updated; declared projects are created
- * when missing. Nothing that is not in the file is touched.
+ * MAILSLOT_CONFIG: a YAML (or JSON) file of declared mailboxes and built-in
+ * projects. Reading it needs no database: parse, resolve secret references,
+ * validate; every error names the file, the entry and the field.
+ * config-apply.ts then writes what it declares.
  */
 import { readFile } from 'node:fs/promises'
+import path from 'node:path'
+import { parse as parseYaml } from 'yaml'
 import { ConfigError } from '../config/settings.ts'
-import { validateMailboxJson } from '../mailboxes/schema.ts'
-import { upsertMailbox } from '../mailboxes/repository.ts'
+import { validateMailboxJson, describeSchemaErrors } from '../mailboxes/schema.ts'
+import { resolveSecretRefs } from '../mailboxes/secret-refs.ts'
 import type { MailboxSpec } from '../mailboxes/types.ts'
-import { createProject, projectByPath, type NewProject } from '../handlers/builtin/projects.ts'
-import type { AppContext } from '../context.ts'
-import { errorMessage } from '../shared/errors.ts'
+import { newProjectSchema, type NewProject } from '../handlers/builtin/projects.ts'
+import { strictAjv } from '../shared/strict-ajv.ts'
+import { errorCode, errorMessage } from '../shared/errors.ts'
 
-function checkProjects (file: string, projects: unknown): NewProject[] {
-  if (!Array.isArray(projects)) throw new ConfigError('MAILSLOT_CONFIG', `${file}: "projects" must be an array`)
-  projects.forEach((p, i) => {
-    if (typeof p !== 'object' || p === null || typeof (p as NewProject).path !== 'string' || !(p as NewProject).path.includes('/')) {
-      throw new ConfigError('MAILSLOT_CONFIG', `${file}: projects[${i}].path must be "group/project"`)
-    }
-  })
-  return projects as NewProject[]
+export interface DeclaredConfig {
+  file: string
+  mailboxes: MailboxSpec[]
+  projects: NewProject[]
 }
 
-export async function applyConfigFile (ctx: AppContext, file: string): Promise<void> {
-  let doc: { mailboxes?: unknown, projects?: unknown }
+const SECTIONS = ['mailboxes', 'projects', 'oauthApps']
+const validateProject = strictAjv.compile(newProjectSchema)
+
+type Doc = Record<string, unknown>
+
+/** The document, or the one-line reason it cannot be read. */
+async function readDoc (file: string): Promise<Doc | string> {
+  let text: string
+  try { text = await readFile(file, 'utf8') } catch (err) { return `cannot be read (${errorCode(err) ?? errorMessage(err)})` }
+  let doc: unknown
   try {
-    doc = JSON.parse(await readFile(file, 'utf8'))
+    // JSON's own parser when the file is JSON: its messages name JSON's positions
+    doc = /^\s*\{/.test(text) ? JSON.parse(text) : parseYaml(text)
   } catch (err) {
-    throw new ConfigError('MAILSLOT_CONFIG', `cannot read ${file}: ${errorMessage(err)}`)
+    return `is not valid ${/^\s*\{/.test(text) ? 'JSON' : 'YAML'}: ${errorMessage(err).split('\n')[0]}`
   }
-  const mailboxes = doc.mailboxes ?? []
-  if (!Array.isArray(mailboxes)) throw new ConfigError('MAILSLOT_CONFIG', `${file}: "mailboxes" must be an array`)
-  mailboxes.forEach((m, i) => {
-    const result = validateMailboxJson(m, ctx.settings.webhookAllowPrivate)
-    if (!result.ok) throw new ConfigError('MAILSLOT_CONFIG', `${file}: mailboxes[${i}].${result.error.field} ${result.error.message}`)
+  if (doc === null || doc === undefined) return 'is empty: declare at least one section (mailboxes: [] removes every declared mailbox)'
+  if (typeof doc !== 'object' || Array.isArray(doc)) return `must be a mapping of ${SECTIONS.join(', ')}`
+  return doc as Doc
+}
+
+/** `mailboxes[2] "support"`: the entry by position, and by name when it has one. */
+function entryLabel (section: string, i: number, key: unknown): string {
+  return typeof key === 'string' ? `${section}[${i}] "${key}"` : `${section}[${i}]`
+}
+
+function list (doc: Doc, section: string, errors: string[]): unknown[] {
+  const value = doc[section] ?? []
+  if (Array.isArray(value)) return value
+  errors.push(`${section} must be a list`)
+  return []
+}
+
+async function checkMailboxes (items: unknown[], baseDir: string, allowPrivate: boolean, errors: string[]): Promise<MailboxSpec[]> {
+  const seen = new Map<string, number>()
+  const out: MailboxSpec[] = []
+  for (const [i, item] of items.entries()) {
+    const name = (item as { name?: unknown } | null)?.name
+    const label = entryLabel('mailboxes', i, name)
+    const resolved = await resolveSecretRefs(item, { baseDir, env: process.env })
+    if (!resolved.ok) { errors.push(`${label}: ${resolved.error.field} ${resolved.error.message}`); continue }
+    const check = validateMailboxJson(resolved.spec, allowPrivate)
+    if (!check.ok) { errors.push(`${label}: ${check.error.field} ${check.error.message}`); continue }
+    const spec = resolved.spec as MailboxSpec
+    const first = seen.get(spec.name)
+    if (first !== undefined) { errors.push(`${label}: name is declared twice (also mailboxes[${first}])`); continue }
+    seen.set(spec.name, i)
+    out.push(spec)
+  }
+  return out
+}
+
+function checkProjects (items: unknown[], errors: string[]): NewProject[] {
+  const seen = new Map<string, number>()
+  const out: NewProject[] = []
+  for (const [i, item] of items.entries()) {
+    const label = entryLabel('projects', i, (item as { path?: unknown } | null)?.path)
+    if (!validateProject(item)) {
+      const e = describeSchemaErrors(validateProject.errors)
+      errors.push(`${label}: ${e.field} ${e.message}`)
+      continue
+    }
+    const p = item as unknown as NewProject
+    const first = seen.get(p.path.toLowerCase())
+    if (first !== undefined) { errors.push(`${label}: path is declared twice (also projects[${first}])`); continue }
+    seen.set(p.path.toLowerCase(), i)
+    out.push(p)
+  }
+  return out
+}
+
+/** The declared entries, or every error found (each one line: `FILE: entry: field message`). */
+export async function checkConfigFile (file: string, allowPrivateWebhooks: boolean): Promise<{ config: DeclaredConfig, errors: string[] }> {
+  const errors: string[] = []
+  const config: DeclaredConfig = { file, mailboxes: [], projects: [] }
+  const doc = await readDoc(file)
+  if (typeof doc === 'string') return { config, errors: [`${file} ${doc}`] }
+  for (const key of Object.keys(doc)) if (!SECTIONS.includes(key)) errors.push(`${key} is not a known section (${SECTIONS.join(', ')})`)
+  config.mailboxes = await checkMailboxes(list(doc, 'mailboxes', errors), path.dirname(path.resolve(file)), allowPrivateWebhooks, errors)
+  config.projects = checkProjects(list(doc, 'projects', errors), errors)
+  // refused rather than ignored: a declared app that silently did nothing would be a silent drop
+  list(doc, 'oauthApps', errors).forEach((app, i) => {
+    errors.push(`${entryLabel('oauthApps', i, (app as { name?: unknown } | null)?.name)}: OAuth apps are not supported in this version`)
   })
-  const projects = checkProjects(file, doc.projects ?? [])
-  for (const m of mailboxes as MailboxSpec[]) await upsertMailbox(ctx.pool, ctx.keyring, m)
-  for (const p of projects) if (await projectByPath(ctx.pool, p.path) === null) await createProject(ctx.pool, p)
-  ctx.log.info({ file, mailboxes: mailboxes.length, projects: projects.length }, 'config file applied')
+  return { config, errors: errors.map(e => `${file}: ${e}`) }
+}
+
+/** The declared entries; a ConfigError naming MAILSLOT_CONFIG, the file, the entry and the field otherwise. */
+export async function loadConfigFile (file: string, allowPrivateWebhooks: boolean): Promise<DeclaredConfig> {
+  const { config, errors } = await checkConfigFile(file, allowPrivateWebhooks)
+  if (errors.length === 0) return config
+  const more = errors.length > 1 ? ` (and ${errors.length - 1} more: see npx mailslot config check ${file})` : ''
+  throw new ConfigError('MAILSLOT_CONFIG', errors[0] + more)
 }

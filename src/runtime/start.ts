@@ -1,5 +1,5 @@
 /**
- * Process lifecycle. Start: secrets → database → migrations → pg-boss →
+ * Process lifecycle. Start: secrets and config file → database → migrations → pg-boss →
  * workers and scheduler (worker role) → HTTP (web role). Stop, in reverse:
  * stop accepting requests, let running jobs finish (or return to the queue),
  * stop pg-boss, close the pool, stop the embedded PostgreSQL.
@@ -20,7 +20,8 @@ import { recentRaws } from '../inbound/recent-raws.ts'
 import { createParseLane } from '../parsing/parse-lane.ts'
 import type { AppContext } from '../context.ts'
 import { openDatabase, whenDatabaseAnswers } from './database.ts'
-import { applyConfigFile } from './config-file.ts'
+import { loadConfigFile } from './config-file.ts'
+import { applyConfigFile } from './config-apply.ts'
 import { startWorkers, WORKER_CONNECTIONS, type WorkerOptions } from './workers.ts'
 
 export type Role = 'all' | 'web' | 'worker'
@@ -47,6 +48,8 @@ export async function startRuntime (settings: Settings, opts: StartOptions = {})
   const role = opts.role ?? 'all'
   const log = opts.log ?? createLogger(settings.logLevel)
   const secrets = await resolveSecrets(settings)
+  // checked before the database starts: a bad file stops start-up at once
+  const declared = settings.configFile === undefined ? undefined : await loadConfigFile(settings.configFile, settings.webhookAllowPrivate)
   const database = await openDatabase(settings, log)
   const cleanups: Array<() => Promise<void>> = [database.stop]
   const stop = async (): Promise<void> => {
@@ -74,8 +77,7 @@ export async function startRuntime (settings: Settings, opts: StartOptions = {})
       parseLane: createParseLane()
     }
     cleanups.push(async () => { await ctx.parseLane.close() })
-    const { configFile } = settings
-    if (configFile !== undefined) await whenDatabaseAnswers(log, async () => { await applyConfigFile(ctx, configFile) })
+    if (declared !== undefined) await whenDatabaseAnswers(log, async () => { await applyConfigFile(ctx, declared) })
     if (role !== 'web' && opts.background !== false) cleanups.push(await startWorkers(ctx, opts.workers))
 
     const runtime: Runtime = { ctx, adminTokenCreated: secrets.adminTokenCreated, stop }

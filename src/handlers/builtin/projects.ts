@@ -30,6 +30,20 @@ export function fullPathSlug (path: string): string {
   return path.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '')
 }
 
+/** A new project's JSON (the API and the configuration file). */
+export const newProjectSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['path'],
+  properties: {
+    path: { type: 'string', pattern: '^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)+$', maxLength: 255 },
+    serviceDesk: { type: 'boolean' },
+    serviceDeskKey: { type: 'string', pattern: '^[a-z0-9_]{1,255}$' },
+    customEmail: { type: 'string', pattern: '^[^@\\s+]+@[^@\\s]+$', maxLength: 320 },
+    address: { type: 'string', pattern: '^[^@\\s]*%\\{key\\}[^@\\s]*@[^@\\s]+$', maxLength: 320 }
+  }
+}
+
 export interface NewProject {
   path: string
   serviceDesk?: boolean
@@ -55,6 +69,35 @@ export async function createProject (db: Queryable, p: NewProject): Promise<Proj
     if (errorCode(err) === '23505') throw new AppError('project_exists', `a project with that path, Service Desk key or custom address exists`)
     throw err
   }
+}
+
+/**
+ * The configuration file's project: its settings replaced (a missing
+ * `address` keeps the current one), or created; marked as declared either way.
+ */
+export async function upsertDeclaredProject (db: Queryable, p: NewProject): Promise<'created' | 'updated'> {
+  try {
+    const { rowCount } = await db.query(
+      `UPDATE projects SET service_desk_enabled = $2, service_desk_key = $3, custom_email = lower($4),
+         address = coalesce($5, address), declared_by_config = true
+       WHERE lower(path) = lower($1)`,
+      [p.path, p.serviceDesk ?? false, p.serviceDeskKey ?? null, p.customEmail ?? null, p.address ?? null])
+    if (rowCount !== 0) return 'updated'
+  } catch (err) {
+    if (errorCode(err) === '23505') throw new AppError('project_exists', 'another project has that Service Desk key or custom address')
+    throw err
+  }
+  const created = await createProject(db, p)
+  await db.query('UPDATE projects SET declared_by_config = true WHERE id = $1', [created.id])
+  return 'created'
+}
+
+/** Projects the file declared before and no longer declares: kept (their issues stay), unmarked; their paths. */
+export async function releaseUndeclaredProjects (db: Queryable, declared: string[]): Promise<string[]> {
+  const { rows } = await db.query<{ path: string }>(
+    `UPDATE projects SET declared_by_config = false
+     WHERE declared_by_config AND NOT (lower(path) = ANY($1::text[])) RETURNING path`, [declared.map(d => d.toLowerCase())])
+  return rows.map(r => r.path).sort()
 }
 
 /** By id; null when there is none (a failed query throws: not the same answer). */

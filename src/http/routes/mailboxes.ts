@@ -1,6 +1,6 @@
 /**
  * /api/v1/mailboxes
- * - POST   /           201 the mailbox (no secrets) | 400 invalid_<field> | 409 mailbox_exists
+ * - POST   /           201 the mailbox (no secrets) | 400 invalid_<field> (a secret reference too) | 409 mailbox_exists
  * - GET    /           200 {items}
  * - GET    /:name      200 the mailbox with health | 404 not_found
  * - POST   /:name/poll 202 a sync is queued | 404
@@ -16,6 +16,7 @@ import { requestSync } from '../../ingestion/request-sync.ts'
 import { deleteWithSubscription } from '../../graph-webhooks/subscriptions/unsubscribe.ts'
 import { errorResponseSchema, fieldError } from '../../shared/errors.ts'
 import { mailboxListSchema, mailboxViewSchema } from './mailbox-schemas.ts'
+import { firstSecretRef } from '../../mailboxes/secret-refs.ts'
 
 const nameParams = { type: 'object', required: ['name'], properties: { name: { type: 'string', maxLength: 63 } } }
 
@@ -24,7 +25,12 @@ export async function mailboxRoutes (app: FastifyInstance, opts: { ctx: AppConte
 
   app.post<{ Body: MailboxSpec }>('/mailboxes', {
     schema: { body: mailboxSchema, response: { 201: mailboxViewSchema, '4xx': errorResponseSchema } },
-    validatorCompiler: strictValidatorCompiler
+    validatorCompiler: strictValidatorCompiler,
+    // the server's files and environment are not the API caller's to read: references only from the file and the CLI
+    preValidation: async (req) => {
+      const ref = firstSecretRef(req.body)
+      if (ref !== undefined) throw fieldError(ref, 'must be the value: secret references ({file}, {env}) are read only from MAILSLOT_CONFIG and mailbox add')
+    }
   }, async (req, reply) => {
     const refused = deliveryUrlError(req.body, ctx.settings.webhookAllowPrivate)
     if (refused !== undefined) throw fieldError(refused.field, refused.message)

@@ -8,23 +8,10 @@
  */
 import type { FastifyInstance } from 'fastify'
 import { strictValidatorCompiler } from '../../shared/strict-ajv.ts'
-import { createProject, getProject, listProjects, type NewProject, type Project } from '../../handlers/builtin/projects.ts'
+import { createProject, getProject, listProjects, newProjectSchema, type NewProject, type Project } from '../../handlers/builtin/projects.ts'
 import { listIssues, projectView } from '../../handlers/builtin/views.ts'
 import type { AppContext } from '../../context.ts'
 import { AppError, errorResponseSchema } from '../../shared/errors.ts'
-
-const newProjectSchema = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['path'],
-  properties: {
-    path: { type: 'string', pattern: '^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)+$', maxLength: 255 },
-    serviceDesk: { type: 'boolean' },
-    serviceDeskKey: { type: 'string', pattern: '^[a-z0-9_]{1,255}$' },
-    customEmail: { type: 'string', pattern: '^[^@\\s+]+@[^@\\s]+$', maxLength: 320 },
-    address: { type: 'string', pattern: '^[^@\\s]*%\\{key\\}[^@\\s]*@[^@\\s]+$', maxLength: 320 }
-  }
-}
 
 const attachment = { type: 'object', properties: { filename: { type: 'string' }, contentType: { type: 'string' }, size: { type: 'integer' } } }
 const projectSchema = {

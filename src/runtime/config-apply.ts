@@ -1,0 +1,62 @@
+/**
+ * Applies a checked MAILSLOT_CONFIG (config-file.ts) at start: declared
+ * mailboxes and projects are created or updated and marked as declared; a
+ * mailbox the file declared before and no longer declares is deleted as
+ * DELETE /api/v1/mailboxes/:name does; such a project is kept, because
+ * deleting it would delete its issues, and reported. Unmarked entries (API,
+ * CLI) are never touched.
+ */
+import { ConfigError } from '../config/settings.ts'
+import { undeclaredMailboxes, deleteMailbox, upsertMailbox } from '../mailboxes/repository.ts'
+import { releaseUndeclaredProjects, upsertDeclaredProject } from '../handlers/builtin/projects.ts'
+import { deleteWithSubscription } from '../graph-webhooks/subscriptions/unsubscribe.ts'
+import { releaseClient } from '../db/pool.ts'
+import { requestSync } from '../ingestion/request-sync.ts'
+import type { AppContext } from '../context.ts'
+import { AppError } from '../shared/errors.ts'
+import type { DeclaredConfig } from './config-file.ts'
+
+/** Arbitrary constant: processes starting together apply the file one after the other. */
+const CONFIG_LOCK = 727_002
+
+export async function applyConfigFile (ctx: AppContext, config: DeclaredConfig): Promise<void> {
+  const client = await ctx.pool.connect()
+  let broken: unknown
+  try {
+    await client.query('SELECT pg_advisory_lock($1)', [CONFIG_LOCK])
+    await applyLocked(ctx, config)
+  } finally {
+    await client.query('SELECT pg_advisory_unlock($1)', [CONFIG_LOCK]).catch((err: unknown) => { broken = err })
+    releaseClient(client, broken)
+  }
+}
+
+async function applyLocked (ctx: AppContext, { file, mailboxes, projects }: DeclaredConfig): Promise<void> {
+  for (const m of mailboxes) {
+    const { view, created } = await upsertMailbox(ctx.pool, ctx.keyring, m, { declared: true })
+    // as POST /api/v1/mailboxes does: a new mailbox is read at once, not at the next scheduler round
+    if (created) await requestSync(ctx, view.id, 'manual')
+  }
+  const removed = await undeclaredMailboxes(ctx.pool, mailboxes.map(m => m.name))
+  for (const name of removed) {
+    try {
+      await deleteWithSubscription(ctx, name, async () => { await deleteMailbox(ctx.pool, name) })
+    } catch (err) {
+      // deleted meanwhile through the API: the outcome the file asks for
+      if (!(err instanceof AppError && err.code === 'not_found')) throw err
+    }
+  }
+  for (const [i, p] of projects.entries()) {
+    try {
+      await upsertDeclaredProject(ctx.pool, p)
+    } catch (err) {
+      if (err instanceof AppError) throw new ConfigError('MAILSLOT_CONFIG', `${file}: projects[${i}] "${p.path}": ${err.message}`)
+      throw err
+    }
+  }
+  const released = await releaseUndeclaredProjects(ctx.pool, projects.map(p => p.path))
+  if (released.length > 0) {
+    ctx.log.warn({ file, projects: released }, 'projects no longer declared in the configuration file are kept with their issues')
+  }
+  ctx.log.info({ file, mailboxes: mailboxes.length, projects: projects.length, removedMailboxes: removed }, 'config file applied')
+}
