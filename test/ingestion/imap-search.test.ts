@@ -12,14 +12,13 @@ import { imapFixture, imapMailbox } from './imap-fixture.ts'
 
 const messageId = (raw: Buffer): string => /Message-ID: (<[^>]+>)/.exec(raw.toString())![1]
 
-/** Appends in order (UIDs follow), read ones flagged \Seen; resolves to their raws. */
+/** Appends in order on one session (UIDs follow), read ones flagged \Seen; resolves to their raws. */
 async function deliver (imap: Dovecot, user: string, kinds: Array<'read' | 'unread'>, start: number): Promise<Buffer[]> {
-  const raws: Buffer[] = []
-  for (const [i, kind] of kinds.entries()) {
-    const raw = makeEmail(start + i)
-    await imap.appendMany(user, 'INBOX', [raw], kind === 'read' ? ['\\Seen'] : [])
-    raws.push(raw)
-  }
+  const raws = kinds.map((_, i) => makeEmail(start + i))
+  const c = await imap.client(user)
+  try {
+    for (const [i, kind] of kinds.entries()) await c.append('INBOX', raws[i], kind === 'read' ? ['\\Seen'] : [])
+  } finally { await c.logout() }
   return raws
 }
 
@@ -62,9 +61,10 @@ async function markUnread (imap: Dovecot, u: DovecotUser, uid: number): Promise<
 }
 
 const kinds: Array<'read' | 'unread'> = ['unread', 'read', 'unread', 'read']
+// one server and one runtime for the file: each test has users and mailboxes of its own
+const { imap, rt } = await imapFixture(t)
 
 t.test('default (unseen), every afterDelivery: read mail is left alone, on the first sync and later ones', async t => {
-  const { imap, rt } = await imapFixture(t)
   const modes = ['seen', 'delete', 'move:Archive'] as const
   await Promise.all(modes.map(async (mode) => {
     const u = imap.addUser()
@@ -97,7 +97,6 @@ t.test('default (unseen), every afterDelivery: read mail is left alone, on the f
 })
 
 t.test('imap.search all: read mail is taken too', async t => {
-  const { imap, rt } = await imapFixture(t)
   const del = imap.addUser()
   const seen = imap.addUser()
   const forDelete = await deliver(imap, del.user, kinds, 0)
@@ -117,7 +116,6 @@ t.test('imap.search all: read mail is taken too', async t => {
 })
 
 t.test('imap.search new: unseen mail that arrived since the folder was last opened, then anything unseen after the first sync', async t => {
-  const { imap, rt } = await imapFixture(t)
   const u = imap.addUser()
   const [oldUnread] = await deliver(imap, u.user, ['unread', 'read'], 0)
   // another client (mail_room) opened the folder: those two are no longer recent
