@@ -30,6 +30,8 @@ const imap = {
       maxProperties: 1
     },
     folder: { type: 'string', minLength: 1, maxLength: 500 },
+    /** Which messages are taken (types.ts ImapSearch). Default `unseen`. */
+    search: { enum: ['unseen', 'new', 'all'] },
     /** Connection and greeting timeout. Default 30. */
     connectTimeoutSeconds: { type: 'integer', minimum: 1, maximum: 300 },
     /** Verify the server certificate. Default true. */

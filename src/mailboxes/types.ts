@@ -7,6 +7,13 @@
  */
 export type TlsMode = 'implicit' | 'starttls' | 'none'
 export type AfterDelivery = 'seen' | 'delete' | `move:${string}`
+/**
+ * Which messages of the folder an IMAP mailbox takes, whatever afterDelivery
+ * does with them: `unseen` (mail_room's UNSEEN), `new` (mail_room's NEW:
+ * unseen and arrived since the folder was last opened, then unseen and
+ * arrived since mailslot's first sync), `all` (read ones too).
+ */
+export type ImapSearch = 'unseen' | 'new' | 'all'
 
 export interface ImapSettings {
   host: string
@@ -19,6 +26,8 @@ export interface ImapSettings {
   auth?: { accessToken?: string, oauthConnectionId?: string }
   /** Default `INBOX`. */
   folder?: string
+  /** Default `unseen`. */
+  search?: ImapSearch
   /** Default 30. */
   connectTimeoutSeconds?: number
   /** Default true. */

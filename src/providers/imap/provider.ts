@@ -1,20 +1,18 @@
 /**
- * IMAP adapter. Cursor: {uidValidity, lastUid}, the highest UID processed in
- * that UIDVALIDITY. "New" is every UID above the cursor plus, with
- * afterDelivery `seen`, anything still unseen (a message stored but not yet
- * marked, e.g. after a crash); with `delete`/`move`, everything still in the
- * folder. A UIDVALIDITY change voids the cursor: all messages are listed again
- * and the Message-ID + checksum check keeps them from being stored twice.
- * Fetching uses BODY.PEEK, so nothing is marked before markProcessed.
+ * IMAP adapter. Cursor: {uidValidity, lastUid, floor?}, the highest UID
+ * processed in that UIDVALIDITY; which messages are new is search.ts's rule
+ * (imap.search). A UIDVALIDITY change voids the cursor: the folder is
+ * searched afresh and the Message-ID + checksum check keeps messages from
+ * being stored twice. Fetching uses BODY.PEEK, so nothing is marked before
+ * markProcessed.
  */
 import type { ImapFlow } from 'imapflow'
-import type { AfterDelivery, ImapSettings } from '../../mailboxes/types.ts'
+import type { AfterDelivery, ImapSearch, ImapSettings } from '../../mailboxes/types.ts'
 import type { FetchedMessage, ListResult, MessageRef, Provider } from '../types.ts'
 import { connectImap } from './connect.ts'
+import { searchUids, type ImapCursor } from './search.ts'
 import { headerBlock } from '../../shared/mime.ts'
 import { errorMessage } from '../../shared/errors.ts'
-
-export interface ImapCursor { uidValidity: string, lastUid: number }
 
 interface ImapRef extends MessageRef { uid: number, uidValidity: string }
 
@@ -56,6 +54,7 @@ export class ImapProvider implements Provider {
   }
 
   private get folder (): string { return this.settings.folder ?? 'INBOX' }
+  private get search (): ImapSearch { return this.settings.search ?? 'unseen' }
 
   /** Connects and opens the folder once per provider instance (one session). */
   private async open (): Promise<ImapFlow> {
@@ -81,20 +80,11 @@ export class ImapProvider implements Provider {
   async listNew (cursor: unknown): Promise<ListResult> {
     const client = await this.open()
     const validity = this.uidValidity(client)
-    const mailbox = client.mailbox as { exists: number }
-    if (mailbox.exists === 0) return { refs: [] }
     const c = isImapCursor(cursor) && cursor.uidValidity === validity ? cursor : undefined
-    const uids = new Set<number>()
-    if (this.afterDelivery === 'seen') {
-      for (const uid of (await client.search({ seen: false }, { uid: true })) || []) uids.add(uid)
-      if (c !== undefined) {
-        // "n:*" always matches the highest UID, even below n: filter
-        for (const uid of (await client.search({ uid: `${c.lastUid + 1}:*` }, { uid: true })) || []) if (uid > c.lastUid) uids.add(uid)
-      }
-    } else {
-      for (const uid of (await client.search({ all: true }, { uid: true })) || []) uids.add(uid)
-    }
-    if (uids.size === 0) return { refs: [] }
+    const found = await searchUids(client, this.search, this.afterDelivery, c, validity)
+    const uids = new Set(found.uids)
+    const next = found.cursor === undefined ? {} : { cursor: found.cursor }
+    if (uids.size === 0) return { refs: [], ...next }
     // sizes are read only for messages above SMALL_BYTES (one SEARCH, a FETCH
     // of the few): the others are counted at SMALL_BYTES when batches are cut
     const set = uidSet([...uids])
@@ -107,7 +97,7 @@ export class ImapProvider implements Provider {
     const refs: ImapRef[] = [...uids]
       .sort((a, b) => a - b)
       .map(uid => ({ key: refKey(validity, uid), uid, uidValidity: validity, size: sizes.get(uid) ?? SMALL_BYTES }))
-    return { refs }
+    return { refs, ...next }
   }
 
   async fetchRaw (refs: MessageRef[], maxBytes: number): Promise<FetchedMessage[]> {
@@ -160,8 +150,8 @@ export class ImapProvider implements Provider {
     if (refs.length === 0) return cursor
     const validity = String(refs[0].uidValidity)
     const top = Math.max(...(refs as ImapRef[]).filter(r => r.uidValidity === validity).map(r => r.uid))
-    const c = isImapCursor(cursor) && cursor.uidValidity === validity ? cursor : { uidValidity: validity, lastUid: 0 }
-    return { uidValidity: validity, lastUid: Math.max(c.lastUid, top) }
+    const c: ImapCursor = isImapCursor(cursor) && cursor.uidValidity === validity ? cursor : { uidValidity: validity, lastUid: 0 }
+    return { ...c, lastUid: Math.max(c.lastUid, top) }
   }
 
   async close (): Promise<void> {
