@@ -8,7 +8,7 @@
 import { parseArgs } from 'node:util'
 import { ConfigError, loadSettings } from './config/settings.ts'
 import { AppError, errorCode, errorMessage } from './shared/errors.ts'
-import { commands, UsageError } from './cli/commands.ts'
+import { UsageError } from './cli/usage-error.ts'
 import { importMailRoom } from './cli/import/command.ts'
 
 const USAGE = `usage:
@@ -44,6 +44,8 @@ export async function main (argv: string[]): Promise<number> {
     if (args.length !== 1) throw new UsageError('import mail-room needs exactly one FILE')
     return await importMailRoom({ file: args[0], out: values.out, force: values.force })
   }
+  // loaded here so that the import, which needs no database, starts fast
+  const { commands } = await import('./cli/commands.ts')
   const command = commands[name]
   if (values.help === true || command === undefined) {
     process.stderr.write(USAGE + '\n')

@@ -13,8 +13,7 @@ import { listEmails } from '../inbound/repository.ts'
 import { STATUSES } from '../inbound/lifecycle.ts'
 import { replayEmail } from '../inbound/replay.ts'
 import { printTable } from './table.ts'
-
-export class UsageError extends Error {}
+import { UsageError } from './usage-error.ts'
 
 /** A Graph subscription in one cell: `active until <time>`, `failed`, or `-`. */
 function subscriptionCell (s: MailboxView['subscription']): string {

@@ -34,29 +34,48 @@ export function detect (text: string): Source {
   throw new ImportInputError('is not a mail_room YAML (:mailboxes:), a gitlab.yml (production: incoming_email / service_desk_email) or a gitlab.rb (gitlab_rails[\'incoming_email_*\'])')
 }
 
-export async function importMailRoom (opts: ImportOptions): Promise<number> {
-  const fail = (message: string): number => { process.stderr.write(`mailslot: import mail-room: ${message}\n`); return 2 }
-  let text: string
-  try { text = await readFile(opts.file, 'utf8') } catch (err) { return fail(`${opts.file} cannot be read (${errorCode(err) ?? errorMessage(err)})`) }
+export interface ImportResult {
+  /** 0, or 2 when the input is unrecognised or a mailbox cannot be mapped. */
+  code: number
+  /** The configuration file, when the import succeeded. */
+  yaml?: string
+  /** Report lines (the stderr of the command). */
+  lines: string[]
+}
+
+/** The whole import of one input's text, without I/O; `file` names it in the report. */
+export function importText (text: string, file: string): ImportResult {
   let source: Source
   try { source = detect(text) } catch (err) {
-    if (err instanceof ImportInputError) return fail(`${opts.file} ${err.message}`)
+    if (err instanceof ImportInputError) return { code: 2, lines: [`${file} ${err.message}`] }
     throw err
   }
   const imported = mapSource(source)
-  const lines = [`read ${opts.file} as ${source.kind}`, ...reportText(imported.report)]
+  const lines = [`read ${file} as ${source.kind}`, ...reportText(imported.report)]
   const env = envVars(imported)
   if (env.length > 0) lines.push(`before starting mailslot, set ${env.join(', ')} (or replace each { env: … } with { file: /path/to/secret })`)
-  process.stderr.write(lines.map(l => `mailslot: import: ${l}\n`).join(''))
-  if (imported.report.some(l => l.level === 'error')) return fail('not written: fix the errors above')
+  if (imported.report.some(l => l.level === 'error')) return { code: 2, lines: [...lines, 'not written: fix the errors above'] }
   const yaml = renderYaml(imported, ['mailslot configuration imported by `mailslot import mail-room`', ...lines.map(l => `  ${l}`)])
-  if (opts.out === undefined) { process.stdout.write(yaml); return 0 }
-  try {
-    await writeFile(opts.out, yaml, { flag: opts.force === true ? 'w' : 'wx', mode: 0o600 })
-  } catch (err) {
-    if (errorCode(err) === 'EEXIST') return fail(`${opts.out} exists: pass --force to overwrite it`)
-    return fail(`${opts.out} cannot be written (${errorCode(err) ?? errorMessage(err)})`)
+  return { code: 0, yaml, lines }
+}
+
+export async function importMailRoom (opts: ImportOptions): Promise<number> {
+  const say = (line: string): void => { process.stderr.write(`mailslot: import mail-room: ${line}\n`) }
+  let text: string
+  try { text = await readFile(opts.file, 'utf8') } catch (err) {
+    say(`${opts.file} cannot be read (${errorCode(err) ?? errorMessage(err)})`)
+    return 2
   }
-  process.stderr.write(`mailslot: import: wrote ${opts.out}\n`)
+  const result = importText(text, opts.file)
+  result.lines.forEach(say)
+  if (result.yaml === undefined) return result.code
+  if (opts.out === undefined) { process.stdout.write(result.yaml); return 0 }
+  try {
+    await writeFile(opts.out, result.yaml, { flag: opts.force === true ? 'w' : 'wx', mode: 0o600 })
+  } catch (err) {
+    say(errorCode(err) === 'EEXIST' ? `${opts.out} exists: pass --force to overwrite it` : `${opts.out} cannot be written (${errorCode(err) ?? errorMessage(err)})`)
+    return 2
+  }
+  say(`wrote ${opts.out}`)
   return 0
 }
