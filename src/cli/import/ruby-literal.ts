@@ -5,7 +5,7 @@
  * call, ENV[…], interpolation) is a LiteralError, never executed.
  */
 
-export class LiteralError extends Error {}
+export class LiteralError extends Error { override name = 'LiteralError' }
 
 export type RubyValue = string | number | boolean | null | RubyValue[] | { [key: string]: RubyValue }
 

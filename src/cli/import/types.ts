@@ -32,6 +32,6 @@ export interface Source {
 }
 
 /** The input is not one of the three kinds, or cannot be read: exit 2 with this one line. */
-export class ImportInputError extends Error {}
+export class ImportInputError extends Error { override name = 'ImportInputError' }
 
 export const MAILBOX_TYPES: readonly MailboxType[] = ['incoming_email', 'service_desk_email']
