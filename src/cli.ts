@@ -3,12 +3,14 @@
  *   start [--role all|web|worker] · migrate · mailbox add --file F|- · mailbox list [--json]
  *   mailbox poll NAME · emails list [--mailbox N] [--status S] [--json] · emails replay ID · secrets rotate
  *   config check [FILE]
+ *   import mail-room FILE [--out FILE] [--force]   (no settings, no database)
  * Exit codes: 0 ok, 1 failure, 2 bad usage or configuration.
  */
 import { parseArgs } from 'node:util'
 import { ConfigError, loadSettings } from './config/settings.ts'
 import { AppError, errorCode, errorMessage } from './shared/errors.ts'
-import { commands, UsageError } from './cli/commands.ts'
+import { UsageError } from './cli/usage-error.ts'
+import { importMailRoom } from './cli/import/command.ts'
 
 const USAGE = `usage:
   mailslot start [--role all|web|worker]
@@ -19,7 +21,9 @@ const USAGE = `usage:
   mailslot emails list [--mailbox NAME] [--status STATUS] [--json]
   mailslot emails replay ID
   mailslot config check [FILE]                 (validate a MAILSLOT_CONFIG file without starting)
-  mailslot secrets rotate                      (re-encrypt stored secrets under the first MAILSLOT_ENCRYPTION_KEY)`
+  mailslot secrets rotate                      (re-encrypt stored secrets under the first MAILSLOT_ENCRYPTION_KEY)
+  mailslot import mail-room FILE [--out mailslot.yml] [--force]
+                                               (FILE: mail_room's YAML, gitlab.yml or gitlab.rb)`
 
 export async function main (argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -31,10 +35,19 @@ export async function main (argv: string[]): Promise<number> {
       json: { type: 'boolean' },
       mailbox: { type: 'string' },
       status: { type: 'string' },
+      out: { type: 'string' },
+      force: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' }
     }
   })
   const name = positionals.slice(0, positionals[0] === 'start' || positionals[0] === 'migrate' ? 1 : 2).join(' ')
+  if (name === 'import mail-room' && values.help !== true) {
+    const args = positionals.slice(2)
+    if (args.length !== 1) throw new UsageError('import mail-room needs exactly one FILE')
+    return await importMailRoom({ file: args[0], out: values.out, force: values.force })
+  }
+  // loaded here so that the import, which needs no database, starts fast
+  const { commands } = await import('./cli/commands.ts')
   const command = commands[name]
   if (values.help === true || command === undefined) {
     process.stderr.write(USAGE + '\n')

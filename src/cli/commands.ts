@@ -15,8 +15,7 @@ import { replayEmail } from '../inbound/replay.ts'
 import { printTable } from './table.ts'
 import { resolveSecretRefs } from '../mailboxes/secret-refs.ts'
 import { checkConfigFile } from '../runtime/config-file.ts'
-
-export class UsageError extends Error {}
+import { UsageError } from './usage-error.ts'
 
 /** A Graph subscription in one cell: `active until <time>`, `failed`, or `-`. */
 function subscriptionCell (s: MailboxView['subscription']): string {
