@@ -72,7 +72,7 @@ class Mapper {
     else { this.say('error', 'inbox_method', `"${method}" is not imap or microsoft_graph`); return undefined }
     this.address(spec)
     spec.afterDelivery = this.afterDelivery(method)
-    this.searchCommand()
+    this.searchCommand(spec)
     const delivery = this.delivery()
     if (delivery !== undefined) spec.delivery = delivery
     this.unneeded()
@@ -163,14 +163,21 @@ class Mapper {
     return 'delete'
   }
 
-  searchCommand (): void {
+  /** mail_room's UNSEEN is mailslot's default; NEW maps to imap.search: new; anything else is not mapped. */
+  searchCommand (spec: Record<string, unknown>): void {
     const cmd = this.o.search_command
     if (!present(cmd)) return
-    this.comments.push(`mail_room search_command ${String(cmd)}: mailslot takes only unseen mail by default`)
-    const text = String(cmd).toUpperCase() === 'UNSEEN' || String(cmd).toUpperCase() === 'NEW'
-      ? 'mailslot takes only unseen mail by default'
-      : 'mailslot takes only unseen mail by default: other search commands are not mapped'
-    this.say(String(cmd).toUpperCase() === 'UNSEEN' ? 'info' : 'warning', 'search_command', `${String(cmd)}: ${text}`)
+    const upper = String(cmd).toUpperCase()
+    const imap = spec.imap as Record<string, unknown> | undefined
+    if (upper === 'NEW' && imap !== undefined) {
+      imap.search = 'new'
+      this.say('info', 'search_command', 'NEW → imap.search: new (unseen and recent, as mail_room)')
+    } else if (upper === 'UNSEEN') {
+      this.say('info', 'search_command', 'UNSEEN: mailslot takes only unseen mail by default (imap.search: unseen)')
+    } else {
+      this.comments.push(`mail_room search_command ${String(cmd)}: not mapped; mailslot takes only unseen mail (imap.search: unseen)`)
+      this.say('warning', 'search_command', `${String(cmd)}: not mapped; mailslot takes only unseen mail (imap.search: unseen)`)
+    }
   }
 
   delivery (): Record<string, unknown> | undefined {

@@ -61,7 +61,7 @@ t.test('mail_room YAML as GitLab renders it: two postback mailboxes', async t =>
   const desk = byName(boxes, 'service_desk_email')
   t.same(desk.imap, {
     host: 'imap.example.com', port: 143, tls: 'starttls', user: 'support@example.com',
-    password: { env: 'MAILSLOT_SERVICE_DESK_EMAIL_PASSWORD' }, folder: 'Service Desk'
+    password: { env: 'MAILSLOT_SERVICE_DESK_EMAIL_PASSWORD' }, folder: 'Service Desk', search: 'new'
   })
   t.equal(desk.afterDelivery, 'seen')
   t.equal((desk.delivery as { mailboxType: string }).mailboxType, 'service_desk_email')
@@ -70,8 +70,7 @@ t.test('mail_room YAML as GitLab renders it: two postback mailboxes', async t =>
   t.match(stderr, /mailbox 1 :idle_timeout: mailslot has no IMAP IDLE yet: it polls every pollIntervalSeconds/)
   t.match(stderr, /mailbox 1 :logger: :log_path: mailslot logs JSON lines to stdout/)
   t.match(stderr, /mailbox 1 :expunge_deleted: with delete_after_delivery → afterDelivery: delete: .*expunges it at once/)
-  t.match(stderr, /mailbox 2 :search_command: NEW: mailslot takes only unseen mail by default/)
-  t.match(stdout, /# mail_room search_command NEW: mailslot takes only unseen mail by default\n {2}- name: service_desk_email/)
+  t.match(stderr, /mailbox 2 :search_command: NEW → imap.search: new/)
   t.match(stderr, /header Gitlab-Mailroom-Api-Request, issuer gitlab-mailroom, HS256/)
   t.match(stderr, /set MAILSLOT_INCOMING_EMAIL_PASSWORD, MAILSLOT_SERVICE_DESK_EMAIL_PASSWORD/)
   t.match(stdout, /^# mailslot configuration imported by `mailslot import mail-room`\n# {3}read /, 'the report heads the output too')
