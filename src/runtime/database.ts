@@ -1,4 +1,5 @@
 /** The database to use: DATABASE_URL, or the embedded PostgreSQL in the data dir; waited for at start-up. */
+import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { ConfigError, type Settings } from '../config/settings.ts'
 import { startEmbeddedDatabase } from '../db/embedded.ts'
@@ -18,7 +19,13 @@ export const START_RETRY_SECONDS = { first: 1, max: 10 }
 export async function openDatabase (settings: Settings, log: Logger): Promise<DatabaseHandle> {
   if (settings.databaseUrl !== undefined) return { url: settings.databaseUrl, embedded: false, stop: async () => {} }
   log.info({ dir: settings.dataDir }, 'no DATABASE_URL: using the embedded PostgreSQL')
-  const db = await startEmbeddedDatabase(settings.dataDir, line => log.debug({ component: 'postgres' }, line))
+  const db = await startEmbeddedDatabase(settings.dataDir, line => log.debug({ component: 'postgres' }, line), process.pid, settings.pgHome)
+  if (db.pgDir !== path.join(settings.dataDir, 'pg')) {
+    log.info({ dir: db.pgDir }, `the postgres user cannot reach the data dir: the embedded PostgreSQL's data is in ${db.pgDir} (MAILSLOT_PG_HOME)`)
+  }
+  if (db.binDir.startsWith(path.join(settings.pgHome, path.sep))) {
+    log.info({ dir: db.binDir }, `the postgres user cannot reach node_modules: the embedded PostgreSQL runs from ${db.binDir} (MAILSLOT_PG_HOME)`)
+  }
   return { url: db.url, embedded: true, stop: db.stop }
 }
 
