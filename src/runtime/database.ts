@@ -5,7 +5,7 @@ import { ConfigError, type Settings } from '../config/settings.ts'
 import { startEmbeddedDatabase } from '../db/embedded.ts'
 import { isPermanentConnectError, isTransientDbError } from '../db/transient.ts'
 import type { Logger } from '../shared/logger.ts'
-import { errorMessage } from '../shared/errors.ts'
+import { errorCode, errorMessage } from '../shared/errors.ts'
 
 export interface DatabaseHandle {
   url: string
@@ -32,7 +32,8 @@ export async function openDatabase (settings: Settings, log: Logger): Promise<Da
 /**
  * Runs the first database step of start-up, waiting while the database is
  * unreachable (it may start after us, as behind a load balancer); credentials
- * or a database name it refuses are a configuration error at once.
+ * or a database name it refuses, or a host name that does not exist, are a
+ * configuration error at once.
  */
 export async function whenDatabaseAnswers<T> (log: Logger, step: () => Promise<T>): Promise<T> {
   for (let wait = START_RETRY_SECONDS.first; ; wait = Math.min(2 * wait, START_RETRY_SECONDS.max)) {
@@ -40,6 +41,8 @@ export async function whenDatabaseAnswers<T> (log: Logger, step: () => Promise<T
       return await step()
     } catch (err) {
       if (isPermanentConnectError(err)) throw new ConfigError('DATABASE_URL', `the database refused the connection: ${errorMessage(err)}`)
+      // a name that does not exist will not start to (a DNS server that does not answer is EAI_AGAIN: waited for)
+      if (errorCode(err) === 'ENOTFOUND') throw new ConfigError('DATABASE_URL', `the host ${String((err as { hostname?: string }).hostname)} does not resolve`)
       if (!isTransientDbError(err)) throw err
       log.warn({ error: errorMessage(err) }, `database unavailable, retrying in ${wait} s`)
       await sleep(wait * 1000)
