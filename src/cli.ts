@@ -74,7 +74,10 @@ function report (err: unknown): number {
     process.stderr.write(`mailslot: ${errorMessage(err)}\n${USAGE}\n`)
     return 2
   }
-  process.stderr.write(`mailslot: ${(err instanceof Error ? err.stack : undefined) ?? String(err)}\n`)
+  // one line for the operator; the stack only when asked for
+  const debug = ['debug', 'trace'].includes(process.env.MAILSLOT_LOG_LEVEL ?? '')
+  const stack = err instanceof Error ? err.stack : undefined
+  process.stderr.write(`mailslot: ${debug && stack !== undefined ? stack : `${errorMessage(err).replace(/\s*\n\s*/g, ' ')} (MAILSLOT_LOG_LEVEL=debug shows where)`}\n`)
   return 1
 }
 

@@ -13,11 +13,16 @@ export class ConfigError extends Error {
   }
 }
 
+/** MAILSLOT_PG_HOME's default. */
+export const DEFAULT_PG_HOME = '/var/lib/mailslot'
+
 export interface Settings {
   /** PostgreSQL to use; undefined = embedded PostgreSQL in `${dataDir}/pg`. */
   databaseUrl?: string
   /** Local state (embedded database, generated secrets). Default `./.mailslot`. */
   dataDir: string
+  /** As root, where the embedded PostgreSQL's binaries and cluster go when the `postgres` user cannot reach them. */
+  pgHome: string
   /** HTTP listen host. Default `127.0.0.1`. */
   host: string
   /** HTTP listen port. Default `3000`. */
@@ -152,6 +157,7 @@ export function loadSettings (env: Env = process.env): Settings {
   return {
     databaseUrl: databaseUrl(env),
     dataDir: path.resolve(env.MAILSLOT_DATA_DIR === undefined || env.MAILSLOT_DATA_DIR === '' ? '.mailslot' : env.MAILSLOT_DATA_DIR),
+    pgHome: path.resolve(env.MAILSLOT_PG_HOME === undefined || env.MAILSLOT_PG_HOME === '' ? DEFAULT_PG_HOME : env.MAILSLOT_PG_HOME),
     host,
     port: integer(env, 'PORT', 3000, 0, 65535),
     adminToken: adminToken(env),

