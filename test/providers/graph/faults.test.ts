@@ -3,7 +3,7 @@
  * a while (the mailbox shows `failing` with the error, then recovers), and
  * answering slowly (handled once, never counted a failure).
  */
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { makeEmail } from '../../helpers/emails.ts'
 import { waitFor } from '../../helpers/wait.ts'
 import { graphFixture, graphMailbox, handledOnce, view } from '../../helpers/graph-fixture.ts'
@@ -11,6 +11,23 @@ import { countRows, finishedCount } from '../../helpers/rows.ts'
 
 const poll = async (rt: { api: (m: string, u: string) => Promise<{ status: number }> }, name: string): Promise<number> =>
   (await rt.api('POST', `/api/v1/mailboxes/${name}/poll`)).status
+
+type Fixture = Awaited<ReturnType<typeof graphFixture>>
+type Box = { messages: (folder: string) => Array<{ isRead: boolean }> }
+
+/** After the fault is cleared and a poll asked: every message handled once and read, health ok with no error. */
+async function recovers (t: Test, rt: Fixture['rt'], box: Box, name: string, count: number): Promise<any> {
+  t.equal(await poll(rt, name), 202)
+  await waitFor(async () => (await finishedCount(rt, name)) === count, `${count} handled`, 30_000)
+  await waitFor(async () => box.messages('inbox').filter(m => m.isRead).length === count, 'all marked read', 10_000)
+  await handledOnce(t, rt, name, count)
+  const ok = await waitFor(async () => {
+    const h = (await view(rt, name)).health
+    return h.state === 'ok' ? h : undefined
+  }, 'mailbox health ok', 10_000)
+  t.equal(ok.lastError, null)
+  return ok
+}
 
 t.test('Graph answering 503 to every download: failing with the error meanwhile, then each message handled once', async t => {
   const { fake, rt } = await graphFixture(t)
@@ -34,15 +51,7 @@ t.test('Graph answering 503 to every download: failing with the error meanwhile,
 
   fake.faults.clear()
   // the failed sync backs off for the poll interval: a poll asks for the next one now
-  t.equal(await poll(rt, name), 202)
-  await waitFor(async () => (await finishedCount(rt, name)) === 30, '30 handled', 30_000)
-  await waitFor(async () => box.messages('inbox').filter(m => m.isRead).length === 30, 'all marked read', 10_000)
-  await handledOnce(t, rt, name, 30)
-  const ok = await waitFor(async () => {
-    const h = (await view(rt, name)).health
-    return h.state === 'ok' ? h : undefined
-  }, 'mailbox health ok', 10_000)
-  t.equal(ok.lastError, null)
+  const ok = await recovers(t, rt, box, name, 30)
   t.equal(ok.consecutiveFailures, 0)
 })
 
@@ -92,13 +101,5 @@ t.test('Graph answers hanging past the request timeout: failing with the timeout
   t.equal(await countRows(rt, 'SELECT count(*)::int AS n FROM inbound_emails'), 0, 'nothing stored from an abandoned download')
 
   fake.faults.clear()
-  t.equal(await poll(rt, name), 202)
-  await waitFor(async () => (await finishedCount(rt, name)) === 10, '10 handled', 30_000)
-  await waitFor(async () => box.messages('inbox').filter(m => m.isRead).length === 10, 'all marked read', 10_000)
-  await handledOnce(t, rt, name, 10)
-  const ok = await waitFor(async () => {
-    const h = (await view(rt, name)).health
-    return h.state === 'ok' ? h : undefined
-  }, 'mailbox health ok', 10_000)
-  t.equal(ok.lastError, null)
+  await recovers(t, rt, box, name, 10)
 })
