@@ -15,6 +15,17 @@ const poll = async (rt: { api: (m: string, u: string) => Promise<{ status: numbe
 type Fixture = Awaited<ReturnType<typeof graphFixture>>
 type Box = { messages: (folder: string) => Array<{ isRead: boolean }> }
 
+/** The mailbox created through the API, and its health once it shows `failing`. */
+async function createdThenFailing (t: Test, rt: Fixture['rt'], spec: Record<string, unknown>): Promise<{ name: string, failing: any }> {
+  const name = spec.name as string
+  t.equal((await rt.api('POST', '/api/v1/mailboxes', spec)).status, 201)
+  const failing = await waitFor(async () => {
+    const h = (await view(rt, name)).health
+    return h.state === 'failing' ? h : undefined
+  }, 'the mailbox failing', 30_000)
+  return { name, failing }
+}
+
 /** After the fault is cleared and a poll asked: every message handled once and read, health ok with no error. */
 async function recovers (t: Test, rt: Fixture['rt'], box: Box, name: string, count: number): Promise<any> {
   t.equal(await poll(rt, name), 202)
@@ -36,13 +47,7 @@ t.test('Graph answering 503 to every download: failing with the error meanwhile,
   // a short Retry-After keeps the SDK's own retries (3 per request) quick
   const outage = fake.faults.inject({ path: '/$value', status: 503, retryAfterSeconds: 0.2, times: 10_000 })
   const spec = graphMailbox(fake, box, { mode: 'poll', pollIntervalSeconds: 3600 })
-  const name = spec.name as string
-  t.equal((await rt.api('POST', '/api/v1/mailboxes', spec)).status, 201)
-
-  const failing = await waitFor(async () => {
-    const h = (await view(rt, name)).health
-    return h.state === 'failing' ? h : undefined
-  }, 'the mailbox failing', 30_000)
+  const { name, failing } = await createdThenFailing(t, rt, spec)
   t.match(failing.lastError, /^Graph answered 503/, `the error is shown: ${String(failing.lastError)}`)
   t.ok(outage.hits >= 4, `the SDK retried before giving up (${outage.hits} answers 503)`)
   t.equal(await countRows(rt, 'SELECT count(*)::int AS n FROM inbound_emails'), 0, 'nothing stored from a failed download')
@@ -89,13 +94,7 @@ t.test('Graph answers hanging past the request timeout: failing with the timeout
   for (let i = 0; i < 10; i++) box.addMessage('Inbox', makeEmail(i))
   const hang = fake.faults.delay(3 * TIMEOUT_MS, 10_000, { path: '/$value' })
   const spec = graphMailbox(fake, box, { mode: 'poll', pollIntervalSeconds: 3600 })
-  const name = spec.name as string
-  t.equal((await rt.api('POST', '/api/v1/mailboxes', spec)).status, 201)
-
-  const failing = await waitFor(async () => {
-    const h = (await view(rt, name)).health
-    return h.state === 'failing' ? h : undefined
-  }, 'the mailbox failing', 30_000)
+  const { name, failing } = await createdThenFailing(t, rt, spec)
   t.match(failing.lastError, /timeout|timed out|abort/i, `the timeout is shown: ${String(failing.lastError)}`)
   t.ok(hang.hits >= 1)
   t.equal(await countRows(rt, 'SELECT count(*)::int AS n FROM inbound_emails'), 0, 'nothing stored from an abandoned download')
