@@ -81,4 +81,8 @@ function report (err: unknown): number {
   return 1
 }
 
-main(process.argv.slice(2)).then(code => { process.exitCode = code }, err => { process.exitCode = report(err) })
+void main(process.argv.slice(2)).then(code => code, err => report(err)).then(code => {
+  process.exitCode = code
+  // everything is closed by now; a handle a library leaves behind must not keep a finished command alive
+  setTimeout(() => process.exit(code), 1000).unref()
+})
