@@ -7,6 +7,9 @@ const spec = (name: string): string => JSON.stringify({
   name, provider: 'imap', imap: { host: '127.0.0.1', port: 1, tls: 'none', user: 'u@example.com', password: 'cli-secret-pw-4242' }
 })
 
+// every subtest spawns the real CLI (a second or more each on a loaded machine)
+t.setTimeout(300_000)
+
 t.test('a bad setting stops start-up and is named', async t => {
   const r = await runCli(['start'], { PORT: 'abc', DATABASE_URL: 'postgres://nobody@127.0.0.1:1/x' })
   t.equal(r.code, 2)
