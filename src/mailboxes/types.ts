@@ -80,7 +80,7 @@ export interface MailboxSpec {
   serviceDeskProjectId?: number
 }
 
-export type HealthState = 'pending' | 'ok' | 'failing' | 'auth_failed'
+export type HealthState = 'pending' | 'ok' | 'failing' | 'auth_failed' | 'reauth_required'
 
 export interface MailboxHealth {
   state: HealthState

@@ -26,7 +26,7 @@ t.test('two migrators at the same moment apply each migration exactly once', asy
   const results = await Promise.all(pools.map(async p => await migrate(p)))
   const all = (await listMigrations()).map(m => m.id)
   // together they applied every migration once; no migration twice
-  t.same(results.flat().sort(), all)
+  t.same(results.flat().sort((a, b) => a - b), all)
   const { rows } = await pools[0].query('SELECT id FROM mailslot_migrations ORDER BY id')
   t.same(rows.map(r => r.id), all)
   t.same(await migrate(pools[0]), [], 'a second run applies nothing')
