@@ -5,6 +5,7 @@ import { joinSecrets, openSecrets, resealSecrets, sealSecrets, splitSecrets } fr
 import type { Keyring } from '../shared/crypto.ts'
 import { resealColumn, type ResealCount } from '../db/reseal.ts'
 import type { Mailbox, MailboxHealth, MailboxSpec } from './types.ts'
+import type { ConnectionView } from '../oauth/types.ts'
 
 /** What the API and CLI show: the config without secrets, plus state. */
 export type MailboxView = MailboxSpec & {
@@ -14,6 +15,8 @@ export type MailboxView = MailboxSpec & {
   health: MailboxHealth
   /** Graph webhook mailboxes: their change-notification subscription (src/graph-webhooks/subscriptions). */
   subscription: { id: string | null, expiresAt: string | null, state: string, lastError: string | null } | null
+  /** Mailboxes a customer connected through OAuth: the grant (src/oauth/connections). */
+  connection: ConnectionView | null
 }
 
 /** A mailboxes row, all columns. */
@@ -60,7 +63,8 @@ export function toView (row: MailboxRow): MailboxView {
     },
     subscription: row.sub_state == null
       ? null
-      : { id: row.sub_id ?? null, expiresAt: iso(row.sub_expires_at ?? null), state: row.sub_state, lastError: row.sub_last_error ?? null }
+      : { id: row.sub_id ?? null, expiresAt: iso(row.sub_expires_at ?? null), state: row.sub_state, lastError: row.sub_last_error ?? null },
+    connection: null
   }
 }
 

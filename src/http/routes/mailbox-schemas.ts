@@ -58,6 +58,10 @@ export const mailboxViewSchema = {
         state: { type: 'string' },
         lastError: { type: ['string', 'null'] }
       }
+    },
+    connection: {
+      type: ['object', 'null'],
+      properties: { app: { type: 'string' }, account: { type: 'string' }, state: { type: 'string' }, connectedAt: { type: 'string' } }
     }
   }
 }
