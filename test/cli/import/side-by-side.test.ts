@@ -52,6 +52,10 @@ interface Seeded {
   elsewhere: { folder: string, uid: number }
 }
 
+/** Generous: two mailslot processes start at once, on a machine other test files share. */
+const WAIT_MS = 60_000
+t.setTimeout(180_000)
+
 const dovecot = await startDovecot({ ssl: true })
 t.teardown(dovecot.stop)
 // two installations at once: most of each case is waiting for processes to start
@@ -125,14 +129,14 @@ async function settledEmails (api: Api, expected: number): Promise<Array<{ mailb
   return await waitFor(async () => {
     const { items } = await api.get('/api/v1/emails?limit=100')
     return items.length >= expected && items.every((e: { status: string }) => !['received', 'processing'].includes(e.status)) ? items : null
-  }, `${expected} emails handled`)
+  }, `${expected} emails handled`, WAIT_MS)
 }
 
 /** Another poll of the mailbox, resolved once it has succeeded. */
 async function pollAgain (api: Api, name: string): Promise<void> {
   const before = (await api.get(`/api/v1/mailboxes/${name}`)).health.lastSuccessAt
   if (await api.post(`/api/v1/mailboxes/${name}/poll`) !== 202) throw new Error(`${name}: poll not accepted`)
-  await waitFor(async () => (await api.get(`/api/v1/mailboxes/${name}`)).health.lastSuccessAt !== before, `${name} polled again`)
+  await waitFor(async () => (await api.get(`/api/v1/mailboxes/${name}`)).health.lastSuccessAt !== before, `${name} polled again`, WAIT_MS)
 }
 
 const sorted = (ids: string[]): string[] => [...ids].sort()
@@ -202,7 +206,7 @@ async function sideBySide (t: Test, fixture: string, boxes: Box[], expectedVars:
   const api = apiOf(server, token)
   const unread = boxes.reduce((n, b) => n + seeded.get(b.type)!.unread.size, 0)
 
-  await waitFor(async () => gitlab.received.length >= unread ? true : null, `${unread} deliveries to GitLab`)
+  await waitFor(async () => gitlab.received.length >= unread ? true : null, `${unread} deliveries to GitLab`, WAIT_MS)
   await settledEmails(api, unread)
   for (const box of boxes) await pollAgain(api, box.type)
   const emails = await settledEmails(api, unread)
