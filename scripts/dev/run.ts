@@ -5,11 +5,12 @@
  * (services.ts), then mailslot itself in this process (server, workers and
  * scheduler) on the embedded PostgreSQL of the dev data dir
  * (MAILSLOT_DEV_DIR, default `.mailslot-dev`, never `.mailslot`), with a
- * seeded project and two mailboxes (seed.ts). Prints the admin URL, the
- * token and what to try, and writes the state file `mailslot dev send`
- * reads (src/cli/dev-state.ts). SIGINT or SIGTERM stops everything it
- * started, in reverse; the next run reuses the data dir: same token, same
- * project and issues.
+ * seeded project and two mailboxes (seed.ts); in this process, because the
+ * fake's self-signed certificate is trusted process-wide (trustFakeCa).
+ * Prints the admin URL, the token and what to try, and writes the state file
+ * `mailslot dev send` reads (src/cli/dev-state.ts). SIGINT or SIGTERM stops
+ * everything it started, in reverse; the next run reuses the data dir: same
+ * token, same project and issues.
  *
  * Environment: PORT (default 3000) for mailslot; MAILSLOT_LOG_LEVEL (default
  * `warn`, so that this output stays readable); DATABASE_URL is ignored.
@@ -24,8 +25,8 @@ import { projectByPath } from '../../src/handlers/builtin/projects.ts'
 import { projectView } from '../../src/handlers/builtin/views.ts'
 import { devDir, removeDevState, runningDevState, writeDevState, type DevState } from '../../src/cli/dev-state.ts'
 import { errorMessage } from '../../src/shared/errors.ts'
-import { GRAPH_USER, IMAP_USER, SetupError, startServices, stopAll, type StopStack } from './services.ts'
-import { ADDRESS, GRAPH_MAILBOX, IMAP_MAILBOX, PROJECT_PATH, writeDevConfig } from './seed.ts'
+import { SetupError, startServices, stopAll, type StopStack } from './services.ts'
+import { PROJECT_PATH, sendTargets, writeDevConfig } from './seed.ts'
 import { banner } from './banner.ts'
 
 /** What stays from run to run besides the database: the Graph fake's port. */
@@ -76,7 +77,6 @@ async function start (dir: string, stack: StopStack): Promise<DevState> {
   const project = await projectByPath(rt.ctx.pool, PROJECT_PATH)
   if (project === null) throw new Error(`the seeded project ${PROJECT_PATH} is missing after the configuration was applied`)
   const { addresses } = projectView(project)
-  const { graph, graphInbox, dovecot } = services
   return {
     pid: process.pid,
     url: rt.address as string,
@@ -84,14 +84,8 @@ async function start (dir: string, stack: StopStack): Promise<DevState> {
     project: {
       id: project.id, path: project.path, issueAddress: addresses.issue as string, serviceDeskAddress: addresses.serviceDesk as string
     },
-    mailboxes: [
-      { name: IMAP_MAILBOX, provider: 'imap', address: ADDRESS, imap: { host: dovecot.host, port: dovecot.port, user: IMAP_USER, password: services.imapPassword } },
-      {
-        name: GRAPH_MAILBOX, provider: 'graph', address: ADDRESS,
-        graph: { url: graph.url, user: GRAPH_USER, inbox: `${graphInbox.url}/users/${GRAPH_USER}/inbox`, token: graphInbox.token }
-      }
-    ],
-    pids: { dovecot: dovecot.pid }
+    mailboxes: sendTargets(services),
+    pids: { dovecot: services.dovecot.pid }
   }
 }
 

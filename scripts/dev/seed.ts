@@ -10,14 +10,15 @@ import { writeFile } from 'node:fs/promises'
 import { stringify } from 'yaml'
 import type { MailboxSpec } from '../../src/mailboxes/types.ts'
 import type { NewProject } from '../../src/handlers/builtin/projects.ts'
+import type { DevMailbox } from '../../src/cli/dev-state.ts'
 import { GRAPH_USER, IMAP_USER, type Services } from './services.ts'
 
 export const PROJECT_PATH = 'dev/demo'
-export const ADDRESS = 'incoming+%{key}@dev.mailslot.test'
-export const IMAP_MAILBOX = 'dev-imap'
-export const GRAPH_MAILBOX = 'dev-graph'
+const ADDRESS = 'incoming+%{key}@dev.mailslot.test'
+const IMAP_MAILBOX = 'dev-imap'
+const GRAPH_MAILBOX = 'dev-graph'
 
-export function devMailboxes (s: Services): MailboxSpec[] {
+function devMailboxes (s: Services): MailboxSpec[] {
   const common = { address: ADDRESS, delivery: { kind: 'builtin' } } as const
   return [
     {
@@ -35,6 +36,17 @@ export function devMailboxes (s: Services): MailboxSpec[] {
         authorityHost: s.graph.url, baseUrl: s.graph.url
       },
       ...common
+    }
+  ]
+}
+
+/** The same mailboxes as `mailslot dev send` reaches them (the state file's part). */
+export function sendTargets (s: Services): DevMailbox[] {
+  return [
+    { name: IMAP_MAILBOX, provider: 'imap', address: ADDRESS, imap: { host: s.dovecot.host, port: s.dovecot.port, user: IMAP_USER, password: s.imapPassword } },
+    {
+      name: GRAPH_MAILBOX, provider: 'graph', address: ADDRESS,
+      graph: { url: s.graph.url, user: GRAPH_USER, inbox: `${s.graphInbox.url}/users/${GRAPH_USER}/inbox`, token: s.graphInbox.token }
     }
   ]
 }

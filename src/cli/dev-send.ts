@@ -20,7 +20,7 @@ function headerText (text: string): string {
   return /^[\x20-\x7e]*$/.test(text) ? text : `=?UTF-8?B?${Buffer.from(text).toString('base64')}?=`
 }
 
-export function devMessage (to: string, subject: string, body: string): { raw: Buffer, messageId: string } {
+function devMessage (to: string, subject: string, body: string): { raw: Buffer, messageId: string } {
   const messageId = `<dev-${Date.now()}-${randomBytes(6).toString('hex')}@dev.mailslot.test>`
   const raw = [
     'From: Dev Sender <sender@example.org>',
