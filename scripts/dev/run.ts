@@ -19,13 +19,12 @@ import { existsSync } from 'node:fs'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { ConfigError, loadSettings } from '../../src/config/settings.ts'
-import { freePort } from '../../src/db/embedded.ts'
 import { startRuntime } from '../../src/runtime/start.ts'
 import { projectByPath } from '../../src/handlers/builtin/projects.ts'
 import { projectView } from '../../src/handlers/builtin/views.ts'
 import { devDir, removeDevState, runningDevState, writeDevState, type DevState } from '../../src/cli/dev-state.ts'
 import { errorMessage } from '../../src/shared/errors.ts'
-import { SetupError, startServices, stopAll, type StopStack } from './services.ts'
+import { keepablePort, SetupError, startServices, stopAll, type StopStack } from './services.ts'
 import { PROJECT_PATH, sendTargets, writeDevConfig } from './seed.ts'
 import { banner } from './banner.ts'
 
@@ -35,7 +34,7 @@ interface Kept { graphPort: number }
 async function kept (dir: string): Promise<Kept> {
   const file = path.join(dir, 'dev.json')
   if (existsSync(file)) return JSON.parse(await readFile(file, 'utf8')) as Kept
-  const fresh = { graphPort: await freePort() }
+  const fresh = { graphPort: await keepablePort() }
   await writeFile(file, JSON.stringify(fresh) + '\n')
   return fresh
 }

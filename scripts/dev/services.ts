@@ -5,9 +5,9 @@
  * mail into the fake's Inbox. Each start registers its stop on the stack,
  * so that whatever started is stopped, in reverse, however start-up ends.
  */
-import { randomBytes } from 'node:crypto'
+import { randomBytes, randomInt } from 'node:crypto'
 import http from 'node:http'
-import type { AddressInfo } from 'node:net'
+import net, { type AddressInfo } from 'node:net'
 import { startDovecot, type Dovecot } from '../../test/helpers/dovecot.ts'
 import { findDovecot } from '../../test/helpers/dovecot-process.ts'
 import { startFakeGraph, type FakeGraph } from '../../test/fakes/graph/index.ts'
@@ -80,6 +80,26 @@ async function startGraphInbox (graph: FakeGraph): Promise<{ url: string, token:
       await new Promise<void>(resolve => server.close(() => resolve()))
     }
   }
+}
+
+async function free (port: number): Promise<boolean> {
+  return await new Promise(resolve => {
+    const server = net.createServer().once('error', () => resolve(false))
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)))
+  })
+}
+
+/**
+ * A free port below the range the system hands out to outgoing connections
+ * and to listeners on port 0 (32768 and up on Linux), so that it is still
+ * free at the next run: a port to keep.
+ */
+export async function keepablePort (): Promise<number> {
+  for (let tries = 0; tries < 100; tries++) {
+    const port = randomInt(20_000, 32_000)
+    if (await free(port)) return port
+  }
+  throw new SetupError('no free port between 20000 and 32000 for the dev Graph fake')
 }
 
 /** Runs every registered stop, newest first; a failing stop is reported and the rest still run. */

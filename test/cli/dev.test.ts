@@ -6,9 +6,9 @@ import path from 'node:path'
 import { cleanEnv, runCli } from '../helpers/cli.ts'
 import { waitFor } from '../helpers/wait.ts'
 import { ROOT } from '../setup/shared-db.ts'
-import { freePort } from '../../src/db/embedded.ts'
 import { DEV_STATE_FILE, type DevState } from '../../src/cli/dev-state.ts'
 import { READY_LINE } from '../../scripts/dev/banner.ts'
+import { keepablePort } from '../../scripts/dev/services.ts'
 
 /** The file `npm run dev` runs (its last word), so that the test starts exactly that. */
 const ENTRY = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts.dev.split(' ').at(-1) as string
@@ -91,9 +91,9 @@ async function stopAndCheck (t: Test, dev: Dev, dir: string, signal: NodeJS.Sign
   t.notOk(existsSync(path.join(dir, 'pg-users', String(state.pid))), 'its registration as a user of the database is gone')
 }
 
-/** The dev data dir and a free port for mailslot (the other services pick their own). */
+/** The dev data dir and a port for mailslot that is still free for the second run, as 3000 would be. */
 async function devEnv (dir: string): Promise<Record<string, string>> {
-  return { MAILSLOT_DEV_DIR: dir, PORT: String(await freePort()) }
+  return { MAILSLOT_DEV_DIR: dir, PORT: String(await keepablePort()) }
 }
 
 // two start-ups of the embedded PostgreSQL, Dovecot, the Graph fake and mailslot: minutes on a loaded machine
