@@ -53,6 +53,10 @@ export interface Settings {
   handleRetryBaseSeconds: number
   /** Webhook deliveries may reach loopback, private and CGNAT addresses (never link-local or metadata). Default `false`. */
   webhookAllowPrivate: boolean
+  /** IDLE connections (imap.push) this process holds at most; 0: none, other processes hold them. Default `200`. */
+  imapPushMax: number
+  /** IDLE connections this process holds at most to one IMAP server (host name). Default `100`. */
+  imapPushMaxPerHost: number
   /** How long a delivery POST may take, in ms; not read from the environment (tests shorten it). Default: src/handlers/http/post.ts. */
   deliveryTimeoutMs?: number
 }
@@ -173,6 +177,8 @@ export function loadSettings (env: Env = process.env): Settings {
     graphSubscriptionMinutes: minutes(env, 'MAILSLOT_GRAPH_SUBSCRIPTION_MINUTES', 4200, 0, 10080),
     graphResyncSeconds: integer(env, 'MAILSLOT_GRAPH_RESYNC_SECONDS', 900, 5, 86400),
     handleRetryBaseSeconds: seconds(env, 'MAILSLOT_HANDLE_RETRY_BASE_SECONDS', 2, 0, 3600),
-    webhookAllowPrivate: flag(env, 'MAILSLOT_WEBHOOK_ALLOW_PRIVATE')
+    webhookAllowPrivate: flag(env, 'MAILSLOT_WEBHOOK_ALLOW_PRIVATE'),
+    imapPushMax: integer(env, 'MAILSLOT_IMAP_PUSH_MAX', 200, 0, 100_000),
+    imapPushMaxPerHost: integer(env, 'MAILSLOT_IMAP_PUSH_MAX_PER_HOST', 100, 1, 100_000)
   }
 }

@@ -37,7 +37,9 @@ const imap = {
     /** Verify the server certificate. Default true. */
     rejectUnauthorized: { type: 'boolean' },
     /** PEM certificate(s) to trust instead of the public CAs. Default none. */
-    ca: { type: 'string', pattern: '-----BEGIN CERTIFICATE-----', maxLength: 65536 }
+    ca: { type: 'string', pattern: '-----BEGIN CERTIFICATE-----', maxLength: 65536 },
+    /** Hold an IDLE connection and sync when the server announces new mail (src/ingestion/push). Default false. */
+    push: { type: 'boolean' }
   }
 }
 

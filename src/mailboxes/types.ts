@@ -37,6 +37,12 @@ export interface ImapSettings {
    * internal CA, a self-signed server). Default none: the public CAs.
    */
   ca?: string
+  /**
+   * Besides polling, one IDLE connection held by one process of the
+   * installation, and a sync as soon as the server announces new mail
+   * (src/ingestion/push). Default false.
+   */
+  push?: boolean
 }
 
 export interface GraphSettings {

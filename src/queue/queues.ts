@@ -9,7 +9,7 @@ export interface QueuePayloads {
   /** Scheduled every minute: queues one mailbox-sync per due mailbox. */
   'mailbox-controller': Record<string, never>
   /** List new messages of one mailbox; fetch the first batches itself, queue the rest as mailbox-fetch jobs. */
-  'mailbox-sync': { mailboxId: number, reason: 'schedule' | 'manual' | 'notification' | 'resync' }
+  'mailbox-sync': { mailboxId: number, reason: 'schedule' | 'manual' | 'notification' | 'resync' | 'push' }
   /** Download up to 25 messages, store them, queue email-handle, then mark them processed. */
   'mailbox-fetch': { mailboxId: number, refs: MessageRefPayload[] }
   /** Parse, route and handle stored emails: the ones one transaction stored together, or one to retry. */
@@ -29,7 +29,7 @@ export interface QueuePayloads {
 export const syncKeys = {
   /** The controller's, queued for the mailbox's due time. */
   scheduled: (mailboxId: number): string => String(mailboxId),
-  /** Wanted now (manual poll, notification, resync); the notification fast path looks for this one waiting. */
+  /** Wanted now (manual poll, notification, IMAP push, resync); the notification fast path looks for this one waiting. */
   now: (mailboxId: number): string => `${mailboxId}:now`,
   /** Asked again shortly by a sync that found another one running. */
   again: (mailboxId: number): string => `${mailboxId}:again`

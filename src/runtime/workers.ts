@@ -11,6 +11,7 @@ import { runSubscriptionJob } from '../graph-webhooks/subscriptions/manager.ts'
 import { SCAN_CRON, registerWebhookAwareInterval, scanSubscriptions } from '../graph-webhooks/subscriptions/schedule.ts'
 import type { AppContext } from '../context.ts'
 import { errorMessage } from '../shared/errors.ts'
+import { startImapPush, type PushOptions } from '../ingestion/push/supervisor.ts'
 
 /**
  * email-handle calls worked at once per process, each with up to
@@ -37,6 +38,8 @@ export interface WorkerOptions {
   pollSeconds?: number
   /** Longest a Graph request may take, retries included (tests shorten it). Default: src/providers/graph/connection.ts. */
   graphRequestTimeoutMs?: number
+  /** IMAP push timings (tests shorten them). */
+  push?: PushOptions
 }
 
 export async function startWorkers (ctx: AppContext, opts: WorkerOptions = {}): Promise<() => Promise<void>> {
@@ -76,7 +79,9 @@ export async function startWorkers (ctx: AppContext, opts: WorkerOptions = {}): 
   await boss.schedule('mailbox-controller', CONTROLLER_CRON, {}, { singletonKey: 'controller' })
   await boss.schedule('graph-subscription-scan', SCAN_CRON, {}, { singletonKey: 'graph-subscription-scan' })
   await boss.schedule('retention', RETENTION_CRON, {}, { singletonKey: 'retention' })
+  const stopPush = startImapPush(ctx, opts.push)
   return async () => {
+    await stopPush()
     for (const q of ['mailbox-controller', 'mailbox-sync', 'mailbox-fetch', 'email-handle', 'retention', 'graph-subscription', 'graph-subscription-scan'] as const) await boss.offWork(q, { wait: true }).catch(() => {})
   }
 }

@@ -7,6 +7,9 @@ export interface Metrics {
   emailsStored: Counter<'mailbox'>
   emailsFinished: Counter<'status'>
   notifications: Counter<'result'>
+  /** IMAP push: IDLE connections this process holds, and those that failed or were dropped. */
+  imapIdleConnections: Gauge
+  imapIdleFailures: Counter
   /** Read from the database at scrape time, so every process reports the same truth. */
   mailboxes: Gauge<'state'>
 }
@@ -21,6 +24,8 @@ export function createMetrics (mailboxesByHealth: () => Promise<Array<{ state: s
     emailsStored: new Counter({ name: 'mailslot_emails_stored_total', help: 'Emails stored from a provider', labelNames: ['mailbox'], registers: [registry] }),
     emailsFinished: new Counter({ name: 'mailslot_emails_finished_total', help: 'Emails that reached an end state in this process', labelNames: ['status'], registers: [registry] }),
     notifications: new Counter({ name: 'mailslot_graph_notifications_total', help: 'Graph notification items by result', labelNames: ['result'], registers: [registry] }),
+    imapIdleConnections: new Gauge({ name: 'mailslot_imap_idle_connections', help: 'IMAP IDLE connections (imap.push) this process holds', registers: [registry] }),
+    imapIdleFailures: new Counter({ name: 'mailslot_imap_idle_failures_total', help: 'IMAP IDLE connections that failed or were dropped', registers: [registry] }),
     mailboxes: new Gauge({
       name: 'mailslot_mailboxes',
       help: 'Mailboxes by health state',
