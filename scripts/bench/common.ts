@@ -18,17 +18,22 @@ export interface BenchRuntime { rt: Runtime, dir: string, close: () => Promise<v
  */
 export async function benchRuntime (role: Role = 'all', env: Record<string, string> = {}): Promise<BenchRuntime> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'mailslot-bench-'))
-  let databaseUrl = process.env.DATABASE_URL
-  if (databaseUrl !== undefined && databaseUrl !== '') {
-    const name = `mailslot_bench_${Date.now()}`
-    const admin = createPool(databaseUrl, 1)
-    await admin.query(`CREATE DATABASE ${name}`)
-    await admin.end()
-    const u = new URL(databaseUrl); u.pathname = '/' + name; databaseUrl = u.toString()
-  }
+  const databaseUrl = await freshBenchDatabase()
   const settings = loadSettings({ MAILSLOT_DATA_DIR: dir, PORT: '0', MAILSLOT_LOG_LEVEL: 'warn', ...(databaseUrl !== undefined ? { DATABASE_URL: databaseUrl } : {}), ...env })
   const rt = await startRuntime(settings, { role, log: createLogger('warn') })
   return { rt, dir, close: async () => { await rt.stop(); await rm(dir, { recursive: true, force: true }) } }
+}
+
+/** With DATABASE_URL set, a fresh database on that server for one benchmark; else undefined (the embedded PostgreSQL). */
+export async function freshBenchDatabase (): Promise<string | undefined> {
+  const server = process.env.DATABASE_URL
+  if (server === undefined || server === '') return undefined
+  const name = `mailslot_bench_${Date.now()}`
+  const admin = createPool(server, 1)
+  await admin.query(`CREATE DATABASE ${name}`)
+  await admin.end()
+  const u = new URL(server); u.pathname = '/' + name
+  return u.toString()
 }
 
 /**
