@@ -91,7 +91,7 @@ class Mapper {
     this.say('info', 'password', `written as a reference: set ${envName(this.m.name, 'PASSWORD')} to the password (or use { file: /path })`)
     if (present(o.mailbox)) imap.folder = String(o.mailbox)
     if (this.given('idle_timeout')) {
-      this.say('info', 'idle_timeout', 'mailslot has no IMAP IDLE yet: it polls every pollIntervalSeconds (MAILSLOT_POLL_INTERVAL, default 60)')
+      this.say('info', 'idle_timeout', 'not mapped: mailslot polls every pollIntervalSeconds (MAILSLOT_POLL_INTERVAL, default 60); add imap.push: true to IDLE as mail_room does (IDLE re-issued every 5 minutes)')
     }
     return { provider: 'imap', imap }
   }

@@ -67,7 +67,7 @@ t.test('mail_room YAML as GitLab renders it: two postback mailboxes', async t =>
   t.equal((desk.delivery as { mailboxType: string }).mailboxType, 'service_desk_email')
 
   t.match(stderr, /incoming_email: mailbox 1 :arbitration_method: not needed: PostgreSQL coordinates/)
-  t.match(stderr, /mailbox 1 :idle_timeout: mailslot has no IMAP IDLE yet: it polls every pollIntervalSeconds/)
+  t.match(stderr, /mailbox 1 :idle_timeout: not mapped: mailslot polls every pollIntervalSeconds .*add imap.push: true to IDLE/)
   t.match(stderr, /mailbox 1 :logger: :log_path: mailslot logs JSON lines to stdout/)
   t.match(stderr, /mailbox 1 :expunge_deleted: with delete_after_delivery → afterDelivery: delete: .*expunges it at once/)
   t.match(stderr, /mailbox 2 :search_command: NEW → imap.search: new/)
