@@ -16,6 +16,8 @@ t.test('defaults follow docs/contract.md', async t => {
   t.equal(s.publicUrl, undefined)
   t.equal(s.handleRetryBaseSeconds, 2)
   t.equal(s.webhookAllowPrivate, false)
+  t.equal(s.imapPushMax, 200)
+  t.equal(s.imapPushMaxPerHost, 100)
 })
 
 t.test('values are read and typed', async t => {
@@ -23,7 +25,7 @@ t.test('values are read and typed', async t => {
   const s = loadSettings({
     DATABASE_URL: 'postgres://u:p@db:5432/mail', HOST: '0.0.0.0', PORT: '8080', MAILSLOT_ADMIN_TOKEN: 'x'.repeat(20),
     MAILSLOT_ENCRYPTION_KEY: key, MAILSLOT_PUBLIC_URL: 'https://mail.example.com/', MAILSLOT_POLL_INTERVAL: '30', MAILSLOT_DATA_DIR: '/tmp/x', MAILSLOT_HANDLE_RETRY_BASE_SECONDS: '0.25', MAILSLOT_RAW_RETENTION_DAYS: '7',
-    MAILSLOT_WEBHOOK_ALLOW_PRIVATE: 'true'
+    MAILSLOT_WEBHOOK_ALLOW_PRIVATE: 'true', MAILSLOT_IMAP_PUSH_MAX: '0', MAILSLOT_IMAP_PUSH_MAX_PER_HOST: '5'
   })
   t.equal(s.port, 8080)
   t.equal(s.host, '0.0.0.0')
@@ -35,6 +37,8 @@ t.test('values are read and typed', async t => {
   t.equal(s.handleRetryBaseSeconds, 0.25)
   t.equal(s.rawRetentionDays, 7)
   t.equal(s.webhookAllowPrivate, true)
+  t.equal(s.imapPushMax, 0)
+  t.equal(s.imapPushMaxPerHost, 5)
 })
 
 const bad: Array<[Record<string, string>, string]> = [
@@ -54,7 +58,9 @@ const bad: Array<[Record<string, string>, string]> = [
   [{ MAILSLOT_HANDLE_RETRY_BASE_SECONDS: '-1' }, 'MAILSLOT_HANDLE_RETRY_BASE_SECONDS'],
   [{ MAILSLOT_HANDLE_RETRY_BASE_SECONDS: '1e3' }, 'MAILSLOT_HANDLE_RETRY_BASE_SECONDS'],
   [{ MAILSLOT_HANDLE_RETRY_BASE_SECONDS: '3601' }, 'MAILSLOT_HANDLE_RETRY_BASE_SECONDS'],
-  [{ MAILSLOT_WEBHOOK_ALLOW_PRIVATE: 'yes' }, 'MAILSLOT_WEBHOOK_ALLOW_PRIVATE']
+  [{ MAILSLOT_WEBHOOK_ALLOW_PRIVATE: 'yes' }, 'MAILSLOT_WEBHOOK_ALLOW_PRIVATE'],
+  [{ MAILSLOT_IMAP_PUSH_MAX: 'many' }, 'MAILSLOT_IMAP_PUSH_MAX'],
+  [{ MAILSLOT_IMAP_PUSH_MAX_PER_HOST: '0' }, 'MAILSLOT_IMAP_PUSH_MAX_PER_HOST']
 ]
 t.test('MAILSLOT_ENCRYPTION_KEY lists keys newest first; a bad entry is named by its position', async t => {
   const [a, b] = [Buffer.alloc(32, 1), Buffer.alloc(32, 2)]

@@ -42,7 +42,8 @@ t.test('no secret in API answers, logs, /metrics or the database in clear', asyn
     await imap.appendMany(u.user, 'INBOX', [makeEmail(i, { to })])
     const res = await rt.api('POST', '/api/v1/mailboxes', {
       name, provider: 'imap', address: 'incoming+%{key}@example.com', delivery,
-      imap: { host: imap.host, port: imap.port, tls: 'none', user: u.user, password, connectTimeoutSeconds: 5 }
+      // push: the IDLE connections' logins (one refused) log at trace too
+      imap: { host: imap.host, port: imap.port, tls: 'none', user: u.user, password, connectTimeoutSeconds: 5, push: true }
     })
     t.equal(res.status, 201, res.text)
   }
@@ -66,6 +67,7 @@ t.test('no secret in API answers, logs, /metrics or the database in clear', asyn
   t.equal(hook.received.length, 2, 'webhook delivered on the second attempt')
   await waitFor(async () => (await view(rt, 'imap-refused')).health.state === 'auth_failed', 'the refused login recorded')
   t.match(rt.logs(), /mailbox sync failed/)
+  await waitFor(async () => /IMAP push: IDLE connection open/.test(rt.logs()), 'an IDLE connection open')
   t.match(rt.logs(), /email handling failed|delivery.*failed|500/)
   t.equal(gl.received.length, 1, 'GitLab delivered')
 

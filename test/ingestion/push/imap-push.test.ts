@@ -43,6 +43,13 @@ async function appendAndTime (box: PushBox, i: number): Promise<number> {
 
 const box = await added()
 
+t.test('imap.push is a boolean of the mailbox JSON, shown back', async t => {
+  t.equal((await rt.api('GET', `/api/v1/mailboxes/${box.spec.name as string}`)).body.imap.push, true)
+  const bad = await rt.api('POST', '/api/v1/mailboxes', { ...box.spec, name: 'push-bad', imap: { ...box.spec.imap, push: 'yes' } })
+  t.equal(bad.status, 400)
+  t.equal(bad.body.error.code, 'invalid_imap.push')
+})
+
 t.test('new mail is handled at once, without waiting for the poll', async t => {
   t.equal(await leaseHolder(rt, box.id) !== null, true, 'the lease is held')
   const pushedBefore = await pushSyncs(rt, box.id)
