@@ -22,8 +22,9 @@ t.teardown(async () => { await imap.stop() })
 const rt = await startTestRuntime(t, { workers: { push: { reIdleMs: RE_IDLE_MS } } })
 
 /** A push mailbox created through the API, idling, its first syncs done. */
-async function added (): Promise<PushBox & { id: number }> {
+async function added (over: Record<string, unknown> = {}): Promise<PushBox & { id: number }> {
   const box = await pushBox(t, imap)
+  Object.assign(box.spec, over)
   const res = await rt.api('POST', '/api/v1/mailboxes', box.spec)
   if (res.status !== 201) throw new Error(`mailbox not created: ${res.text}`)
   await waitFor(async () => box.proxy.idling() === 1, 'the IDLE connection', 60_000)
@@ -98,8 +99,13 @@ t.test('push turned off closes the IDLE connection; turned on, it opens again', 
   t.pass('idling again')
 })
 
-t.test('a deleted mailbox has its IDLE connection closed', async t => {
-  const other = await added()
+t.test('mail expunged after delivery, new mail is still announced; a deleted mailbox has its IDLE connection closed', async t => {
+  const other = await added({ afterDelivery: 'delete' })
+  for (const i of [3, 4]) {
+    const took = await appendAndTime(other, i)
+    t.ok(took < PROMPTLY_MS, `email ${i} handled in ${took} ms`)
+    await waitFor(async () => (await imap.count(other.user, 'INBOX')) === 0, 'the email expunged', 30_000)
+  }
   t.equal((await rt.api('DELETE', `/api/v1/mailboxes/${other.spec.name as string}`)).status, 204)
   await waitFor(async () => other.proxy.open() === 0, 'the connection closed', 60_000)
   t.equal(await leaseHolder(rt, other.id), null, 'no lease left')
