@@ -78,7 +78,6 @@ export class IdleWatcher {
     let failures = 0
     while (!this.stopping.signal.aborted) {
       let openedAt: number | undefined
-      let authFailed = false
       try {
         const client = await this.open()
         openedAt = Date.now()
@@ -92,10 +91,9 @@ export class IdleWatcher {
         throw new Error(reason)
       } catch (err) {
         if (this.stopping.signal.aborted) break
-        authFailed = err instanceof ProviderAuthError
         failures = openedAt !== undefined && Date.now() - openedAt >= STEADY_MS ? 1 : failures + 1
         metrics.imapIdleFailures.inc()
-        const waitMs = reconnectDelayMs(failures, authFailed)
+        const waitMs = reconnectDelayMs(failures, err instanceof ProviderAuthError)
         log.warn({ err: bareError(err), retryInSeconds: Math.round(waitMs / 1000) }, 'IMAP push: IDLE connection failed')
         await sleep(waitMs, undefined, { signal: this.stopping.signal }).catch(() => {})
       } finally {
