@@ -60,6 +60,16 @@ export interface RefreshToken extends Grant {
 /** How a presented refresh token stood when it arrived: `rotated` means a client sent a spent one. */
 export type RefreshTokenState = 'active' | 'rotated' | 'revoked' | 'unknown'
 
+/** A token endpoint's JSON answer. */
+export interface TokenResponse {
+  access_token: string
+  token_type: 'Bearer'
+  expires_in: number
+  scope: string
+  refresh_token?: string
+  id_token?: string
+}
+
 /** A presented refresh token: the record when known, and its state on arrival. */
 export interface Presented { rt?: RefreshToken; state: RefreshTokenState }
 
