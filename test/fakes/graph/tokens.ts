@@ -137,7 +137,10 @@ export class TokenStore {
     if (!token) return { reason: 'Access token is empty.' }
     const issued = this.accessTokens.get(token)
     if (!issued) return { reason: 'IDX14100: JWT is not well formed.' }
-    if (issued.revoked || issued.expiresAtMs <= Date.now()) return { issued, reason: 'Lifetime validation failed, the token is expired.' }
+    if (issued.revoked) {
+      return { issued, reason: 'Continuous access evaluation resulted in challenge with result: InteractionRequired and code: TokenIssuedBeforeRevocationTimestamp' }
+    }
+    if (issued.expiresAtMs <= Date.now()) return { issued, reason: 'Lifetime validation failed, the token is expired.' }
     if (issued.audience !== audience) return { issued, reason: 'Access token validation failure. Invalid audience.' }
     return { issued }
   }
