@@ -33,13 +33,13 @@ export interface HealthWrite {
   previous: HealthState | null
   state: HealthState
   error: string | null
-  consecutiveFailures: number
   /** When it was written: the event's timestamp. */
   at: Date
 }
 
 /**
- * An UPDATE of mailbox $1's health setting `set`, returning a HealthWrite.
+ * An UPDATE of mailbox $1's health setting `set`, returning a HealthWrite
+ * and `consecutiveFailures`.
  * The state it replaces is read in the same statement under the row's lock,
  * so two writers racing each see the other's state; NO KEY UPDATE, the lock
  * an UPDATE takes: batches being stored (KEY SHARE) do not wait for it.
@@ -81,7 +81,7 @@ export async function recordSuccessAndUnlock (
 export async function recordFailure (
   ctx: EventsContext, db: Queryable, mailboxId: number, kind: FailureKind, message: string, intervalSeconds: number
 ): Promise<void> {
-  const { rows } = await db.query<HealthWrite>(
+  const { rows } = await db.query<HealthWrite & { consecutiveFailures: number }>(
     healthUpdate('health_state = $2, last_error = $3, consecutive_failures = consecutive_failures + 1'),
     [mailboxId, kind === 'auth' ? 'auth_failed' : 'failing', message.slice(0, 2000)])
   if (rows.length === 0) return

@@ -75,9 +75,7 @@ export type MailboxWriteContext = EventsContext & { keyring: Keyring }
 
 /** A new mailbox's health comes from nothing: noticed like any change of health. */
 async function noticeCreated (ctx: EventsContext, db: Queryable, row: MailboxRow): Promise<void> {
-  await noticeHealth(ctx, db, {
-    name: row.name, previous: null, state: row.health_state, error: row.last_error, consecutiveFailures: 0, at: row.created_at
-  })
+  await noticeHealth(ctx, db, { name: row.name, previous: null, state: row.health_state, error: row.last_error, at: row.created_at })
 }
 
 export async function createMailbox (ctx: MailboxWriteContext, db: Queryable, spec: MailboxSpec): Promise<MailboxView> {
