@@ -24,6 +24,7 @@ import { insert, send } from '../queue/boss.ts'
 import { syncKeys, type QueuePayloads } from '../queue/queues.ts'
 import { BATCHES_PER_COMMIT, BATCH_COUNT, advanceCursor, groupWithin, processBatches, refBytes, refSize } from './batch.ts'
 import { nextSyncSeconds } from './next-sync.ts'
+import { queueNextSyncIfSooner } from './controller.ts'
 import { bareError, errorMessage } from '../shared/errors.ts'
 import { UndecryptableError } from '../shared/crypto.ts'
 
@@ -59,6 +60,7 @@ export async function syncMailbox (ctx: AppContext, job: QueuePayloads['mailbox-
     if (nextPollSeconds !== undefined) {
       await recordSuccessAndUnlock(ctx, lockClient, mailbox.id, nextPollSeconds, key)
       locked = false
+      await queueNextSyncIfSooner(ctx, mailbox.id, nextPollSeconds)
     }
     return outcome
   } finally {

@@ -1,6 +1,6 @@
 /**
  * Secret references: `{file: PATH}` or `{env: NAME}` in place of a secret
- * value (SECRET_PATHS), resolved once, where the spec is read (the
+ * value (REFERENCE_PATHS), resolved once, where the spec is read (the
  * configuration file, `mailslot mailbox add`); only the value is stored.
  */
 import { readFile } from 'node:fs/promises'
@@ -17,6 +17,13 @@ export interface RefSources {
 
 type Ref = { file: string } | { env: string }
 
+/**
+ * Where a reference may stand: every secret, and the login user, which
+ * GitLab's encrypted credentials keep beside the password (an imported
+ * mail_room mailbox may have both as references). The user is stored as is.
+ */
+export const REFERENCE_PATHS: readonly string[] = [...SECRET_PATHS, 'imap.user', 'graph.user']
+
 function isObject (v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v)
 }
@@ -30,9 +37,9 @@ function refAt (spec: unknown, p: string): Ref | FieldError | undefined {
   return { field: p, message: 'must be the value, {file: PATH} or {env: NAME}' }
 }
 
-/** The first secret path holding a reference (or something shaped like one), if any. */
+/** The first path holding a reference (or something shaped like one), if any. */
 export function firstSecretRef (spec: unknown): string | undefined {
-  return SECRET_PATHS.find(p => refAt(spec, p) !== undefined)
+  return REFERENCE_PATHS.find(p => refAt(spec, p) !== undefined)
 }
 
 async function resolveRef (ref: Ref, src: RefSources): Promise<string> {
@@ -56,7 +63,7 @@ export type Resolved = { ok: true, spec: unknown } | { ok: false, error: FieldEr
 export async function resolveSecretRefs (spec: unknown, src: RefSources): Promise<Resolved> {
   if (!isObject(spec)) return { ok: true, spec }
   const out = structuredClone(spec)
-  for (const p of SECRET_PATHS) {
+  for (const p of REFERENCE_PATHS) {
     const ref = refAt(out, p)
     if (ref === undefined) continue
     if ('field' in ref) return { ok: false, error: ref }

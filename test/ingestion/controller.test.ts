@@ -95,3 +95,26 @@ t.test('after a successful sync the next poll is the mailbox\'s own interval awa
   const startsIn = (usualJobs[0].startAfter.getTime() - Date.now()) / 1000
   t.ok(startsIn > 40 && startsIn <= 45, `queued to start at its due time (${startsIn.toFixed(1)} s)`)
 })
+
+t.test('a mailbox polled more often than the controller runs is polled at its own interval', async t => {
+  const imap = await startDovecot()
+  t.teardown(async () => await imap.stop())
+  const rt = await startTestRuntime(t)
+  const u = imap.addUser()
+  const id = await addMailbox(rt, 'every-5s', { imap: { host: imap.host, port: imap.port, tls: 'none', user: u.user, password: u.password }, pollIntervalSeconds: 5 })
+  // the first sync by hand; every later one is the schedule's
+  t.equal((await rt.api('POST', '/api/v1/mailboxes/every-5s/poll')).status, 202)
+  // the controller runs once a minute: without the sync queueing its
+  // successor, 40 s would see two polls at most
+  const polls = new Set<number>()
+  const deadline = Date.now() + 40_000
+  while (polls.size < 4 && Date.now() < deadline) {
+    const { rows } = await rt.ctx.pool.query<{ at: Date | null }>('SELECT last_poll_at AS at FROM mailboxes WHERE id = $1', [id])
+    if (rows[0].at !== null) polls.add(rows[0].at.getTime())
+    await new Promise(resolve => setTimeout(resolve, 250))
+  }
+  t.ok(polls.size >= 4, `${polls.size} polls within 40 s at a 5 s interval`)
+  const { rows } = await rt.ctx.pool.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM mailslot_boss.job WHERE name = 'mailbox-sync' AND state = 'created' AND (data->>'mailboxId')::bigint = $1`, [id])
+  t.ok(rows[0].n <= 1, 'never more than one sync waiting')
+})
