@@ -76,7 +76,7 @@ export const commands: Record<string, Command> = {
     const check = validateMailboxJson(spec, input.settings.webhookAllowPrivate)
     if (!check.ok) throw fieldError(check.error.field, check.error.message)
     const view = await withRuntime(input.settings, async (rt) => {
-      const created = await createMailbox(rt.ctx.pool, rt.ctx.keyring, spec as MailboxSpec)
+      const created = await createMailbox(rt.ctx, rt.ctx.pool, spec as MailboxSpec)
       await requestSync(rt.ctx, created.id, 'manual')
       return created
     })

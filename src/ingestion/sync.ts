@@ -58,7 +58,7 @@ export async function syncMailbox (ctx: AppContext, job: QueuePayloads['mailbox-
     const mailbox = await decodeForSync(ctx, start.row)
     const { outcome, nextPollSeconds } = await syncLocked(ctx, job, mailbox)
     if (nextPollSeconds !== undefined) {
-      await recordSuccessAndUnlock(lockClient, mailbox.id, nextPollSeconds, key)
+      await recordSuccessAndUnlock(ctx, lockClient, mailbox.id, nextPollSeconds, key)
       locked = false
       await queueNextSyncIfSooner(ctx, mailbox.id, nextPollSeconds)
     }
@@ -83,7 +83,7 @@ async function decodeForSync (ctx: AppContext, row: MailboxRow): Promise<Mailbox
 async function undecryptable (ctx: AppContext, mailboxId: number, err: unknown): Promise<unknown> {
   if (!(err instanceof UndecryptableError)) return err
   const message = `cannot decrypt the mailbox secrets: ${err.message}`
-  await recordFailure(ctx.pool, mailboxId, 'auth', message, ctx.settings.pollIntervalSeconds)
+  await recordFailure(ctx, ctx.pool, mailboxId, 'auth', message, ctx.settings.pollIntervalSeconds)
   return new Error(message)
 }
 
@@ -140,7 +140,7 @@ async function syncLocked (ctx: AppContext, job: QueuePayloads['mailbox-sync'], 
     // counted and logged first: with the database down, the health row cannot say it
     ctx.metrics.syncs.inc({ result: auth ? 'auth_failed' : 'failed' })
     log().warn({ err: bareError(err) }, 'mailbox sync failed')
-    await recordFailure(ctx.pool, mailbox.id, auth ? 'auth' : 'network', errorMessage(err), intervalOf(ctx, mailbox))
+    await recordFailure(ctx, ctx.pool, mailbox.id, auth ? 'auth' : 'network', errorMessage(err), intervalOf(ctx, mailbox))
     return { outcome: { listed: 0, stored: 0, queuedBatches: 0 } }
   } finally {
     await provider?.close().catch(() => {})

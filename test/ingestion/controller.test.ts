@@ -24,7 +24,7 @@ async function syncJobs (rt: TestRuntime, mailboxId: number): Promise<SyncJob[]>
 /** Created straight in the registry: the API would also queue an immediate sync. */
 async function addMailbox (rt: TestRuntime, name: string, over: Partial<MailboxSpec> = {}): Promise<number> {
   const spec: MailboxSpec = { name, provider: 'imap', imap: { host: '127.0.0.1', port: 9, tls: 'none', user: name, password: 'p' }, ...over }
-  return (await createMailbox(rt.ctx.pool, rt.ctx.keyring, spec)).id
+  return (await createMailbox(rt.ctx, rt.ctx.pool, spec)).id
 }
 
 async function setNextPoll (rt: TestRuntime, id: number, secondsFromNow: number): Promise<void> {
