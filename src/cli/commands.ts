@@ -6,12 +6,12 @@ import { createMailbox, getMailboxView, listMailboxes, resealMailboxSecrets, typ
 import { resealClientStates } from '../graph-webhooks/subscriptions/repository.ts'
 import type { MailboxSpec } from '../mailboxes/types.ts'
 import { requestSync } from '../ingestion/request-sync.ts'
-import { errorMessage, fieldError } from '../shared/errors.ts'
+import { AppError, errorMessage, fieldError } from '../shared/errors.ts'
 import { startRuntime, type Role, type Runtime } from '../runtime/start.ts'
 import { runServer } from './serve.ts'
 import { listEmails } from '../inbound/repository.ts'
 import { STATUSES } from '../inbound/lifecycle.ts'
-import { replayEmail } from '../inbound/replay.ts'
+import { bulkReplayFilter, replayEmail, replayMatching } from '../inbound/replay.ts'
 import { printTable } from './table.ts'
 import { resolveSecretRefs } from '../mailboxes/secret-refs.ts'
 import { checkConfigFile } from '../runtime/config-file.ts'
@@ -25,7 +25,7 @@ function subscriptionCell (s: MailboxView['subscription']): string {
 
 export interface CommandInput {
   settings: Settings
-  values: { role?: string, file?: string, json?: boolean, mailbox?: string, status?: string }
+  values: { role?: string, file?: string, json?: boolean, mailbox?: string, status?: string, since?: string }
   args: string[]
 }
 
@@ -142,7 +142,16 @@ export const commands: Record<string, Command> = {
   },
 
   async 'emails replay' (input) {
-    const raw = oneArg(input, 'email id')
+    const { status, mailbox, since } = input.values
+    const bulk = status !== undefined || mailbox !== undefined || since !== undefined
+    if (bulk && input.args.length > 0) throw new AppError('invalid_request', 'emails replay takes an email ID or --status, not both')
+    if (bulk) {
+      const filter = bulkReplayFilter({ status, mailbox, since }, field => `--${field}`)
+      const queued = await withRuntime(input.settings, async (rt) => await replayMatching(rt.ctx, filter))
+      process.stdout.write(`${queued} ${queued === 1 ? 'email' : 'emails'} queued for replay\n`)
+      return 0
+    }
+    const raw = oneArg(input, 'email id (or --status failed for a bulk replay)')
     if (!/^\d+$/.test(raw)) throw fieldError('id', 'must be a whole number')
     await withRuntime(input.settings, async (rt) => { await replayEmail(rt.ctx, Number(raw)) })
     process.stdout.write(`email ${raw} queued for handling again\n`)
