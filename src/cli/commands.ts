@@ -16,6 +16,7 @@ import { printTable } from './table.ts'
 import { resolveSecretRefs } from '../mailboxes/secret-refs.ts'
 import { checkConfigFile } from '../runtime/config-file.ts'
 import { UsageError } from './usage-error.ts'
+import { renderMailboxTest, testMailbox } from './mailbox-test.ts'
 
 /** A Graph subscription in one cell: `active until <time>`, `failed`, or `-`. */
 function subscriptionCell (s: MailboxView['subscription']): string {
@@ -99,6 +100,13 @@ export const commands: Record<string, Command> = {
     })
     process.stdout.write(`sync of ${name} queued\n`)
     return 0
+  },
+
+  async 'mailbox test' (input) {
+    const name = oneArg(input, 'mailbox name')
+    const report = await withRuntime(input.settings, async (rt) => await testMailbox(rt.ctx, name))
+    process.stdout.write(input.values.json === true ? JSON.stringify(report, null, 2) + '\n' : renderMailboxTest(report))
+    return report.ok ? 0 : 1
   },
 
   async 'config check' (input) {

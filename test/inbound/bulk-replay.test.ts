@@ -4,7 +4,7 @@
  * replayed by status, mailbox and age. Only the matching ones go out again,
  * each exactly once; every other email keeps its state.
  */
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { randomBytes } from 'node:crypto'
 import { writeFile } from 'node:fs/promises'
 import path from 'node:path'
@@ -63,7 +63,7 @@ const postsSince = (from: number, ids: number[]): number[] =>
   ids.map(id => gitlab.received.slice(from).filter(r => r.body.equals(raws.get(id)!)).length)
 
 /** Rows that are not in `ids` are exactly as they were in `before`. */
-async function othersUntouched (tt: typeof t, before: Row[], ids: number[]): Promise<void> {
+async function othersUntouched (tt: Test, before: Row[], ids: number[]): Promise<void> {
   const now = new Map((await rows()).map(r => [r.id, r]))
   for (const r of before.filter(r => !ids.includes(r.id))) tt.same(now.get(r.id), r, `email ${r.id} (${r.mailbox_name}, ${r.status}) untouched`)
 }
