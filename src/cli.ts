@@ -19,7 +19,7 @@ const USAGE = `usage:
   mailslot mailbox add --file mailbox.json     (--file - reads stdin)
   mailslot mailbox list [--json]
   mailslot mailbox poll NAME
-  mailslot mailbox test NAME [--json]           (connect, log in, list what a poll would take; changes nothing)
+  mailslot mailbox test NAME [--json]          (connect, log in, list what a poll would take; changes nothing)
   mailslot emails list [--mailbox NAME] [--status STATUS] [--json]
   mailslot emails replay ID
   mailslot emails replay --status failed|rejected [--mailbox NAME] [--since 24h|7d|ISO-TIME]
