@@ -34,7 +34,7 @@ export function intervalOf (ctx: AppContext, mailbox: Mailbox): number {
   return mailbox.spec.pollIntervalSeconds ?? ctx.settings.pollIntervalSeconds
 }
 
-export function maxBytesOf (ctx: AppContext, mailbox: Mailbox): number {
+export function maxBytesOf (ctx: Pick<AppContext, 'settings'>, mailbox: Mailbox): number {
   return mailbox.spec.maxEmailBytes ?? ctx.settings.maxEmailBytes
 }
 
