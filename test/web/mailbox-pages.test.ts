@@ -55,7 +55,7 @@ page.on('response', async res => {
 })
 const cspViolations: string[] = []
 page.on('console', msg => { if (/Content Security Policy/i.test(msg.text())) cspViolations.push(msg.text()) })
-await signIn(page, rt.address, rt.token)
+await signIn(page, String(rt.address), rt.token)
 
 t.test('the mailbox table: one row per mailbox with its health state', async t => {
   await page.goto(`${rt.address}/admin/mailboxes`)
