@@ -1,7 +1,8 @@
 /**
  * `mailslot` command (docs/contract.md):
  *   start [--role all|web|worker] · migrate · mailbox add --file F|- · mailbox list [--json]
- *   mailbox poll NAME · emails list [--mailbox N] [--status S] [--json] · emails replay ID · secrets rotate
+ *   mailbox poll NAME · mailbox test NAME [--json] · emails list [--mailbox N] [--status S] [--json]
+ *   emails replay ID · emails replay --status failed|rejected [--mailbox N] [--since WHEN] · secrets rotate
  *   config check [FILE]
  *   import mail-room FILE [--out FILE] [--force]   (no settings, no database)
  *   dev send --to ADDRESS [--subject S] [--body B] [--mailbox NAME]   (into the environment of `npm run dev`)
@@ -19,8 +20,10 @@ const USAGE = `usage:
   mailslot mailbox add --file mailbox.json     (--file - reads stdin)
   mailslot mailbox list [--json]
   mailslot mailbox poll NAME
+  mailslot mailbox test NAME [--json]          (connect, log in, list what a poll would take; changes nothing)
   mailslot emails list [--mailbox NAME] [--status STATUS] [--json]
   mailslot emails replay ID
+  mailslot emails replay --status failed|rejected [--mailbox NAME] [--since 24h|7d|ISO-TIME]
   mailslot config check [FILE]                 (validate a MAILSLOT_CONFIG file without starting)
   mailslot secrets rotate                      (re-encrypt stored secrets under the first MAILSLOT_ENCRYPTION_KEY)
   mailslot import mail-room FILE [--out mailslot.yml] [--force]
@@ -38,6 +41,7 @@ export async function main (argv: string[]): Promise<number> {
       json: { type: 'boolean' },
       mailbox: { type: 'string' },
       status: { type: 'string' },
+      since: { type: 'string' },
       out: { type: 'string' },
       force: { type: 'boolean' },
       to: { type: 'string' },

@@ -59,7 +59,7 @@ async function fetchInOneSession (ctx: AppContext, jobs: FetchJob[]): Promise<Fe
     const auth = error instanceof ProviderAuthError
     ctx.log.warn({ mailbox: mailbox.spec.name, err: bareError(error) }, 'mailbox fetch failed')
     // the jobs that completed stay completed even when the database cannot take the health row
-    await recordFailure(ctx.pool, mailbox.id, auth ? 'auth' : 'network', errorMessage(error), intervalOf(ctx, mailbox)).catch(() => {})
+    await recordFailure(ctx, ctx.pool, mailbox.id, auth ? 'auth' : 'network', errorMessage(error), intervalOf(ctx, mailbox)).catch(() => {})
     return [...completed, ...jobs.slice(completed.length).map(j => failed(j, error))]
   } finally {
     await provider.close().catch(() => {})

@@ -24,6 +24,7 @@ import { insert, send } from '../queue/boss.ts'
 import { syncKeys, type QueuePayloads } from '../queue/queues.ts'
 import { BATCHES_PER_COMMIT, BATCH_COUNT, advanceCursor, groupWithin, processBatches, refBytes, refSize } from './batch.ts'
 import { nextSyncSeconds } from './next-sync.ts'
+import { queueNextSyncIfSooner } from './controller.ts'
 import { bareError, errorMessage } from '../shared/errors.ts'
 import { UndecryptableError } from '../shared/crypto.ts'
 
@@ -33,7 +34,7 @@ export function intervalOf (ctx: AppContext, mailbox: Mailbox): number {
   return mailbox.spec.pollIntervalSeconds ?? ctx.settings.pollIntervalSeconds
 }
 
-export function maxBytesOf (ctx: AppContext, mailbox: Mailbox): number {
+export function maxBytesOf (ctx: Pick<AppContext, 'settings'>, mailbox: Mailbox): number {
   return mailbox.spec.maxEmailBytes ?? ctx.settings.maxEmailBytes
 }
 
@@ -57,8 +58,9 @@ export async function syncMailbox (ctx: AppContext, job: QueuePayloads['mailbox-
     const mailbox = await decodeForSync(ctx, start.row)
     const { outcome, nextPollSeconds } = await syncLocked(ctx, job, mailbox)
     if (nextPollSeconds !== undefined) {
-      await recordSuccessAndUnlock(lockClient, mailbox.id, nextPollSeconds, key)
+      await recordSuccessAndUnlock(ctx, lockClient, mailbox.id, nextPollSeconds, key)
       locked = false
+      await queueNextSyncIfSooner(ctx, mailbox.id, nextPollSeconds)
     }
     return outcome
   } finally {
@@ -81,7 +83,7 @@ async function decodeForSync (ctx: AppContext, row: MailboxRow): Promise<Mailbox
 async function undecryptable (ctx: AppContext, mailboxId: number, err: unknown): Promise<unknown> {
   if (!(err instanceof UndecryptableError)) return err
   const message = `cannot decrypt the mailbox secrets: ${err.message}`
-  await recordFailure(ctx.pool, mailboxId, 'auth', message, ctx.settings.pollIntervalSeconds)
+  await recordFailure(ctx, ctx.pool, mailboxId, 'auth', message, ctx.settings.pollIntervalSeconds)
   return new Error(message)
 }
 
@@ -138,7 +140,7 @@ async function syncLocked (ctx: AppContext, job: QueuePayloads['mailbox-sync'], 
     // counted and logged first: with the database down, the health row cannot say it
     ctx.metrics.syncs.inc({ result: auth ? 'auth_failed' : 'failed' })
     log().warn({ err: bareError(err) }, 'mailbox sync failed')
-    await recordFailure(ctx.pool, mailbox.id, auth ? 'auth' : 'network', errorMessage(err), intervalOf(ctx, mailbox))
+    await recordFailure(ctx, ctx.pool, mailbox.id, auth ? 'auth' : 'network', errorMessage(err), intervalOf(ctx, mailbox))
     return { outcome: { listed: 0, stored: 0, queuedBatches: 0 } }
   } finally {
     await provider?.close().catch(() => {})

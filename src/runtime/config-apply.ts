@@ -33,7 +33,7 @@ export async function applyConfigFile (ctx: AppContext, config: DeclaredConfig):
 
 async function applyLocked (ctx: AppContext, { file, mailboxes, projects }: DeclaredConfig): Promise<void> {
   for (const m of mailboxes) {
-    const { view, created } = await upsertMailbox(ctx.pool, ctx.keyring, m, { declared: true })
+    const { view, created } = await upsertMailbox(ctx, ctx.pool, m, { declared: true })
     // as POST /api/v1/mailboxes does: a new mailbox is read at once, not at the next scheduler round
     if (created) await requestSync(ctx, view.id, 'manual')
   }

@@ -10,6 +10,8 @@ export interface Metrics {
   /** IMAP push: IDLE connections this process holds, and those that failed or were dropped. */
   imapIdleConnections: Gauge
   imapIdleFailures: Counter
+  /** Tries to POST an operator event (src/events), by result. */
+  events: Counter<'result'>
   /** Read from the database at scrape time, so every process reports the same truth. */
   mailboxes: Gauge<'state'>
 }
@@ -26,6 +28,7 @@ export function createMetrics (mailboxesByHealth: () => Promise<Array<{ state: s
     notifications: new Counter({ name: 'mailslot_graph_notifications_total', help: 'Graph notification items by result', labelNames: ['result'], registers: [registry] }),
     imapIdleConnections: new Gauge({ name: 'mailslot_imap_idle_connections', help: 'IMAP IDLE connections (imap.push) this process holds', registers: [registry] }),
     imapIdleFailures: new Counter({ name: 'mailslot_imap_idle_failures_total', help: 'IMAP IDLE connections that failed or were dropped', registers: [registry] }),
+    events: new Counter({ name: 'mailslot_operator_events_total', help: 'Tries to deliver an operator event, by result (delivered, failed)', labelNames: ['result'], registers: [registry] }),
     mailboxes: new Gauge({
       name: 'mailslot_mailboxes',
       help: 'Mailboxes by health state',

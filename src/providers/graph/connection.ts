@@ -47,13 +47,17 @@ function appKey (s: GraphSettings, e: GraphEndpoints): string {
   return createHash('sha256').update([s.tenantId, s.clientId, s.clientSecret, e.authorityHost, e.baseUrl].join('\n')).digest('base64url')
 }
 
-function buildClient (s: GraphSettings, e: GraphEndpoints): Client {
-  const credential = new ClientSecretCredential(s.tenantId, s.clientId, s.clientSecret, {
+/** The app's credential (client credentials grant) at its cloud's or its own authority. */
+export function appCredential (s: GraphSettings, e: GraphEndpoints): ClientSecretCredential {
+  return new ClientSecretCredential(s.tenantId, s.clientId, s.clientSecret, {
     authorityHost: e.authorityHost,
     // otherwise MSAL asks login.microsoftonline.com about a host it does not know
     ...(e.customAuthority ? { disableInstanceDiscovery: true } : {})
   })
-  const auth = new TokenCredentialAuthenticationProvider(credential, { scopes: [e.scope] })
+}
+
+function buildClient (s: GraphSettings, e: GraphEndpoints): Client {
+  const auth = new TokenCredentialAuthenticationProvider(appCredential(s, e), { scopes: [e.scope] })
   const chain = MiddlewareFactory.getDefaultMiddlewareChain(auth)
   chain.splice(chain.length - 1, 0, new GateMiddleware())
   return Client.initWithMiddleware({

@@ -91,10 +91,10 @@ t.test('the IDLE connection is made again after the server restarts', async t =>
 })
 
 t.test('push turned off closes the IDLE connection; turned on, it opens again', async t => {
-  await upsertMailbox(rt.ctx.pool, rt.ctx.keyring, { ...box.spec, imap: { ...box.spec.imap, push: false } } as any)
+  await upsertMailbox(rt.ctx, rt.ctx.pool, { ...box.spec, imap: { ...box.spec.imap, push: false } } as any)
   await waitFor(async () => box.proxy.open() === 0, 'the connection closed', 60_000)
   t.equal(await leaseHolder(rt, box.id), null, 'the lease is let go')
-  await upsertMailbox(rt.ctx.pool, rt.ctx.keyring, box.spec as any)
+  await upsertMailbox(rt.ctx, rt.ctx.pool, box.spec as any)
   await waitFor(async () => box.proxy.idling() === 1, 'IDLE again', 60_000)
   t.pass('idling again')
 })
