@@ -6,11 +6,12 @@
  * after the connect flow.
  */
 import * as oidc from 'openid-client'
+import type { Test } from 'tap'
 import type { FakeGraph } from '../fakes/graph/index.ts'
 import type { OAuthAppSpec } from '../../src/oauth/types.ts'
 import { getApp } from '../../src/oauth/apps/repository.ts'
 import { exchangeCode, scopesOf } from '../../src/oauth/client.ts'
-import { saveConnection } from '../../src/oauth/connections/repository.ts'
+import { openTokens, saveConnection } from '../../src/oauth/connections/repository.ts'
 import { connectedMailboxSpec, type ConnectableMailbox } from '../../src/oauth/connections/mailbox-spec.ts'
 import { createMailbox, mailboxIdByName } from '../../src/mailboxes/repository.ts'
 import { transaction } from '../../src/db/pool.ts'
@@ -67,4 +68,37 @@ export async function connectMailbox (
   })
   await requestSync(rt.ctx, id, 'manual')
   return { id, name: typeof o.mailbox === 'string' ? o.mailbox : o.mailbox.name }
+}
+
+/** A built-in project with Service Desk on: where a customer's connected mailbox sends its mail. */
+export async function serviceDeskProject (rt: TestRuntime, path = 'customer/support'): Promise<{ id: number, issues: () => Promise<Array<{ title: string, serviceDesk: boolean }>> }> {
+  const res = await rt.api('POST', '/api/v1/projects', { path, serviceDesk: true })
+  if (res.status !== 201) throw new Error(`project: ${res.status} ${res.text}`)
+  const id = res.body.id as number
+  return { id, issues: async () => (await rt.api('GET', `/api/v1/projects/${id}/issues`)).body.items }
+}
+
+/** The sealed tokens of every connection, opened: to check that none of them leaks. */
+export async function storedTokens (rt: TestRuntime): Promise<string[]> {
+  const { rows } = await rt.ctx.pool.query<{ tokens: Buffer }>('SELECT tokens FROM oauth_connections')
+  return rows.flatMap(r => Object.values(openTokens(rt.ctx.keyring, r.tokens)))
+}
+
+/**
+ * No client secret, access token or refresh token (stored now, or presented
+ * to the fake before) in the logs, the API's answers or /metrics; and no
+ * JWT-shaped text at all (access and ID tokens are JWTs).
+ */
+export async function assertNoTokensShown (t: Test, rt: TestRuntime, fake: FakeGraph): Promise<void> {
+  const secrets = [fake.clientSecret, fake.google.clientSecret, ...await storedTokens(rt), ...fake.tokenRequests.flatMap(r => r.refreshToken ?? [])]
+  const shown = {
+    logs: rt.logs(),
+    mailboxes: (await rt.api('GET', '/api/v1/mailboxes')).text,
+    apps: (await rt.api('GET', '/api/v1/oauth-apps')).text,
+    metrics: (await rt.api('GET', '/metrics')).text
+  }
+  for (const [where, text] of Object.entries(shown)) {
+    t.notOk(secrets.some(s => text.includes(s)), `no secret or token in ${where}`)
+    t.notMatch(text, /eyJ[\w-]{8,}\.[\w-]{8,}/, `nothing JWT-shaped in ${where}`)
+  }
 }
