@@ -71,7 +71,9 @@ export async function connectMailbox (
 }
 
 /** A built-in project with Service Desk on: where a customer's connected mailbox sends its mail. */
-export async function serviceDeskProject (rt: TestRuntime, path = 'customer/support'): Promise<{ id: number, issues: () => Promise<Array<{ title: string, serviceDesk: boolean }>> }> {
+export async function serviceDeskProject (
+  rt: TestRuntime, path = 'customer/support'
+): Promise<{ id: number, issues: () => Promise<Array<{ title: string, serviceDesk: boolean }>> }> {
   const res = await rt.api('POST', '/api/v1/projects', { path, serviceDesk: true })
   if (res.status !== 201) throw new Error(`project: ${res.status} ${res.text}`)
   const id = res.body.id as number
@@ -90,7 +92,8 @@ export async function storedTokens (rt: TestRuntime): Promise<string[]> {
  * JWT-shaped text at all (access and ID tokens are JWTs).
  */
 export async function assertNoTokensShown (t: Test, rt: TestRuntime, fake: FakeGraph): Promise<void> {
-  const secrets = [fake.clientSecret, fake.google.clientSecret, ...await storedTokens(rt), ...fake.tokenRequests.flatMap(r => r.refreshToken ?? [])]
+  const presented = fake.tokenRequests.flatMap(r => r.refreshToken ?? [])
+  const secrets = [fake.clientSecret, fake.google.clientSecret, ...await storedTokens(rt), ...presented]
   const shown = {
     logs: rt.logs(),
     mailboxes: (await rt.api('GET', '/api/v1/mailboxes')).text,
