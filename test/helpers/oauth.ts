@@ -14,7 +14,8 @@ import { exchangeCode, scopesOf } from '../../src/oauth/client.ts'
 import { openTokens, saveConnection } from '../../src/oauth/connections/repository.ts'
 import { connectedMailboxSpec, type ConnectableMailbox } from '../../src/oauth/connections/mailbox-spec.ts'
 import { createMailbox, mailboxIdByName } from '../../src/mailboxes/repository.ts'
-import { transaction } from '../../src/db/pool.ts'
+import { transaction, type Queryable } from '../../src/db/pool.ts'
+import type { Keyring } from '../../src/shared/crypto.ts'
 import { requestSync } from '../../src/ingestion/request-sync.ts'
 import type { TestRuntime } from './runtime.ts'
 
@@ -81,9 +82,9 @@ export async function serviceDeskProject (
 }
 
 /** The sealed tokens of every connection, opened: to check that none of them leaks. */
-export async function storedTokens (rt: TestRuntime): Promise<string[]> {
-  const { rows } = await rt.ctx.pool.query<{ tokens: Buffer }>('SELECT tokens FROM oauth_connections')
-  return rows.flatMap(r => Object.values(openTokens(rt.ctx.keyring, r.tokens)))
+export async function storedTokens (db: Queryable, keyring: Keyring): Promise<string[]> {
+  const { rows } = await db.query<{ tokens: Buffer }>('SELECT tokens FROM oauth_connections')
+  return rows.flatMap(r => Object.values(openTokens(keyring, r.tokens)))
 }
 
 /**
@@ -93,7 +94,7 @@ export async function storedTokens (rt: TestRuntime): Promise<string[]> {
  */
 export async function assertNoTokensShown (t: Test, rt: TestRuntime, fake: FakeGraph): Promise<void> {
   const presented = fake.tokenRequests.flatMap(r => r.refreshToken ?? [])
-  const secrets = [fake.clientSecret, fake.google.clientSecret, ...await storedTokens(rt), ...presented]
+  const secrets = [fake.clientSecret, fake.google.clientSecret, ...await storedTokens(rt.ctx.pool, rt.ctx.keyring), ...presented]
   const shown = {
     logs: rt.logs(),
     mailboxes: (await rt.api('GET', '/api/v1/mailboxes')).text,
