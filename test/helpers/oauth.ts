@@ -1,14 +1,13 @@
 /**
  * Connected mailboxes without a browser: an OAuth app pointing at the fake
- * identity platform (test/fakes/graph), a code from the fake's authorize()
- * (as if the customer signed in and consented), the real code exchange
- * (src/oauth/client.ts) and the real saveConnection; then a poll at once, as
- * after the connect flow.
+ * identity platform (test/fakes/graph; app JSON from oauth-apps.ts), a code
+ * from the fake's authorize() (as if the customer signed in and consented),
+ * the real code exchange (src/oauth/client.ts) and the real saveConnection;
+ * then a poll at once, as after the connect flow.
  */
 import * as oidc from 'openid-client'
 import type { Test } from 'tap'
 import type { FakeGraph } from '../fakes/graph/index.ts'
-import type { OAuthAppSpec } from '../../src/oauth/types.ts'
 import { getApp } from '../../src/oauth/apps/repository.ts'
 import { exchangeCode, scopesOf } from '../../src/oauth/client.ts'
 import { openTokens, saveConnection } from '../../src/oauth/connections/repository.ts'
@@ -18,22 +17,6 @@ import { transaction, type Queryable } from '../../src/db/pool.ts'
 import type { Keyring } from '../../src/shared/crypto.ts'
 import { requestSync } from '../../src/ingestion/request-sync.ts'
 import type { TestRuntime } from './runtime.ts'
-
-export type FakeAppKind = 'microsoft-graph' | 'microsoft-imap' | 'google'
-
-/** The app JSON of an app registered at the fake; IMAP apps need the IMAP server (a private Dovecot). */
-export function fakeApp (
-  fake: FakeGraph, kind: FakeAppKind, o: { name?: string, imap?: { host: string, port: number }, tenant?: string } = {}
-): OAuthAppSpec {
-  const imap = o.imap === undefined ? {} : { imap: { host: o.imap.host, port: o.imap.port, tls: 'none' as const } }
-  if (kind === 'google') {
-    return { name: o.name ?? 'gmail', kind: 'google', clientId: fake.google.clientId, clientSecret: fake.google.clientSecret, issuer: fake.google.issuer, ...imap }
-  }
-  const microsoft = { kind: 'microsoft' as const, clientId: fake.clientId, clientSecret: fake.clientSecret, tenant: o.tenant ?? 'organizations', authorityHost: fake.url }
-  return kind === 'microsoft-graph'
-    ? { name: o.name ?? 'm365', ...microsoft, access: 'graph', graphBaseUrl: fake.url }
-    : { name: o.name ?? 'm365-imap', ...microsoft, access: 'imap', ...imap }
-}
 
 const REDIRECT_URI = 'https://mailslot.test/oauth/callback'
 

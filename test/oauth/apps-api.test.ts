@@ -6,7 +6,8 @@ import t from 'tap'
 import { randomBytes } from 'node:crypto'
 import { startFakeGraph } from '../fakes/graph/index.ts'
 import { startTestRuntime } from '../helpers/runtime.ts'
-import { connectMailbox, fakeApp, storedTokens } from '../helpers/oauth.ts'
+import { connectMailbox, storedTokens } from '../helpers/oauth.ts'
+import { microsoftGraphApp } from '../helpers/oauth-apps.ts'
 import { Keyring } from '../../src/shared/crypto.ts'
 import { getApp, resealAppSecrets } from '../../src/oauth/apps/repository.ts'
 import { resealConnectionTokens } from '../../src/oauth/connections/repository.ts'
@@ -95,7 +96,7 @@ t.test('an app in use cannot be deleted; secrets rotate re-encrypts app secrets 
   t.teardown(() => fake.close())
   const rt = await startTestRuntime(t, { role: 'web' })
   const alice = fake.addMailbox('alice@contoso.example')
-  await rt.api('POST', '/api/v1/oauth-apps', fakeApp(fake, 'microsoft-graph'))
+  await rt.api('POST', '/api/v1/oauth-apps', microsoftGraphApp(fake))
   await connectMailbox(rt, fake, { app: 'm365', user: alice.upn, mailbox: { name: 'alice', address: 'incoming+%{key}@example.com' } })
 
   const inUse = await rt.api('DELETE', '/api/v1/oauth-apps/m365')

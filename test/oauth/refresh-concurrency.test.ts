@@ -6,7 +6,8 @@
 import t from 'tap'
 import { startFakeGraph } from '../fakes/graph/index.ts'
 import { startTestRuntime } from '../helpers/runtime.ts'
-import { connectMailbox, fakeApp } from '../helpers/oauth.ts'
+import { connectMailbox } from '../helpers/oauth.ts'
+import { microsoftGraphApp } from '../helpers/oauth-apps.ts'
 import { createPool } from '../../src/db/pool.ts'
 import { connectionTokens } from '../../src/oauth/connections/access-tokens.ts'
 import { ReauthRequiredError } from '../../src/providers/types.ts'
@@ -17,7 +18,7 @@ t.test('a token wanted by 2 processes × 4 workers at once: one refresh, one tok
   // no workers: nothing but this test asks for tokens
   const rt = await startTestRuntime(t, { role: 'web' })
   const alice = fake.addMailbox('alice@contoso.example')
-  await rt.api('POST', '/api/v1/oauth-apps', fakeApp(fake, 'microsoft-graph'))
+  await rt.api('POST', '/api/v1/oauth-apps', microsoftGraphApp(fake))
   const { id } = await connectMailbox(rt, fake, { app: 'm365', user: alice.upn, mailbox: { name: 'alice', address: 'incoming+%{key}@example.com' } })
   const processes = [createPool(rt.databaseUrl, 4), createPool(rt.databaseUrl, 4)]
   t.teardown(async () => { for (const pool of processes) await pool.end() })

@@ -7,7 +7,8 @@ import { makeEmail } from '../helpers/emails.ts'
 import { waitFor } from '../helpers/wait.ts'
 import { graphFixture, handledOnce, view } from '../helpers/graph-fixture.ts'
 import { countRows, finishedCount } from '../helpers/rows.ts'
-import { assertNoTokensShown, connectMailbox, fakeApp, serviceDeskProject } from '../helpers/oauth.ts'
+import { assertNoTokensShown, connectMailbox, serviceDeskProject } from '../helpers/oauth.ts'
+import { microsoftGraphApp } from '../helpers/oauth-apps.ts'
 import type { TestRuntime } from '../helpers/runtime.ts'
 
 async function pollUntilHandled (rt: TestRuntime, name: string, n: number): Promise<void> {
@@ -19,7 +20,7 @@ t.test('revoked consent → reauth_required, that mailbox alone stops; a reconne
   const { fake, rt } = await graphFixture(t)
   const alice = fake.addMailbox('alice@contoso.example')
   const carol = fake.addMailbox('carol@contoso.example')
-  await rt.api('POST', '/api/v1/oauth-apps', fakeApp(fake, 'microsoft-graph'))
+  await rt.api('POST', '/api/v1/oauth-apps', microsoftGraphApp(fake))
   const project = await serviceDeskProject(rt)
   for (const [name, box] of [['alice', alice], ['carol', carol]] as const) {
     await connectMailbox(rt, fake, { app: 'm365', user: box.upn, mailbox: { name, serviceDeskProjectId: project.id } })
@@ -71,7 +72,7 @@ t.test('revoked consent → reauth_required, that mailbox alone stops; a reconne
 t.test('Graph refusing a token that was just refreshed → reauth_required too', async t => {
   const { fake, rt } = await graphFixture(t)
   const dave = fake.addMailbox('dave@contoso.example')
-  await rt.api('POST', '/api/v1/oauth-apps', fakeApp(fake, 'microsoft-graph'))
+  await rt.api('POST', '/api/v1/oauth-apps', microsoftGraphApp(fake))
   await connectMailbox(rt, fake, { app: 'm365', user: dave.upn, mailbox: { name: 'dave', address: 'incoming+%{key}@example.com' } })
   await waitFor(async () => (await view(rt, 'dave')).health.state === 'ok', 'first sync')
   // from now on Graph refuses every token of dave's, fresh ones too (e.g. a conditional access policy)
