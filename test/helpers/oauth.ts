@@ -8,6 +8,8 @@
 import * as oidc from 'openid-client'
 import type { Test } from 'tap'
 import type { FakeGraph } from '../fakes/graph/index.ts'
+import type { OAuthAppSpec } from '../../src/oauth/types.ts'
+import { googleApp, microsoftGraphApp, microsoftImapApp } from './oauth-apps.ts'
 import { getApp } from '../../src/oauth/apps/repository.ts'
 import { exchangeCode, scopesOf } from '../../src/oauth/client.ts'
 import { openTokens, saveConnection } from '../../src/oauth/connections/repository.ts'
@@ -17,6 +19,21 @@ import { transaction, type Queryable } from '../../src/db/pool.ts'
 import type { Keyring } from '../../src/shared/crypto.ts'
 import { requestSync } from '../../src/ingestion/request-sync.ts'
 import type { TestRuntime } from './runtime.ts'
+
+export type FakeAppKind = 'microsoft-graph' | 'microsoft-imap' | 'google'
+
+/**
+ * The app JSON of oauth-apps.ts by kind; IMAP apps point at `imap` (a
+ * private Dovecot), else at a closed local port (for tests that never sync).
+ */
+export function fakeApp (
+  fake: FakeGraph, kind: FakeAppKind, o: { name?: string, imap?: { host: string, port: number }, tenant?: string } = {}
+): OAuthAppSpec {
+  const over = { ...(o.name !== undefined ? { name: o.name } : {}), ...(o.tenant !== undefined ? { tenant: o.tenant } : {}) }
+  if (kind === 'microsoft-graph') return microsoftGraphApp(fake, over)
+  const imap = o.imap ?? { host: '127.0.0.1', port: 9 }
+  return kind === 'google' ? googleApp(fake, imap, over) : microsoftImapApp(fake, imap, over)
+}
 
 const REDIRECT_URI = 'https://mailslot.test/oauth/callback'
 
