@@ -56,7 +56,7 @@ t.test('revoked consent → reauth_required, that mailbox alone stops; a reconne
     WHERE name = 'mailbox-sync' AND state IN ('created', 'retry', 'active')`) === 0, 'every sync ran')
   t.equal(fake.tokenRequests.length, tokenRequests, 'no token request')
   t.equal(aliceCalls(), calls, 'no Graph request for alice')
-  t.equal((await view(rt, 'alice')).health.state, 'reauth_required')
+  t.match(await view(rt, 'alice'), { health: { state: 'reauth_required', lastError: stopped.health.lastError } }, 'the same reason after each poll')
   t.equal((await view(rt, 'carol')).health.state, 'ok')
   t.equal(await finishedCount(rt, 'alice'), 1, 'the email written while revoked waits')
 

@@ -31,9 +31,13 @@ function usableUntil (row: Pick<ConnectionRow, 'access_expires_at' | 'connected_
   return expires - Math.min(REFRESH_AHEAD_MS, lifetime / 2)
 }
 
+const reconnect = (account: string, why: string): string =>
+  `the OAuth grant of ${account} is no longer valid (${why}): reconnect the mailbox through a new connect link`
+
+/** Why a mailbox has no usable grant: as recorded when it was found gone. */
 const goneMessage = (row: ConnectionRow | undefined): string => row === undefined
   ? 'the mailbox has no OAuth connection: connect it through a connect link'
-  : `the OAuth grant of ${row.account} is no longer valid (${row.last_error ?? 'revoked'}): reconnect the mailbox through a new connect link`
+  : row.last_error ?? reconnect(row.account, 'revoked')
 
 /** The row's token when usable and not the one refused; else undefined. */
 function usable (keyring: Keyring, row: ConnectionRow, rejected: string | undefined): Usable | undefined {
@@ -64,7 +68,7 @@ async function refreshLocked (ctx: TokensContext, mailboxId: number, rejected: s
     } catch (err) {
       if (err instanceof InvalidClientError) throw new ProviderAuthError(`the OAuth app refused its own credentials: ${err.message}`)
       if (!(err instanceof InvalidGrantError)) throw err
-      const message = `the OAuth grant of ${row.account} is no longer valid (${err.message}): reconnect the mailbox through a new connect link`
+      const message = reconnect(row.account, err.message)
       await markReauthRequired(ctx, client, mailboxId, message)
       return { gone: message }
     }
