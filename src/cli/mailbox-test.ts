@@ -2,7 +2,9 @@
  * `mailslot mailbox test NAME [--json]`: a doctor for one mailbox. Runs its
  * provider's probe (src/providers/probe.ts) with the mailbox's stored
  * settings and cursor and reports each step and what a poll would take.
- * Changes nothing: no flag, no stored email, no cursor, no health update.
+ * Changes nothing: no flag, no stored email, no cursor, no health update
+ * (but a connected mailbox's access token is refreshed when due, as before a
+ * poll, and a grant found revoked shows as reauth_required).
  * Exit 0 when the mailbox would work, 1 when it would not.
  */
 import type { AppContext } from '../context.ts'
@@ -13,15 +15,17 @@ import type { PollPreview, ProbeReport } from '../providers/probe.ts'
 import { probeImap } from '../providers/imap/probe.ts'
 import { probeGraph } from '../providers/graph/probe.ts'
 import { AppError } from '../shared/errors.ts'
+import { connectionTokens } from '../oauth/connections/access-tokens.ts'
 
 export interface MailboxTest extends ProbeReport { mailbox: string, provider: Mailbox['spec']['provider'] }
 
-export async function testMailbox (ctx: Pick<AppContext, 'pool' | 'keyring' | 'settings'>, name: string): Promise<MailboxTest> {
+export async function testMailbox (ctx: Pick<AppContext, 'pool' | 'keyring' | 'settings' | 'boss'>, name: string): Promise<MailboxTest> {
   const mailbox = await loadMailbox(ctx.pool, ctx.keyring, await mailboxIdByName(ctx.pool, name))
   if (mailbox === null) throw new AppError('not_found', `no mailbox named "${name}"`)
   const { spec } = mailbox
   const options = { afterDelivery: spec.afterDelivery ?? 'seen', cursor: mailbox.cursor, maxBytes: maxBytesOf(ctx, mailbox) }
-  const report = spec.provider === 'graph' ? await probeGraph(spec.graph!, options) : await probeImap(spec.imap!, options)
+  const tokens = connectionTokens(ctx, mailbox.id)
+  const report = spec.provider === 'graph' ? await probeGraph(spec.graph!, options, undefined, tokens) : await probeImap(spec.imap!, options, tokens)
   return { mailbox: name, provider: spec.provider, ...report }
 }
 

@@ -20,6 +20,7 @@ import { graphRoutes } from '../graph-webhooks/routes.ts'
 import { projectRoutes } from './routes/projects.ts'
 import { statusLinkRoutes } from './routes/status-links.ts'
 import { webPages } from '../web/index.ts'
+import { oauthAppRoutes } from '../oauth/apps/routes.ts'
 
 export interface AppOptions {
   /** Requests per minute per client on public routes; 0 = no limit. Default MAILSLOT_PUBLIC_RATE_LIMIT. */
@@ -73,6 +74,7 @@ export async function buildApp (ctx: AppContext, opts: AppOptions = {}): Promise
     await api.register(emailRoutes, { ctx })
     await api.register(projectRoutes, { ctx })
     await api.register(statusLinkRoutes, { ctx })
+    await api.register(oauthAppRoutes, { ctx })
   }, { prefix: '/api/v1' })
 
   await app.register(webPages, { ctx, publicRateLimit: opts.publicRateLimit ?? ctx.settings.publicRateLimit })

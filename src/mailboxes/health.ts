@@ -90,6 +90,18 @@ export async function recordFailure (
   await noticeHealth(ctx, db, rows[0])
 }
 
+/**
+ * The mailbox's OAuth grant is gone (src/oauth/connections): `reauth_required`
+ * and no scheduled poll until a reconnect (saveConnection) makes it due again.
+ */
+export async function recordReauthRequired (ctx: EventsContext, db: Queryable, mailboxId: number, message: string): Promise<void> {
+  const { rows } = await db.query<HealthWrite>(
+    healthUpdate(`health_state = 'reauth_required', last_error = $2, consecutive_failures = consecutive_failures + 1,
+       next_poll_at = 'infinity'`),
+    [mailboxId, message.slice(0, 2000)])
+  if (rows.length > 0) await noticeHealth(ctx, db, rows[0])
+}
+
 /** How many mailboxes are in each health state (the metrics gauge). */
 export async function countByHealth (db: Queryable): Promise<Array<{ state: string, n: number }>> {
   const { rows } = await db.query<{ state: string, n: number }>('SELECT health_state AS state, count(*)::int AS n FROM mailboxes GROUP BY 1')

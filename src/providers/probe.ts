@@ -5,6 +5,8 @@
  * nothing: folders are opened read-only, nothing is marked, stored or moved.
  */
 import type { AfterDelivery } from '../mailboxes/types.ts'
+import { errorMessage } from '../shared/errors.ts'
+import type { AccessTokens } from './types.ts'
 
 export type StepName = 'dns' | 'connect' | 'login' | 'folder' | 'list' | 'tenant' | 'token'
 
@@ -57,6 +59,22 @@ export class Probe {
 
   done (preview: PollPreview): ProbeReport {
     return { ok: true, steps: this.steps, preview }
+  }
+}
+
+/**
+ * A connected mailbox's access token, refreshed when due as before a poll
+ * (the newest refresh token stored), as the `token` step; the failed report
+ * when there is none.
+ */
+export async function probeToken (probe: Probe, tokens: AccessTokens | undefined, app: string): Promise<string | ProbeReport> {
+  try {
+    if (tokens === undefined) throw new Error('no access tokens were given for a connected mailbox')
+    const { token } = await tokens.current()
+    probe.pass('token', `the connected account's, through the OAuth app ${app}`)
+    return token
+  } catch (err) {
+    return probe.fail('token', errorMessage(err), 'the account\'s grant is gone or cannot be refreshed: reconnect the mailbox through a new connect link')
   }
 }
 

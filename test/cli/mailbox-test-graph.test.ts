@@ -9,7 +9,7 @@ import { createMailbox, loadMailbox } from '../../src/mailboxes/repository.ts'
 import { saveCursor } from '../../src/mailboxes/sync-state.ts'
 import { GraphProvider } from '../../src/providers/graph/provider.ts'
 import type { GraphCursor } from '../../src/providers/graph/delta.ts'
-import type { MailboxSpec } from '../../src/mailboxes/types.ts'
+import type { GraphAppSettings, MailboxSpec } from '../../src/mailboxes/types.ts'
 import { testMailbox } from '../../src/cli/mailbox-test.ts'
 import { startFakeGraph } from '../fakes/graph/index.ts'
 import { graphClientFor } from '../fakes/graph/clients.ts'
@@ -26,8 +26,8 @@ const rt = await startTestRuntime(t, { role: 'web' })
 const box = fake.addMailbox('support@contoso.example')
 
 let n = 0
-async function mailbox (graph: Partial<NonNullable<MailboxSpec['graph']>> = {}, over: Partial<MailboxSpec> = {}): Promise<{ id: number, name: string }> {
-  const base = graphMailbox(fake, box) as unknown as MailboxSpec
+async function mailbox (graph: Partial<GraphAppSettings> = {}, over: Partial<MailboxSpec> = {}): Promise<{ id: number, name: string }> {
+  const base = graphMailbox(fake, box) as unknown as MailboxSpec & { graph: GraphAppSettings }
   const name = `graph-doctor-${++n}`
   const m = await createMailbox(rt.ctx, rt.ctx.pool, { ...base, name, graph: { ...base.graph!, ...graph }, ...over })
   return { id: m.id, name }

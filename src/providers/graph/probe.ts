@@ -7,8 +7,10 @@
  * Exchange's (PR_MESSAGE_SIZE, the extended property 0x0E08), close to the
  * MIME size, a little larger.
  */
-import type { GraphSettings } from '../../mailboxes/types.ts'
-import { Probe, PreviewTally, type ProbeOptions, type ProbeReport } from '../probe.ts'
+import type { GraphAppSettings, GraphSettings } from '../../mailboxes/types.ts'
+import { Probe, PreviewTally, probeToken, type ProbeOptions, type ProbeReport } from '../probe.ts'
+import type { AccessTokens } from '../types.ts'
+import type { GraphEndpoints } from './endpoints.ts'
 import { explainNetwork } from '../network-errors.ts'
 import { errorMessage } from '../../shared/errors.ts'
 import { appCredential, GraphConnection } from './connection.ts'
@@ -30,10 +32,8 @@ const sizeOf = (m: Listed): number | undefined => {
   return value === undefined ? undefined : Number(value)
 }
 
-export async function probeGraph (s: GraphSettings, o: ProbeOptions, requestTimeoutMs?: number): Promise<ProbeReport> {
-  const probe = new Probe()
-  const e = endpointsOf(s)
-
+/** An app-only mailbox's tenant (the identity platform's discovery document, before any secret is sent) and app token. */
+async function probeApp (probe: Probe, s: GraphAppSettings, e: GraphEndpoints): Promise<{ roles: string[] | undefined } | ProbeReport> {
   // the tenant: an unknown one answers 400 AADSTS90002 here, before any secret is sent
   const discovery = `${e.authorityHost}/${encodeURIComponent(s.tenantId)}/v2.0/.well-known/openid-configuration`
   try {
@@ -49,18 +49,34 @@ export async function probeGraph (s: GraphSettings, o: ProbeOptions, requestTime
       `${e.authorityHost} cannot be reached: ${errorMessage(err)}`)
   }
 
-  let roles: string[] | undefined
   try {
     const token = await appCredential(s, e).getToken(e.scope)
-    roles = tokenRoles(token.token)
+    const roles = tokenRoles(token.token)
     probe.pass('token', `app ${s.clientId}${roles === undefined ? '' : `, application permissions: ${roles.join(', ') || 'none'}`}`)
+    return { roles }
   } catch (err) {
     const said = errorMessage(err).split('\n')[0]
     return probe.fail('token', said, explainAadsts(errorMessage(err)) ?? explainNetwork(err, e.authorityHost, 'NODE_EXTRA_CA_CERTS') ??
       'the identity platform gave the app no token: check graph.tenantId, graph.clientId and graph.clientSecret')
   }
+}
 
-  const conn = new GraphConnection(s, requestTimeoutMs)
+/** `tokens`: a connected mailbox's (graph.oauthApp), which reads with its account's delegated token. */
+export async function probeGraph (
+  s: GraphSettings, o: ProbeOptions, requestTimeoutMs?: number, tokens?: AccessTokens
+): Promise<ProbeReport> {
+  const probe = new Probe()
+  let roles: string[] | undefined
+  if (s.oauthApp === undefined) {
+    const app = await probeApp(probe, s, endpointsOf(s))
+    if ('steps' in app) return app
+    roles = app.roles
+  } else {
+    const token = await probeToken(probe, tokens, s.oauthApp)
+    if (typeof token === 'object') return token
+  }
+
+  const conn = new GraphConnection(s, requestTimeoutMs, tokens)
   const folderPath = `/users/${conn.user}/mailFolders/${encodeURIComponent(s.folder ?? 'Inbox')}`
   try {
     const f = await conn.call(async request => await request(folderPath).select('id,displayName,totalItemCount,unreadItemCount').get() as Folder)
@@ -73,7 +89,7 @@ export async function probeGraph (s: GraphSettings, o: ProbeOptions, requestTime
   }
 
   try {
-    const { refs } = await new GraphProvider(s, o.afterDelivery, requestTimeoutMs).listNew(o.cursor)
+    const { refs } = await new GraphProvider(s, o.afterDelivery, requestTimeoutMs, tokens).listNew(o.cursor)
     const wanted = new Set(refs.map(r => r.key))
     const tally = new PreviewTally(o.maxBytes, 'approximate')
     // newest first: new mail is usually found on the first page

@@ -9,7 +9,8 @@ import { lookup } from 'node:dns/promises'
 import { isIP } from 'node:net'
 import { ImapFlow } from 'imapflow'
 import type { ImapSettings } from '../../mailboxes/types.ts'
-import { Probe, PreviewTally, type ProbeOptions, type ProbeReport } from '../probe.ts'
+import { Probe, PreviewTally, probeToken, type ProbeOptions, type ProbeReport } from '../probe.ts'
+import type { AccessTokens } from '../types.ts'
 import { explainNetwork } from '../network-errors.ts'
 import { errorMessage } from '../../shared/errors.ts'
 import { imapOptions } from './connect.ts'
@@ -22,8 +23,13 @@ const FETCH_CHUNK = 5000
 
 const TLS_WORDS = { implicit: 'TLS', starttls: 'STARTTLS', none: 'no TLS' }
 
-export async function probeImap (s: ImapSettings, o: ProbeOptions): Promise<ProbeReport> {
+/** `tokens`: a connected mailbox's (imap.auth.oauthApp), which logs in with its account's access token. */
+export async function probeImap (settings: ImapSettings, o: ProbeOptions, tokens?: AccessTokens): Promise<ProbeReport> {
   const probe = new Probe()
+  const app = settings.auth?.oauthApp
+  const token = app === undefined ? undefined : await probeToken(probe, tokens, app)
+  if (typeof token === 'object') return token
+  const s: ImapSettings = token === undefined ? settings : { ...settings, auth: { accessToken: token } }
   const options = imapOptions(s)
   const where = `${s.host}:${options.port ?? ''}`
   const networkFailure = (err: unknown): string =>
