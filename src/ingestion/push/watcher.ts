@@ -13,7 +13,8 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { ImapFlow } from 'imapflow'
 import type { AppContext } from '../../context.ts'
 import { loadMailbox } from '../../mailboxes/repository.ts'
-import { connectImap } from '../../providers/imap/connect.ts'
+import { loginImap } from '../../providers/imap/connect.ts'
+import { connectionTokens } from '../../oauth/connections/access-tokens.ts'
 import { ProviderAuthError } from '../../providers/types.ts'
 import { bareError, errorMessage } from '../../shared/errors.ts'
 import type { Logger } from '../../shared/logger.ts'
@@ -27,7 +28,7 @@ const STEADY_MS = 60_000
 /** Longest a logout may take when the connection is let go. */
 const LOGOUT_MS = 2_000
 
-export type WatcherContext = Pick<AppContext, 'pool' | 'keyring' | 'boss' | 'metrics'> & { log: Logger }
+export type WatcherContext = Pick<AppContext, 'pool' | 'keyring' | 'boss' | 'metrics' | 'settings'> & { log: Logger }
 
 /**
  * Milliseconds before connecting again after `failures` failures in a row:
@@ -109,7 +110,7 @@ export class IdleWatcher {
   private async open (): Promise<ImapFlow> {
     const mailbox = await loadMailbox(this.ctx.pool, this.ctx.keyring, this.mailboxId)
     if (mailbox?.spec.imap === undefined) throw new Error('the mailbox is gone')
-    const client = await connectImap(mailbox.spec.imap)
+    const client = await loginImap(mailbox.spec.imap, connectionTokens(this.ctx, this.mailboxId))
     this.client = client
     if (this.stopping.signal.aborted) throw new Error('stopped')
     const folder = mailbox.spec.imap.folder ?? 'INBOX'

@@ -1,7 +1,8 @@
 /** One imapflow connection per session (imapflow does not reconnect). */
 import { ImapFlow, type ImapFlowOptions } from 'imapflow'
 import type { ImapSettings } from '../../mailboxes/types.ts'
-import { ProviderAuthError } from '../types.ts'
+import { ProviderAuthError, type AccessTokens } from '../types.ts'
+import { withAccessToken } from '../access-token.ts'
 
 export function imapOptions (s: ImapSettings): ImapFlowOptions {
   const tls = s.tls ?? 'implicit'
@@ -51,4 +52,15 @@ export async function connectImap (s: ImapSettings): Promise<ImapFlow> {
     throw new Error(`IMAP connection to ${where} failed: ${e.message}`)
   }
   return client
+}
+
+/**
+ * Logs in with the mailbox's password, or, for a connected mailbox
+ * (imap.auth.oauthApp), with its account's access token over XOAUTH2.
+ */
+export async function loginImap (s: ImapSettings, tokens?: AccessTokens): Promise<ImapFlow> {
+  if (s.auth?.oauthApp === undefined) return await connectImap(s)
+  if (tokens === undefined) throw new Error('a connected IMAP mailbox needs its access tokens')
+  return await withAccessToken(tokens, async accessToken => await connectImap({ ...s, auth: { accessToken } }),
+    err => err instanceof ProviderAuthError)
 }

@@ -8,9 +8,8 @@
  */
 import type { ImapFlow } from 'imapflow'
 import type { AfterDelivery, ImapSearch, ImapSettings } from '../../mailboxes/types.ts'
-import { ProviderAuthError, type AccessTokens, type FetchedMessage, type ListResult, type MessageRef, type Provider } from '../types.ts'
-import { withAccessToken } from '../access-token.ts'
-import { connectImap } from './connect.ts'
+import { type AccessTokens, type FetchedMessage, type ListResult, type MessageRef, type Provider } from '../types.ts'
+import { loginImap } from './connect.ts'
 import { searchUids, type ImapCursor } from './search.ts'
 import { headerBlock } from '../../shared/mime.ts'
 import { errorMessage } from '../../shared/errors.ts'
@@ -54,14 +53,11 @@ export class ImapProvider implements Provider {
   constructor (settings: ImapSettings, afterDelivery: AfterDelivery = 'seen', tokens?: AccessTokens) {
     this.settings = settings
     this.afterDelivery = afterDelivery
-    if (settings.auth?.oauthApp !== undefined && tokens === undefined) throw new Error('a connected IMAP mailbox needs its access tokens')
-    this.tokens = settings.auth?.oauthApp === undefined ? undefined : tokens
+    this.tokens = tokens
   }
 
   private async login (): Promise<ImapFlow> {
-    if (this.tokens === undefined) return await connectImap(this.settings)
-    return await withAccessToken(this.tokens, async accessToken => await connectImap({ ...this.settings, auth: { accessToken } }),
-      err => err instanceof ProviderAuthError)
+    return await loginImap(this.settings, this.tokens)
   }
 
   private get folder (): string { return this.settings.folder ?? 'INBOX' }
