@@ -17,6 +17,7 @@ import { mailboxRoutes } from './routes/mailboxes.ts'
 import { emailRoutes } from './routes/emails.ts'
 import { graphRoutes } from '../graph-webhooks/routes.ts'
 import { projectRoutes } from './routes/projects.ts'
+import { oauthAppRoutes } from '../oauth/apps/routes.ts'
 
 export interface AppOptions {
   /** Requests per minute per client on public routes; 0 = no limit. Default MAILSLOT_PUBLIC_RATE_LIMIT. */
@@ -69,6 +70,7 @@ export async function buildApp (ctx: AppContext, opts: AppOptions = {}): Promise
     await api.register(mailboxRoutes, { ctx })
     await api.register(emailRoutes, { ctx })
     await api.register(projectRoutes, { ctx })
+    await api.register(oauthAppRoutes, { ctx })
   }, { prefix: '/api/v1' })
 
   return app

@@ -1,6 +1,6 @@
 /**
  * Secret references: `{file: PATH}` or `{env: NAME}` in place of a secret
- * value (SECRET_PATHS), resolved once, where the spec is read (the
+ * value (a mailbox's SECRET_PATHS, an OAuth app's clientSecret), resolved once, where the spec is read (the
  * configuration file, `mailslot mailbox add`); only the value is stored.
  */
 import { readFile } from 'node:fs/promises'
@@ -31,8 +31,8 @@ function refAt (spec: unknown, p: string): Ref | FieldError | undefined {
 }
 
 /** The first secret path holding a reference (or something shaped like one), if any. */
-export function firstSecretRef (spec: unknown): string | undefined {
-  return SECRET_PATHS.find(p => refAt(spec, p) !== undefined)
+export function firstSecretRef (spec: unknown, paths: readonly string[] = SECRET_PATHS): string | undefined {
+  return paths.find(p => refAt(spec, p) !== undefined)
 }
 
 async function resolveRef (ref: Ref, src: RefSources): Promise<string> {
@@ -53,10 +53,10 @@ async function resolveRef (ref: Ref, src: RefSources): Promise<string> {
 /** A copy of `spec` with every reference replaced by its value, or the first field that cannot be resolved. */
 export type Resolved = { ok: true, spec: unknown } | { ok: false, error: FieldError }
 
-export async function resolveSecretRefs (spec: unknown, src: RefSources): Promise<Resolved> {
+export async function resolveSecretRefs (spec: unknown, src: RefSources, paths: readonly string[] = SECRET_PATHS): Promise<Resolved> {
   if (!isObject(spec)) return { ok: true, spec }
   const out = structuredClone(spec)
-  for (const p of SECRET_PATHS) {
+  for (const p of paths) {
     const ref = refAt(out, p)
     if (ref === undefined) continue
     if ('field' in ref) return { ok: false, error: ref }

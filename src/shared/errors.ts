@@ -11,6 +11,8 @@ export const ERROR_CODES = {
   not_found: { status: 404, message: 'no such resource' },
   mailbox_exists: { status: 409, message: 'a mailbox with that name exists' },
   project_exists: { status: 409, message: 'a project with that path exists' },
+  oauth_app_exists: { status: 409, message: 'an OAuth app with that name exists' },
+  oauth_app_in_use: { status: 409, message: 'a mailbox is connected through this OAuth app' },
   invalid_request: { status: 400, message: 'the request is malformed' },
   payload_too_large: { status: 413, message: 'the request body is too large' },
   unsupported_media_type: { status: 415, message: 'the content type is not supported' },
