@@ -1,7 +1,8 @@
 /**
  * The application as a Fastify plugin tree; src/http/server.ts only starts it.
  * Public routes (probes, Graph webhooks) are rate limited per client;
- * /api/v1 needs the admin bearer token. Slow clients are cut off: headers
+ * /api/v1 needs the admin bearer token; the web pages (src/web) are a scope
+ * of their own with cookies, CSRF and a CSP. Slow clients are cut off: headers
  * must arrive within 10 s and the whole request within 30 s (answered 408),
  * a connection idle for 2 minutes is closed; headers are limited to 16 KB
  * (431) and bodies to 1 MB (413).
@@ -18,6 +19,8 @@ import { emailRoutes } from './routes/emails.ts'
 import { graphRoutes } from '../graph-webhooks/routes.ts'
 import { projectRoutes } from './routes/projects.ts'
 import { oauthAppRoutes } from '../oauth/apps/routes.ts'
+import { statusLinkRoutes } from './routes/status-links.ts'
+import { webPages } from '../web/index.ts'
 
 export interface AppOptions {
   /** Requests per minute per client on public routes; 0 = no limit. Default MAILSLOT_PUBLIC_RATE_LIMIT. */
@@ -71,7 +74,10 @@ export async function buildApp (ctx: AppContext, opts: AppOptions = {}): Promise
     await api.register(emailRoutes, { ctx })
     await api.register(projectRoutes, { ctx })
     await api.register(oauthAppRoutes, { ctx })
+    await api.register(statusLinkRoutes, { ctx })
   }, { prefix: '/api/v1' })
+
+  await app.register(webPages, { ctx, publicRateLimit: opts.publicRateLimit ?? ctx.settings.publicRateLimit })
 
   return app
 }

@@ -9,14 +9,21 @@ import { AppError } from '../shared/errors.ts'
 
 const digest = (s: string): Buffer => createHash('sha256').update(s).digest()
 
+/** `given` is the admin token; digests are compared: constant time whatever the lengths. */
+export function tokenMatches (given: string, token: string): boolean {
+  return timingSafeEqual(digest(given), digest(token))
+}
+
 export function bearerMatches (header: string | undefined, token: string): boolean {
   if (header === undefined || !header.startsWith('Bearer ')) return false
-  // compare digests: constant time whatever the lengths
-  return timingSafeEqual(digest(header.slice(7).trim()), digest(token))
+  return tokenMatches(header.slice(7).trim(), token)
 }
 
 /** Registers auth on the current scope (call inside the /api/v1 plugin). */
-export async function requireAdminToken (app: FastifyInstance, token: string, failedPerMinute = 30): Promise<void> {
+/** Failed authentications a client may make per minute (the API and the sign-in page). */
+export const FAILED_AUTH_PER_MINUTE = 30
+
+export async function requireAdminToken (app: FastifyInstance, token: string, failedPerMinute = FAILED_AUTH_PER_MINUTE): Promise<void> {
   const authorized = (req: FastifyRequest): boolean => bearerMatches(req.headers.authorization, token)
   await app.register(rateLimit, {
     max: failedPerMinute,

@@ -18,6 +18,7 @@ export const ERROR_CODES = {
   unsupported_media_type: { status: 415, message: 'the content type is not supported' },
   rate_limited: { status: 429, message: 'too many requests' },
   not_replayable: { status: 409, message: 'the email cannot be replayed in its current state' },
+  public_url_required: { status: 409, message: 'this needs MAILSLOT_PUBLIC_URL, the base URL people open links at' },
   unavailable: { status: 503, message: 'a dependency is unavailable' },
   internal_error: { status: 500, message: 'internal error' }
 } as const
