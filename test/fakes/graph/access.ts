@@ -1,11 +1,15 @@
-// Which mailbox a Graph request may touch: /me for delegated tokens, any
-// mailbox of the token's tenant for app-only tokens unless an application
-// access policy blocks it.
+// Which mailbox a Graph request may touch: /me for delegated tokens (with a
+// Mail.Read or, to change mail, Mail.ReadWrite scope), any mailbox of the
+// token's tenant for app-only tokens unless an application access policy
+// blocks it.
 import { type GraphCtx, graphError } from './http.ts'
 import type { Mailbox, MailStore } from './mailstore.ts'
 
+/** What a request does with the mailbox: read its profile (any delegated scope), read mail, change mail. */
+export type MailAccess = 'profile' | 'read' | 'write'
+
 /** Resolve `user` ('me', a GUID or a UPN); answers the error and returns undefined when not allowed. */
-export function resolveMailbox (ctx: GraphCtx, store: MailStore, user: string): Mailbox | undefined {
+export function resolveMailbox (ctx: GraphCtx, store: MailStore, user: string, access: MailAccess): Mailbox | undefined {
   const { token } = ctx
   if (user.toLowerCase() === 'me') {
     if (!token.userId) {
@@ -19,7 +23,7 @@ export function resolveMailbox (ctx: GraphCtx, store: MailStore, user: string): 
     graphError(ctx, 404, 'ErrorInvalidUser', `The requested user '${user}' is invalid.`)
     return undefined
   }
-  if (token.userId && token.userId !== mailbox.id) {
+  if (token.userId && (token.userId !== mailbox.id || !scopeAllows(token.scope, access))) {
     graphError(ctx, 403, 'ErrorAccessDenied', 'Access is denied. Check credentials and try again.')
     return undefined
   }
@@ -28,4 +32,10 @@ export function resolveMailbox (ctx: GraphCtx, store: MailStore, user: string): 
     return undefined
   }
   return mailbox
+}
+
+function scopeAllows (scope: string, access: MailAccess): boolean {
+  const scopes = scope.toLowerCase().split(' ').map((s) => s.replace(/^https:\/\/graph\.microsoft\.com\//, ''))
+  if (access === 'profile') return true
+  return scopes.includes('mail.readwrite') || (access === 'read' && scopes.includes('mail.read'))
 }

@@ -2,7 +2,7 @@
 // module only deals with protocol decisions, not with Node's stream plumbing.
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { randomUUID } from 'node:crypto'
-import type { AccessToken } from './tokens.ts'
+import type { AccessToken, Provider, TokenRequest, TokenStore } from './tokens.ts'
 
 export interface Ctx {
   req: IncomingMessage
@@ -61,14 +61,34 @@ export function graphError (ctx: Ctx, status: number, code: string, message: str
 
 /** The identity platform's error shape (AADSTS codes). */
 export function oauthError (ctx: Ctx, status: number, error: string, aadsts: number, description: string): void {
-  send(ctx, status, {
+  send(ctx, status, aadErrorBody(error, aadsts, description))
+}
+
+export function aadErrorBody (error: string, aadsts: number, description: string): { error: string } & Record<string, unknown> {
+  return {
     error,
     error_description: `AADSTS${aadsts}: ${description} Trace ID: ${randomUUID()} Correlation ID: ${randomUUID()} Timestamp: ${new Date().toISOString()}`,
     error_codes: [aadsts],
     timestamp: new Date().toISOString(),
     trace_id: randomUUID(),
     correlation_id: randomUUID(),
-  })
+  }
+}
+
+/** An OAuth endpoint's answer, built first so the token log can record it before it is sent. */
+export interface OAuthAnswer { status: number; body: { error?: string } & Record<string, unknown> }
+
+/** The app's redirect URI carrying an authorization answer (code or error) and the request's `state`. */
+export function redirectBack (redirectUri: string, state: string | undefined, params: Record<string, string>): URL {
+  const target = new URL(redirectUri)
+  for (const [k, v] of Object.entries(params)) target.searchParams.set(k, v)
+  if (state !== undefined) target.searchParams.set('state', state)
+  return target
+}
+
+/** application/x-www-form-urlencoded body (token, revoke, consent forms). */
+export function formBody (ctx: Ctx): URLSearchParams {
+  return new URLSearchParams(ctx.body.toString('utf8'))
 }
 
 /** Graph timestamps have no milliseconds: 2024-05-01T10:00:00Z. */
@@ -84,4 +104,28 @@ export function prefers (ctx: Ctx, pattern: RegExp): RegExpMatchArray | null {
 /** A Graph request that passed the bearer-token check. */
 export interface GraphCtx extends Ctx {
   token: AccessToken
+}
+
+/** Who calls a token endpoint. */
+export interface ClientAuth { clientId: string; secret?: string }
+
+/** Client authentication: secret in the form (client_secret_post) or in HTTP Basic. */
+export function clientCredentials (form: URLSearchParams, authorization: string): ClientAuth {
+  const basic = authorization.match(/^Basic (.+)$/i)
+  const [basicId, basicSecret] = basic ? Buffer.from(basic[1], 'base64').toString('utf8').split(':').map(decodeURIComponent) : []
+  return { clientId: form.get('client_id') ?? basicId ?? '', secret: form.get('client_secret') ?? basicSecret }
+}
+
+/** A token endpoint: client credentials read, the request logged with its outcome, the answer sent. */
+export function answerTokenRequest (
+  ctx: Ctx, tokens: TokenStore, provider: Provider,
+  answer: (form: URLSearchParams, client: ClientAuth, entry: TokenRequest) => OAuthAnswer
+): void {
+  const form = formBody(ctx)
+  const client = clientCredentials(form, header(ctx, 'authorization'))
+  const entry = tokens.logTokenRequest({ provider, grantType: form.get('grant_type') ?? '', clientId: client.clientId, at: Date.now() })
+  const { status, body } = answer(form, client, entry)
+  entry.status = status
+  entry.error = body.error
+  send(ctx, status, body)
 }

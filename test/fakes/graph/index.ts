@@ -1,21 +1,26 @@
-// A local HTTPS fake of Microsoft Graph (mail + subscriptions) and of the
-// identity platform, driven by the real @microsoft/microsoft-graph-client and
-// @azure/identity. See README.md in this folder.
+// A local HTTPS fake of Microsoft Graph (mail + subscriptions), of the
+// Microsoft identity platform and of Google's OAuth/OpenID endpoints, driven by
+// the real @microsoft/microsoft-graph-client, @azure/identity and
+// openid-client. See README.md in this folder.
 import { randomBytes, randomUUID } from 'node:crypto'
 import { fakeCertificate, trustFakeCa } from './cert.ts'
+import { ConsentPages } from './consent.ts'
 import { Delta } from './delta.ts'
 import { Faults } from './faults.ts'
+import { Google, type GoogleApp, type GoogleAuthorizeRequest, type GoogleUser } from './google.ts'
 import { type AuthorizeRequest, Identity } from './identity.ts'
 import { MailRoutes } from './mail-routes.ts'
 import { MailStore, type Mailbox } from './mailstore.ts'
 import { type Delivery, Notifier } from './notifier.ts'
 import { FakeServer, type LoggedRequest } from './server.ts'
 import { type LifecycleEvent, type Subscription, Subscriptions } from './subscriptions.ts'
-import { type App, TokenStore } from './tokens.ts'
+import { type App, type IntrospectionAnswer, type IntrospectionLog, type TokenRequest, TokenStore } from './tokens.ts'
 
 export { trustFakeCa } from './cert.ts'
 export type { FaultMatch, FaultSpec, ActiveFault, Faults } from './faults.ts'
-export type { App } from './tokens.ts'
+export type { App, IntrospectionAnswer, IntrospectionLog, RefreshTokenState, TokenRequest } from './tokens.ts'
+export { GOOGLE_MAIL_SCOPE } from './tokens.ts'
+export type { GoogleApp, GoogleAuthorizeRequest, GoogleUser } from './google.ts'
 export type { Delivery } from './notifier.ts'
 export type { LoggedRequest } from './server.ts'
 export type { LifecycleEvent, Subscription } from './subscriptions.ts'
@@ -30,8 +35,12 @@ export interface FakeGraphOptions {
   handshakeTimeoutMs?: number
   /** accept http://127.0.0.1 / localhost notification URLs (tests); default true */
   allowHttpNotificationUrls?: boolean
-  /** access token lifetime (expires_in); default 3599 */
+  /** access token lifetime (expires_in) of both providers; default 3599 */
   tokenLifetimeSeconds?: number
+  /** GET /authorize shows a sign-in page with Accept / Cancel (browser tests) instead of redirecting at once; default false */
+  consentPage?: boolean
+  /** Google returns a new refresh token on each refresh and spends the old one; default false (as Google does) */
+  googleRotatesRefreshTokens?: boolean
   /** delta page size without Prefer: odata.maxpagesize; default 10 */
   deltaPageSize?: number
   /** delta rounds after the first also return messages changed (e.g. marked read), as real Graph does; default false */
@@ -70,6 +79,39 @@ export interface MailboxHandle {
   addFolder(name: string): { id: string; displayName: string }
   addMessage(folder: string, raw: Buffer | string): { id: string; internetMessageId: string }
   messages(folder?: string): FakeMessage[]
+}
+
+/** A token endpoint's JSON answer. */
+export interface TokenResponse {
+  access_token: string
+  token_type: 'Bearer'
+  expires_in: number
+  scope: string
+  refresh_token?: string
+  id_token?: string
+}
+
+/** The Google flavour: issuer <url>/google, its own apps and users. */
+export interface FakeGoogle {
+  /** `https://localhost:PORT/google`: discovery at `${issuer}/.well-known/openid-configuration` */
+  readonly issuer: string
+  readonly clientId: string
+  readonly clientSecret: string
+  /** authorization endpoint query strings, in order */
+  readonly authorizeRequests: Array<Record<string, string>>
+  /** each refresh returns a new refresh token and spends the old one; default false, as Google does */
+  rotateRefreshTokens: boolean
+  addApp(app?: Partial<GoogleApp>): GoogleApp
+  /** a Google account that can sign in (Gmail or Workspace address) */
+  addUser(email: string, opts?: { sub?: string; name?: string }): GoogleUser
+  /** as if `user` signed in and consented; returns the code */
+  authorize(request: GoogleAuthorizeRequest): string
+  /** tokens as an offline code flow would give them; default scope `openid email https://mail.google.com/` */
+  issueTokens(request: { user: string; scope?: string; clientId?: string }): TokenResponse
+  /** who signs in without login_hint */
+  signInAs(email: string | undefined): void
+  /** the next authorization redirects with ?error= (default access_denied) instead of a code */
+  denyNextAuthorization(error?: string): void
 }
 
 export interface FakeGraph {
@@ -113,6 +155,23 @@ export interface FakeGraph {
   denyNextAuthorization(error?: string, description?: string): void
   /** refresh tokens of `user` (or all) answer invalid_grant from now on */
   revokeRefreshTokens(user?: string): void
+  /** Microsoft delegated tokens as a code flow would give them; default scope `openid profile email offline_access Mail.ReadWrite` */
+  issueTokens(request: { user: string; scope?: string; clientId?: string }): TokenResponse
+  /**
+   * The user (Microsoft mailbox or Google account) withdrew consent: all their refresh tokens
+   * answer invalid_grant, their access tokens stop working (Graph 401, introspection inactive).
+   */
+  revokeGrants(user: string): void
+  /** expires_in of tokens issued from now on (both providers) */
+  tokenLifetimeSeconds: number
+  /** interactive sign-in page at /authorize (both providers) */
+  consentPage: boolean
+  /** every token endpoint request (both providers), with grant type, outcome and presented refresh token */
+  readonly tokenRequests: TokenRequest[]
+  /** RFC 7662 for IMAP logins (Dovecot's oauth2 passdb): active while unexpired, unrevoked and IMAP-scoped */
+  introspect(token: string): IntrospectionAnswer
+  readonly introspections: IntrospectionLog[]
+  readonly google: FakeGoogle
   close(): Promise<void>
 }
 
@@ -138,16 +197,19 @@ export async function startFakeGraph (options: FakeGraphOptions = {}): Promise<F
     defaultPageSize: options.deltaPageSize ?? 10, reportUpdates: options.deltaReportsUpdates ?? false
   }, baseUrl)
   const mail = new MailRoutes(store, delta, baseUrl)
-  const identity = new Identity(tokens, store, baseUrl)
+  const consent = new ConsentPages()
+  consent.enabled = options.consentPage ?? false
+  const identity = new Identity(tokens, store, consent, baseUrl)
+  const google = new Google(tokens, consent, baseUrl, options.googleRotatesRefreshTokens ?? false)
   const faults = new Faults(tokens)
   const server = new FakeServer(tls, {
     store, tokens, faults,
     routes: {
-      identity: (ctx) => identity.handle(ctx),
+      identity: (ctx) => consent.handle(ctx) || google.handle(ctx) || identity.handle(ctx),
       graph: async (ctx, path) => (await subscriptions.handle(ctx, path)) || mail.handle(ctx, path),
     },
   })
-  server.log = notifier.log = options.log ?? true
+  server.log = notifier.log = tokens.log = options.log ?? true
   const port = await server.listen(options.port ?? 0, '127.0.0.1')
   url = `https://localhost:${port}`
 
@@ -172,7 +234,10 @@ export async function startFakeGraph (options: FakeGraphOptions = {}): Promise<F
     requests: server.requests, deliveries: notifier.deliveries, authorizeRequests: identity.authorizeLog,
     get maxConcurrentPerMailbox () { return Math.max(0, ...server.maxInFlight.values()) },
     maxConcurrent: (user) => server.maxInFlight.get(store.get(user).id) ?? 0,
-    resetStats: () => { server.requests.length = 0; notifier.deliveries.length = 0; server.maxInFlight.clear() },
+    resetStats: () => {
+      for (const log of [server.requests, notifier.deliveries, tokens.tokenRequests, tokens.introspections]) log.length = 0
+      server.maxInFlight.clear()
+    },
     addApp: (extra = {}) => tokens.addApp({ tenantId, clientId: randomUUID(), clientSecret: `fake~${randomBytes(24).toString('base64url')}`, ...extra }),
     addMailbox: (userIdOrUpn, opts = {}) => {
       const mailbox = store.addMailbox(userIdOrUpn, { ...opts, tenantId: opts.tenantId ?? tenantId })
@@ -202,6 +267,39 @@ export async function startFakeGraph (options: FakeGraphOptions = {}): Promise<F
     signInAs: (user) => { identity.signInAs = user },
     denyNextAuthorization: (error = 'access_denied', description = 'AADSTS65004: User declined to consent to access the app.') => { identity.nextAuthorizeError = { error, description } },
     revokeRefreshTokens: (user) => tokens.revokeRefreshTokens(user === undefined ? undefined : store.get(user).id),
+    issueTokens: ({ user, scope = 'openid profile email offline_access Mail.ReadWrite', clientId = app.clientId }) => {
+      const registered = tokens.apps.get(clientId)
+      if (!registered) throw new Error(`fake graph: unknown client ${clientId}`)
+      return identity.issueTokens(registered, user, scope) as unknown as TokenResponse
+    },
+    revokeGrants: (user) => {
+      const mailbox = store.find(user)
+      const account = google.users.get(user.toLowerCase())
+      if (!mailbox && !account) throw new Error(`fake graph: no Microsoft mailbox or Google user ${user}`)
+      if (mailbox) tokens.revokeGrant('microsoft', mailbox.id)
+      if (account) tokens.revokeGrant('google', account.sub)
+    },
+    get tokenLifetimeSeconds () { return tokens.lifetimeSeconds },
+    set tokenLifetimeSeconds (seconds) { tokens.lifetimeSeconds = seconds },
+    get consentPage () { return consent.enabled },
+    set consentPage (on) { consent.enabled = on },
+    tokenRequests: tokens.tokenRequests,
+    introspect: (token) => tokens.introspect(token),
+    introspections: tokens.introspections,
+    google: {
+      get issuer () { return google.issuer },
+      clientId: google.defaultApp.clientId,
+      clientSecret: google.defaultApp.clientSecret,
+      authorizeRequests: google.authorizeLog,
+      get rotateRefreshTokens () { return google.rotateRefreshTokens },
+      set rotateRefreshTokens (on) { google.rotateRefreshTokens = on },
+      addApp: (extra) => google.addApp(extra),
+      addUser: (email, opts) => google.addUser(email, opts),
+      authorize: (request) => google.authorize(request),
+      issueTokens: ({ user, scope = 'openid email https://mail.google.com/', clientId }) => google.issueTokens(user, scope, clientId) as unknown as TokenResponse,
+      signInAs: (email) => { google.signInAs = email },
+      denyNextAuthorization: (error = 'access_denied') => { google.nextAuthorizeError = error },
+    },
     close: async () => { notifier.close(); await server.close() },
   }
 }

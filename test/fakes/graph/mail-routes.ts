@@ -25,7 +25,8 @@ export class MailRoutes {
   handle (ctx: GraphCtx, path: string): boolean {
     const user = path.match(USER_PATH)
     if (!user) return false
-    const mailbox = resolveMailbox(ctx, this.store, user[2] ?? user[1])
+    const access = !user[3] ? 'profile' : ctx.method === 'GET' ? 'read' : 'write'
+    const mailbox = resolveMailbox(ctx, this.store, user[2] ?? user[1], access)
     if (!mailbox) return true
     let rest = user[3] ?? ''
     let folder: Folder | undefined

@@ -9,7 +9,7 @@ import { faultResponse } from './faults.ts'
 import { type Ctx, type GraphCtx, graphError, readBody } from './http.ts'
 import type { MailStore } from './mailstore.ts'
 import { USER_PATH } from './mail-routes.ts'
-import type { TokenStore } from './tokens.ts'
+import { GRAPH_AUDIENCE, type TokenStore } from './tokens.ts'
 
 export interface LoggedRequest {
   method: string
@@ -19,8 +19,10 @@ export interface LoggedRequest {
   /** Date.now() when the request arrived */
   at: number
   durationMs?: number
-  /** label of the access token used ("at-1"), to show token reuse */
+  /** label of the access token presented ("at-1"), to show token reuse */
   token?: string
+  /** why the token was refused (401): expired, revoked, wrong audience... */
+  tokenError?: string
   /** id of the mailbox the request addressed */
   mailbox?: string
 }
@@ -101,13 +103,13 @@ export class FakeServer {
     if (deps.routes.identity(ctx)) return
     const version = path.match(/^\/(v1\.0|beta)(\/.*)$/)
     if (!version) return graphError(ctx, 404, 'NotFound', `No fake endpoint for ${ctx.method} ${path}`)
-    const reason = deps.tokens.rejectReason(bearer)
-    if (reason) {
-      return graphError(ctx, 401, 'InvalidAuthenticationToken', reason, { 'www-authenticate': 'Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize", client_id="00000003-0000-0000-c000-000000000000"' })
+    const { issued, reason } = deps.tokens.check(bearer, GRAPH_AUDIENCE)
+    entry.token = issued?.label
+    if (reason || !issued) {
+      entry.tokenError = reason
+      return graphError(ctx, 401, 'InvalidAuthenticationToken', reason ?? '', { 'www-authenticate': 'Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize", client_id="00000003-0000-0000-c000-000000000000"' })
     }
-    const token = deps.tokens.accessTokens.get(bearer!)!
-    entry.token = token.label
-    const graphCtx: GraphCtx = { ...ctx, token }
+    const graphCtx: GraphCtx = { ...ctx, token: issued }
     if (!(await deps.routes.graph(graphCtx, version[2]))) graphError(ctx, 400, 'BadRequest', `Resource not found for the segment '${version[2].split('/')[1]}'.`)
   }
 }

@@ -97,7 +97,7 @@ export class Subscriptions {
     const target = typeof resource === 'string' ? resource.match(RESOURCE) : null
     if (!target) return graphError(ctx, 400, 'InvalidRequest', `Unsupported resource '${resource}'.`)
     const [, user, me, quotedFolder, folderSegment] = target
-    const mailbox = resolveMailbox(ctx, this.store, me ?? decodeURIComponent(user))
+    const mailbox = resolveMailbox(ctx, this.store, me ?? decodeURIComponent(user), 'read')
     if (!mailbox) return
     const folderRef = quotedFolder ?? (folderSegment && decodeURIComponent(folderSegment))
     const folder = folderRef ? this.store.findFolder(mailbox, folderRef) : undefined
