@@ -102,11 +102,13 @@ export function isRetryable (err: Error): boolean {
   return err instanceof RetryableError || isTransientDbError(err)
 }
 
-export async function fail (ctx: AppContext, email: Claimed, err: Error): Promise<void> {
+/** Records a failure: retried later, or `failed` for good; `parsed`, when the email was read before it failed, is kept. */
+export async function fail (ctx: AppContext, email: Claimed, err: Error, parsed?: ParsedEmail): Promise<void> {
   const retry = isRetryable(err) && email.attempts < MAX_ATTEMPTS
   await ctx.pool.query(
-    `UPDATE inbound_emails SET status = $2, last_error = $3, handled_at = CASE WHEN $2 = 'failed' THEN now() END WHERE id = $1`,
-    [email.id, retry ? 'received' : 'failed', err.message.slice(0, 2000)])
+    `UPDATE inbound_emails SET status = $2, last_error = $3, handled_at = CASE WHEN $2 = 'failed' THEN now() END,
+       parsed = coalesce($4::jsonb, parsed) WHERE id = $1`,
+    [email.id, retry ? 'received' : 'failed', err.message.slice(0, 2000), parsed === undefined ? null : jsonWithoutNul(parsedSummary(parsed))])
   if (retry) {
     // base × 1, 2, 4, 8 (2 s, 4 s, 8 s, 16 s by default), or longer if the endpoint
     // asked (Retry-After); a new job per try keeps one email's retries from holding back a batch

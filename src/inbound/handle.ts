@@ -30,8 +30,11 @@ export const DELIVERIES_IN_FLIGHT = 8
 
 type Parse = (email: Claimed, mailbox: Mailbox | null) => Promise<ParseResult>
 
-async function handleOne (ctx: AppContext, email: Claimed, mailbox: Mailbox | null, memo: BatchMemo, parse: Parse): Promise<Finished> {
+async function handleOne (
+  ctx: AppContext, email: Claimed, mailbox: Mailbox | null, memo: BatchMemo, parse: Parse, parses: Map<number, ParsedEmail>
+): Promise<Finished> {
   const parsed = await parse(email, mailbox)
+  if (!isParseRejection(parsed)) parses.set(email.id, parsed)
   const done = (outcome: Outcome, p: ParsedEmail | null): Finished => ({ email, outcome, parsed: p })
   if (isParseRejection(parsed)) return done({ status: 'rejected', reason: parsed.rejected, detail: parsed.detail }, null)
   if (!email.raw_complete) return done({ status: 'rejected', reason: 'too_large', detail: 'only the headers were downloaded' }, parsed)
@@ -61,16 +64,18 @@ export async function handleEmails (ctx: AppContext, ids: number[]): Promise<voi
   const mailboxOf = (email: Claimed): Mailbox | null | Error => email.mailbox_id === null ? null : mailboxes.get(email.mailbox_id) ?? null
   const memo = batchMemo()
   const parse = batchParses(ctx.parseLane, claimed, mailboxOf)
+  // kept for a delivery that fails: a failed email still shows its subject and sender
+  const parses = new Map<number, ParsedEmail>()
   /** Parses and handles one email; a failure is recorded (retry or `failed`) and gives null. */
   const guarded = async (email: Claimed): Promise<Finished | null> => {
     try {
       const mailbox = mailboxOf(email)
       if (mailbox instanceof Error) throw mailbox
-      return await handleOne(ctx, email, mailbox, memo, parse)
+      return await handleOne(ctx, email, mailbox, memo, parse, parses)
     } catch (err) {
       const e = asError(err)
       ctx.log.warn({ emailId: email.id, mailbox: email.mailbox_name, err: e }, 'email handling failed')
-      await fail(ctx, email, e)
+      await fail(ctx, email, e, parses.get(email.id))
       return null
     }
   }

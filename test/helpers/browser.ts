@@ -41,3 +41,11 @@ export async function startBrowser (t: Test): Promise<TestBrowser> {
     }
   }
 }
+
+/** Signs `page` in to the admin pages with `token`; it is then on /admin/mailboxes. */
+export async function signIn (page: Page, address: string, token: string): Promise<void> {
+  await page.goto(`${address}/admin`)
+  await page.getByLabel('Admin token').fill(token)
+  await page.getByRole('button', { name: 'Sign in' }).click()
+  await page.waitForURL('**/admin/mailboxes')
+}
