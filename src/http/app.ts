@@ -21,6 +21,7 @@ import { projectRoutes } from './routes/projects.ts'
 import { oauthAppRoutes } from '../oauth/apps/routes.ts'
 import { statusLinkRoutes } from './routes/status-links.ts'
 import { webPages } from '../web/index.ts'
+import { connectLinkRoutes } from './routes/connect-links.ts'
 
 export interface AppOptions {
   /** Requests per minute per client on public routes; 0 = no limit. Default MAILSLOT_PUBLIC_RATE_LIMIT. */
@@ -75,6 +76,7 @@ export async function buildApp (ctx: AppContext, opts: AppOptions = {}): Promise
     await api.register(projectRoutes, { ctx })
     await api.register(oauthAppRoutes, { ctx })
     await api.register(statusLinkRoutes, { ctx })
+    await api.register(connectLinkRoutes, { ctx })
   }, { prefix: '/api/v1' })
 
   await app.register(webPages, { ctx, publicRateLimit: opts.publicRateLimit ?? ctx.settings.publicRateLimit })

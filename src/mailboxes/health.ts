@@ -46,6 +46,12 @@ export async function recordFailure (
     [mailboxId, backoffSeconds(kind, rows[0].n, intervalSeconds)])
 }
 
+/** A mailbox its owner just reconnected (a new OAuth grant): a fresh start, polled at once. */
+export async function markReconnected (db: Queryable, mailboxId: number): Promise<void> {
+  await db.query(
+    `UPDATE mailboxes SET health_state = 'pending', last_error = NULL, consecutive_failures = 0, next_poll_at = now() WHERE id = $1`, [mailboxId])
+}
+
 /** How many mailboxes are in each health state (the metrics gauge). */
 export async function countByHealth (db: Queryable): Promise<Array<{ state: string, n: number }>> {
   const { rows } = await db.query<{ state: string, n: number }>('SELECT health_state AS state, count(*)::int AS n FROM mailboxes GROUP BY 1')

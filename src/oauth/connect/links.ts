@@ -7,6 +7,9 @@ import { randomBytes } from 'node:crypto'
 import type { Queryable } from '../../db/pool.ts'
 import { linkTokenHash, looksLikeLinkToken, newLinkToken } from '../../shared/link-token.ts'
 import type { MailboxSpec } from '../../mailboxes/types.ts'
+import { resealSecrets } from '../../mailboxes/secrets.ts'
+import { resealColumn, type ResealCount } from '../../db/reseal.ts'
+import type { Keyring } from '../../shared/crypto.ts'
 
 export type LinkState = 'open' | 'used' | 'expired'
 
@@ -110,4 +113,9 @@ export async function claimLink (db: Queryable, id: string): Promise<boolean> {
 export async function recentLinks (db: Queryable, limit = 50): Promise<ConnectLink[]> {
   const { rows } = await db.query<LinkRow>(`${SELECT} ORDER BY created_at DESC, id LIMIT $1`, [limit])
   return rows.map(fromRow)
+}
+
+/** Every link's sealed secrets re-encrypted under the first key (`mailslot secrets rotate`). */
+export async function resealLinkSecrets (db: Queryable, keyring: Keyring): Promise<ResealCount> {
+  return await resealColumn(db, keyring, { table: 'connect_links', id: 'id', column: 'secrets', reseal: resealSecrets })
 }
