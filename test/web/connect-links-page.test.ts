@@ -41,7 +41,7 @@ t.test('the admin creates a link; its URL is shown once', async t => {
   t.equal(created.status(), 200)
   linkUrl = await admin.getByLabel('Link to send to the mailbox owner').inputValue()
   t.match(linkUrl, new RegExp(`^${publicUrl}/connect/[A-Za-z0-9_-]{43}$`))
-  const { rows } = await rt.ctx.pool.query("SELECT mailbox, apps, expires_at - created_at AS lifetime FROM connect_links")
+  const { rows } = await rt.ctx.pool.query('SELECT mailbox, apps, expires_at - created_at AS lifetime FROM connect_links')
   t.same(rows[0].mailbox, { name: 'acme', serviceDeskProjectId: project.id })
   t.same(rows[0].apps, ['m365'])
   t.equal(rows[0].lifetime.days, 3)
