@@ -4,6 +4,8 @@ import type { Settings } from '../config/settings.ts'
 import { validateMailboxJson } from '../mailboxes/schema.ts'
 import { createMailbox, getMailboxView, listMailboxes, resealMailboxSecrets, type MailboxView } from '../mailboxes/repository.ts'
 import { resealClientStates } from '../graph-webhooks/subscriptions/repository.ts'
+import { resealAppSecrets } from '../oauth/apps/repository.ts'
+import { resealConnectionTokens } from '../oauth/connections/repository.ts'
 import type { MailboxSpec } from '../mailboxes/types.ts'
 import { requestSync } from '../ingestion/request-sync.ts'
 import { errorMessage, fieldError } from '../shared/errors.ts'
@@ -110,7 +112,7 @@ export const commands: Record<string, Command> = {
       process.stderr.write(errors.map(e => `mailslot: configuration error: ${e}\n`).join(''))
       return 2
     }
-    process.stdout.write(`ok: ${config.mailboxes.length} mailboxes, ${config.projects.length} projects\n`)
+    process.stdout.write(`ok: ${config.mailboxes.length} mailboxes, ${config.projects.length} projects, ${config.oauthApps.length} OAuth apps\n`)
     return 0
   },
 
@@ -118,7 +120,9 @@ export const commands: Record<string, Command> = {
     // one table after the other; each row is compare-and-set, so running processes may keep writing
     const counts = await withRuntime(settings, async (rt) => [
       await resealMailboxSecrets(rt.ctx.pool, rt.ctx.keyring),
-      await resealClientStates(rt.ctx.pool, rt.ctx.keyring)
+      await resealClientStates(rt.ctx.pool, rt.ctx.keyring),
+      await resealAppSecrets(rt.ctx.pool, rt.ctx.keyring),
+      await resealConnectionTokens(rt.ctx.pool, rt.ctx.keyring)
     ])
     for (const c of counts) {
       process.stdout.write(`${c.name}: ${c.rotated} re-encrypted, ${c.current} already under the first key` +

@@ -13,7 +13,8 @@
 import type { AppContext } from '../context.ts'
 import { recordFailure } from '../mailboxes/health.ts'
 import { createProvider } from '../providers/index.ts'
-import { ProviderAuthError, type MessageRef } from '../providers/types.ts'
+import { ProviderAuthError, ReauthRequiredError, type MessageRef } from '../providers/types.ts'
+import { connectionTokens } from '../oauth/connections/access-tokens.ts'
 import type { QueuePayloads } from '../queue/queues.ts'
 import { BATCHES_PER_COMMIT, groupWithin, processBatches, refBytes } from './batch.ts'
 import { intervalOf, loadForSync, maxBytesOf } from './sync.ts'
@@ -49,7 +50,7 @@ async function fetchInOneSession (ctx: AppContext, jobs: FetchJob[]): Promise<Fe
   }
   if (mailbox === null) return jobs.map(job => ({ id: job.id, status: 'completed' })) // deleted meanwhile
   const target = { id: mailbox.id, name: mailbox.spec.name }
-  const provider = createProvider(mailbox)
+  const provider = createProvider(mailbox, connectionTokens(ctx, mailbox.id))
   try {
     const groups = combineJobs(jobs)
     const batches = groups.map(group => group.flatMap(job => job.data.refs) as MessageRef[])
@@ -58,8 +59,11 @@ async function fetchInOneSession (ctx: AppContext, jobs: FetchJob[]): Promise<Fe
     if (error === undefined) return completed
     const auth = error instanceof ProviderAuthError
     ctx.log.warn({ mailbox: mailbox.spec.name, err: bareError(error) }, 'mailbox fetch failed')
-    // the jobs that completed stay completed even when the database cannot take the health row
-    await recordFailure(ctx.pool, mailbox.id, auth ? 'auth' : 'network', errorMessage(error), intervalOf(ctx, mailbox)).catch(() => {})
+    // the jobs that completed stay completed even when the database cannot take the health row;
+    // a grant found gone has its health recorded already
+    if (!(error instanceof ReauthRequiredError)) {
+      await recordFailure(ctx.pool, mailbox.id, auth ? 'auth' : 'network', errorMessage(error), intervalOf(ctx, mailbox)).catch(() => {})
+    }
     return [...completed, ...jobs.slice(completed.length).map(j => failed(j, error))]
   } finally {
     await provider.close().catch(() => {})

@@ -13,12 +13,13 @@ import type { AppContext } from '../context.ts'
 import { lockKey, unlock } from '../db/locks.ts'
 import { releaseClient } from '../db/pool.ts'
 import { loadMailbox, mailboxFromRow, type MailboxRow } from '../mailboxes/repository.ts'
-import { recordFailure, recordSuccessAndUnlock } from '../mailboxes/health.ts'
+import { recordFailure, recordReauthRequired, recordSuccessAndUnlock } from '../mailboxes/health.ts'
 import { lockAndStartPoll, saveCursor } from '../mailboxes/sync-state.ts'
 import type { Mailbox } from '../mailboxes/types.ts'
 import type { Logger } from '../shared/logger.ts'
 import { createProvider } from '../providers/index.ts'
-import { ProviderAuthError, type Provider } from '../providers/types.ts'
+import { ProviderAuthError, ReauthRequiredError, type Provider } from '../providers/types.ts'
+import { connectionTokens } from '../oauth/connections/access-tokens.ts'
 import { storedKeys } from '../inbound/store.ts'
 import { insert, send } from '../queue/boss.ts'
 import { syncKeys, type QueuePayloads } from '../queue/queues.ts'
@@ -100,7 +101,7 @@ async function syncLocked (ctx: AppContext, job: QueuePayloads['mailbox-sync'], 
   const log = (): Logger => ctx.log.child({ mailbox: mailbox.spec.name, reason: job.reason })
   let provider: Provider | undefined
   try {
-    provider = createProvider(mailbox)
+    provider = createProvider(mailbox, connectionTokens(ctx, mailbox.id))
     const { refs, cursor } = await provider.listNew(mailbox.cursor)
     if (cursor !== undefined) await saveCursor(ctx.pool, mailbox.id, cursor)
     // stored before (e.g. a crash between commit and mark): only mark them
@@ -134,6 +135,11 @@ async function syncLocked (ctx: AppContext, job: QueuePayloads['mailbox-sync'], 
     const outcome = { listed: refs.length, stored, queuedBatches: later.flat().length }
     return { outcome, nextPollSeconds: await nextSyncSeconds(ctx, mailbox, intervalOf(ctx, mailbox)) }
   } catch (err) {
+    if (err instanceof ReauthRequiredError) {
+      // nothing was asked of the provider; the health says so again, whatever a sync running meanwhile recorded
+      await recordReauthRequired(ctx.pool, mailbox.id, err.message)
+      return { outcome: { listed: 0, stored: 0, queuedBatches: 0 } }
+    }
     const auth = err instanceof ProviderAuthError
     // counted and logged first: with the database down, the health row cannot say it
     ctx.metrics.syncs.inc({ result: auth ? 'auth_failed' : 'failed' })

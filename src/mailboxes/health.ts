@@ -52,6 +52,17 @@ export async function markReconnected (db: Queryable, mailboxId: number): Promis
     `UPDATE mailboxes SET health_state = 'pending', last_error = NULL, consecutive_failures = 0, next_poll_at = now() WHERE id = $1`, [mailboxId])
 }
 
+/**
+ * The mailbox's OAuth grant is gone (src/oauth/connections): `reauth_required`
+ * and no scheduled poll until a reconnect (saveConnection) makes it due again.
+ */
+export async function recordReauthRequired (db: Queryable, mailboxId: number, message: string): Promise<void> {
+  await db.query(
+    `UPDATE mailboxes SET health_state = 'reauth_required', last_error = $2, consecutive_failures = consecutive_failures + 1,
+       next_poll_at = 'infinity' WHERE id = $1`,
+    [mailboxId, message.slice(0, 2000)])
+}
+
 /** How many mailboxes are in each health state (the metrics gauge). */
 export async function countByHealth (db: Queryable): Promise<Array<{ state: string, n: number }>> {
   const { rows } = await db.query<{ state: string, n: number }>('SELECT health_state AS state, count(*)::int AS n FROM mailboxes GROUP BY 1')

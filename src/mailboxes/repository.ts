@@ -39,12 +39,19 @@ export interface MailboxRow {
   sub_expires_at?: Date | null
   sub_state?: string | null
   sub_last_error?: string | null
+  // joined from oauth_connections and oauth_apps by VIEW_SQL
+  conn_app?: string | null
+  conn_account?: string | null
+  conn_state?: ConnectionView['state'] | null
+  conn_connected_at?: Date | null
 }
 
-/** Mailboxes with their Graph subscription; an active one past its expiry shows as `expired`. */
+/** Mailboxes with their Graph subscription (an active one past its expiry shows as `expired`) and their OAuth connection. */
 const VIEW_SQL = `SELECT m.*, s.subscription_id AS sub_id, s.expires_at AS sub_expires_at, s.last_error AS sub_last_error,
-    CASE WHEN s.state = 'active' AND s.expires_at <= now() THEN 'expired' ELSE s.state END AS sub_state
-  FROM mailboxes m LEFT JOIN graph_subscriptions s ON s.mailbox_id = m.id`
+    CASE WHEN s.state = 'active' AND s.expires_at <= now() THEN 'expired' ELSE s.state END AS sub_state,
+    a.name AS conn_app, c.account AS conn_account, c.state AS conn_state, c.connected_at AS conn_connected_at
+  FROM mailboxes m LEFT JOIN graph_subscriptions s ON s.mailbox_id = m.id
+    LEFT JOIN oauth_connections c ON c.mailbox_id = m.id LEFT JOIN oauth_apps a ON a.id = c.app_id`
 
 const iso = (d: Date | null): string | null => d === null ? null : d.toISOString()
 
@@ -64,7 +71,9 @@ export function toView (row: MailboxRow): MailboxView {
     subscription: row.sub_state == null
       ? null
       : { id: row.sub_id ?? null, expiresAt: iso(row.sub_expires_at ?? null), state: row.sub_state, lastError: row.sub_last_error ?? null },
-    connection: null
+    connection: row.conn_state == null
+      ? null
+      : { app: row.conn_app!, account: row.conn_account!, state: row.conn_state, connectedAt: row.conn_connected_at!.toISOString() }
   }
 }
 

@@ -24,7 +24,8 @@ const imap = {
       additionalProperties: false,
       properties: {
         accessToken: { type: 'string', minLength: 1, maxLength: 16384 },
-        oauthConnectionId: { type: 'string', minLength: 1, maxLength: 200 }
+        /** Set by the connect flow alone (connectOnlyError). */
+        oauthApp: { type: 'string', minLength: 1, maxLength: 63 }
       },
       minProperties: 1,
       maxProperties: 1
@@ -44,8 +45,13 @@ const imap = {
 const graph = {
   type: 'object',
   additionalProperties: false,
-  required: ['tenantId', 'clientId', 'clientSecret', 'user'],
+  required: ['user'],
+  // app-only credentials, unless the connect flow made it a delegated mailbox
+  if: { not: { required: ['oauthApp'] } },
+  then: { required: ['tenantId', 'clientId', 'clientSecret'] },
   properties: {
+    /** Set by the connect flow alone (connectOnlyError). */
+    oauthApp: { type: 'string', minLength: 1, maxLength: 63 },
     tenantId: { type: 'string', minLength: 1, maxLength: 200 },
     clientId: { type: 'string', minLength: 1, maxLength: 200 },
     clientSecret: { type: 'string', minLength: 1, maxLength: 4096 },
@@ -156,8 +162,22 @@ export function deliveryUrlError (spec: { delivery?: { kind: string, url?: strin
   return why === undefined ? undefined : { field: 'delivery.url', message: `is refused: ${why}` }
 }
 
+/**
+ * A mailbox that names an OAuth app is one a customer connected: only the
+ * connect flow (src/oauth/connections) makes it, with the grant it stores.
+ */
+export function connectOnlyError (spec: {
+  imap?: { auth?: { oauthApp?: string } }, graph?: { oauthApp?: string }
+}): FieldError | undefined {
+  const field = spec.imap?.auth?.oauthApp !== undefined ? 'imap.auth.oauthApp' : (spec.graph?.oauthApp !== undefined ? 'graph.oauthApp' : undefined)
+  return field === undefined
+    ? undefined
+    : { field, message: 'is set when a customer connects the mailbox through a connect link (POST /api/v1/connect-links)' }
+}
+
 export function validateMailboxJson (value: unknown, allowPrivateWebhooks: boolean): MailboxValidation {
   if (!validate(value)) return { ok: false, error: describeSchemaErrors(validate.errors) }
-  const refused = deliveryUrlError(value as Parameters<typeof deliveryUrlError>[0], allowPrivateWebhooks)
+  const spec = value as Parameters<typeof deliveryUrlError>[0] & Parameters<typeof connectOnlyError>[0]
+  const refused = connectOnlyError(spec) ?? deliveryUrlError(spec, allowPrivateWebhooks)
   return refused === undefined ? { ok: true } : { ok: false, error: refused }
 }

@@ -5,6 +5,7 @@
  * sync applies the same one.
  */
 import type { Queryable } from '../db/pool.ts'
+import { AWAITING_RECONNECT } from '../oauth/connections/repository.ts'
 
 export interface DueRule {
   /** A live subscription is due this long before it expires. */
@@ -29,11 +30,15 @@ export async function subscriptionStatus (
   return rows[0] ?? null
 }
 
-/** Graph mailboxes needing work: in webhook mode with no subscription or a due one; polled with one left over. */
+/**
+ * Graph mailboxes needing work: in webhook mode with no subscription or a due
+ * one; polled with one left over. Not those waiting for a reconnect: no
+ * token could be had for them.
+ */
 export async function mailboxesNeedingSubscriptionWork (db: Queryable, rule: DueRule): Promise<number[]> {
   const { rows } = await db.query<{ id: number }>(
     `SELECT m.id FROM mailboxes m LEFT JOIN graph_subscriptions s ON s.mailbox_id = m.id
-     WHERE m.provider = 'graph' AND CASE WHEN coalesce(m.config->>'mode', 'webhook') = 'webhook'
+     WHERE m.provider = 'graph' AND NOT ${AWAITING_RECONNECT} AND CASE WHEN coalesce(m.config->>'mode', 'webhook') = 'webhook'
        THEN s.mailbox_id IS NULL OR ${DUE}
        ELSE s.mailbox_id IS NOT NULL END`,
     [rule.renewBeforeSeconds, rule.hasPublicUrl])

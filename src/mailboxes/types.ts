@@ -23,7 +23,12 @@ export interface ImapSettings {
   tls?: TlsMode
   user: string
   password?: string
-  auth?: { accessToken?: string, oauthConnectionId?: string }
+  /**
+   * Instead of `password`: a bearer token (XOAUTH2), or `oauthApp`, the
+   * OAuth app a customer connected the mailbox through (its tokens in
+   * src/oauth/connections); the connect flow alone sets that one.
+   */
+  auth?: { accessToken?: string, oauthApp?: string }
   /** Default `INBOX`. */
   folder?: string
   /** Default `unseen`. */
@@ -39,10 +44,7 @@ export interface ImapSettings {
   ca?: string
 }
 
-export interface GraphSettings {
-  tenantId: string
-  clientId: string
-  clientSecret: string
+interface GraphMailboxSettings {
   user: string
   /** Default `Inbox`. */
   folder?: string
@@ -51,6 +53,24 @@ export interface GraphSettings {
   authorityHost?: string
   baseUrl?: string
 }
+
+/** App-only access: the app's own credentials (client credentials grant). */
+export interface GraphAppSettings extends GraphMailboxSettings {
+  tenantId: string
+  clientId: string
+  clientSecret: string
+  oauthApp?: undefined
+}
+
+/** Delegated access: a customer's grant to this OAuth app (src/oauth/connections); set by the connect flow alone. */
+export interface GraphDelegatedSettings extends GraphMailboxSettings {
+  oauthApp: string
+  tenantId?: undefined
+  clientId?: undefined
+  clientSecret?: undefined
+}
+
+export type GraphSettings = GraphAppSettings | GraphDelegatedSettings
 
 export type Delivery =
   | { kind: 'builtin' }

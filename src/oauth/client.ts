@@ -60,7 +60,8 @@ function cacheKey (app: OAuthApp): string {
 
 async function discover (app: OAuthApp): Promise<oidc.Configuration> {
   const auth = oidc.ClientSecretPost(app.clientSecret)
-  const options = { timeout: TIMEOUT_SECONDS }
+  // ID tokens' signatures checked too (against the provider's JWKS), not only their claims
+  const options = { timeout: TIMEOUT_SECONDS, execute: [oidc.enableNonRepudiationChecks] }
   if (app.kind === 'google') return await oidc.discovery(new URL(app.issuer!), app.clientId, undefined, auth, options)
   const host = app.authorityHost!
   const fromHost: oidc.CustomFetch = async (url, init) =>

@@ -44,3 +44,24 @@ export interface Provider {
 export class ProviderAuthError extends Error {
   constructor (message: string) { super(message); this.name = 'ProviderAuthError' }
 }
+
+/**
+ * The OAuth grant of a connected mailbox is gone (revoked, expired, password
+ * reset): no refresh and no login until its owner reconnects it. The health
+ * is already recorded (`reauth_required`) where this was found out.
+ */
+export class ReauthRequiredError extends Error {
+  constructor (message: string) { super(message); this.name = 'ReauthRequiredError' }
+}
+
+/** A connected mailbox's access tokens (src/oauth/connections implements it). */
+export interface AccessTokens {
+  /**
+   * A token valid for a while yet, refreshed ahead of expiry; after the
+   * server refused `rejected`, one newer than it. `refreshed`: refreshed for
+   * this call. Throws ReauthRequiredError when the grant is gone.
+   */
+  current: (rejected?: string) => Promise<{ token: string, refreshed: boolean }>
+  /** The server refused a token just refreshed: the grant is gone (recorded); throws ReauthRequiredError. */
+  refused: (message: string) => Promise<never>
+}

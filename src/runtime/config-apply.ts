@@ -1,10 +1,11 @@
 /**
  * Applies a checked MAILSLOT_CONFIG (config-file.ts) at start: declared
- * mailboxes and projects are created or updated and marked as declared; a
- * mailbox the file declared before and no longer declares is deleted as
- * DELETE /api/v1/mailboxes/:name does; such a project is kept, because
- * deleting it would delete its issues, and reported. Unmarked entries (API,
- * CLI) are never touched.
+ * mailboxes, projects and OAuth apps are created or updated and marked as
+ * declared; a mailbox the file declared before and no longer declares is
+ * deleted as DELETE /api/v1/mailboxes/:name does, and so is such an app
+ * unless mailboxes are connected through it (then it is kept, and
+ * reported); such a project is kept, because deleting it would delete its
+ * issues, and reported. Unmarked entries (API, CLI) are never touched.
  */
 import { ConfigError } from '../config/settings.ts'
 import { undeclaredMailboxes, deleteMailbox, upsertMailbox } from '../mailboxes/repository.ts'
@@ -15,6 +16,7 @@ import { requestSync } from '../ingestion/request-sync.ts'
 import type { AppContext } from '../context.ts'
 import { AppError } from '../shared/errors.ts'
 import type { DeclaredConfig } from './config-file.ts'
+import { deleteApp, undeclaredApps, upsertApp } from '../oauth/apps/repository.ts'
 
 /** Arbitrary constant: processes starting together apply the file one after the other. */
 const CONFIG_LOCK = 727_002
@@ -31,7 +33,28 @@ export async function applyConfigFile (ctx: AppContext, config: DeclaredConfig):
   }
 }
 
-async function applyLocked (ctx: AppContext, { file, mailboxes, projects }: DeclaredConfig): Promise<void> {
+async function applyLocked (ctx: AppContext, { file, mailboxes, projects, oauthApps }: DeclaredConfig): Promise<void> {
+  for (const [i, app] of oauthApps.entries()) {
+    try {
+      await upsertApp(ctx.pool, ctx.keyring, app, { declared: true })
+    } catch (err) {
+      if (err instanceof AppError) throw new ConfigError('MAILSLOT_CONFIG', `${file}: oauthApps[${i}] "${app.name}": ${err.message}`)
+      throw err
+    }
+  }
+  const keptApps: string[] = []
+  for (const name of await undeclaredApps(ctx.pool, oauthApps.map(a => a.name))) {
+    try {
+      await deleteApp(ctx.pool, name)
+    } catch (err) {
+      if (!(err instanceof AppError)) throw err
+      // in use: kept until its mailboxes are gone; not_found: deleted meanwhile through the API
+      if (err.code === 'oauth_app_in_use') keptApps.push(name)
+    }
+  }
+  if (keptApps.length > 0) {
+    ctx.log.warn({ file, oauthApps: keptApps }, 'OAuth apps no longer declared in the configuration file are kept while mailboxes are connected through them')
+  }
   for (const m of mailboxes) {
     const { view, created } = await upsertMailbox(ctx.pool, ctx.keyring, m, { declared: true })
     // as POST /api/v1/mailboxes does: a new mailbox is read at once, not at the next scheduler round
@@ -58,5 +81,5 @@ async function applyLocked (ctx: AppContext, { file, mailboxes, projects }: Decl
   if (released.length > 0) {
     ctx.log.warn({ file, projects: released }, 'projects no longer declared in the configuration file are kept with their issues')
   }
-  ctx.log.info({ file, mailboxes: mailboxes.length, projects: projects.length, removedMailboxes: removed }, 'config file applied')
+  ctx.log.info({ file, mailboxes: mailboxes.length, projects: projects.length, oauthApps: oauthApps.length, removedMailboxes: removed }, 'config file applied')
 }

@@ -1,6 +1,6 @@
 /**
- * MAILSLOT_CONFIG: a YAML (or JSON) file of declared mailboxes and built-in
- * projects. Reading it needs no database: parse, resolve secret references,
+ * MAILSLOT_CONFIG: a YAML (or JSON) file of declared mailboxes, built-in
+ * projects and OAuth apps. Reading it needs no database: parse, resolve secret references,
  * validate; every error names the file, the entry and the field.
  * config-apply.ts then writes what it declares.
  */
@@ -13,12 +13,16 @@ import { resolveSecretRefs } from '../mailboxes/secret-refs.ts'
 import type { MailboxSpec } from '../mailboxes/types.ts'
 import { newProjectSchema, type NewProject } from '../handlers/builtin/projects.ts'
 import { strictAjv } from '../shared/strict-ajv.ts'
+import { validateAppJson } from '../oauth/apps/schema.ts'
+import type { OAuthAppSpec } from '../oauth/types.ts'
 import { errorCode, errorMessage } from '../shared/errors.ts'
 
 export interface DeclaredConfig {
   file: string
   mailboxes: MailboxSpec[]
   projects: NewProject[]
+  /** With their defaults filled in. */
+  oauthApps: OAuthAppSpec[]
 }
 
 const SECTIONS = ['mailboxes', 'projects', 'oauthApps']
@@ -73,6 +77,23 @@ async function checkMailboxes (items: unknown[], baseDir: string, allowPrivate: 
   return out
 }
 
+async function checkApps (items: unknown[], baseDir: string, errors: string[]): Promise<OAuthAppSpec[]> {
+  const seen = new Map<string, number>()
+  const out: OAuthAppSpec[] = []
+  for (const [i, item] of items.entries()) {
+    const label = entryLabel('oauthApps', i, (item as { name?: unknown } | null)?.name)
+    const resolved = await resolveSecretRefs(item, { baseDir, env: process.env }, ['clientSecret'])
+    if (!resolved.ok) { errors.push(`${label}: ${resolved.error.field} ${resolved.error.message}`); continue }
+    const check = validateAppJson(resolved.spec)
+    if (!check.ok) { errors.push(`${label}: ${check.error.field} ${check.error.message}`); continue }
+    const first = seen.get(check.spec.name)
+    if (first !== undefined) { errors.push(`${label}: name is declared twice (also oauthApps[${first}])`); continue }
+    seen.set(check.spec.name, i)
+    out.push(check.spec)
+  }
+  return out
+}
+
 function checkProjects (items: unknown[], errors: string[]): NewProject[] {
   const seen = new Map<string, number>()
   const out: NewProject[] = []
@@ -95,16 +116,14 @@ function checkProjects (items: unknown[], errors: string[]): NewProject[] {
 /** The declared entries, or every error found (each one line: `FILE: entry: field message`). */
 export async function checkConfigFile (file: string, allowPrivateWebhooks: boolean): Promise<{ config: DeclaredConfig, errors: string[] }> {
   const errors: string[] = []
-  const config: DeclaredConfig = { file, mailboxes: [], projects: [] }
+  const config: DeclaredConfig = { file, mailboxes: [], projects: [], oauthApps: [] }
   const doc = await readDoc(file)
   if (typeof doc === 'string') return { config, errors: [`${file} ${doc}`] }
   for (const key of Object.keys(doc)) if (!SECTIONS.includes(key)) errors.push(`${key} is not a known section (${SECTIONS.join(', ')})`)
-  config.mailboxes = await checkMailboxes(list(doc, 'mailboxes', errors), path.dirname(path.resolve(file)), allowPrivateWebhooks, errors)
+  const baseDir = path.dirname(path.resolve(file))
+  config.mailboxes = await checkMailboxes(list(doc, 'mailboxes', errors), baseDir, allowPrivateWebhooks, errors)
   config.projects = checkProjects(list(doc, 'projects', errors), errors)
-  // refused rather than ignored: a declared app that silently did nothing would be a silent drop
-  list(doc, 'oauthApps', errors).forEach((app, i) => {
-    errors.push(`${entryLabel('oauthApps', i, (app as { name?: unknown } | null)?.name)}: OAuth apps are not supported in this version`)
-  })
+  config.oauthApps = await checkApps(list(doc, 'oauthApps', errors), baseDir, errors)
   return { config, errors: errors.map(e => `${file}: ${e}`) }
 }
 

@@ -103,7 +103,7 @@ t.test('config check: ok on a good file without a database; every error names fi
   const good = await write('good.yml', `mailboxes:\n  - name: a\n    provider: imap\n    imap: { host: h, user: u, password: { file: pw } }\n  - ${JSON.stringify(unreachable('b'))}\nprojects: [{ path: g/p }]\noauthApps: []\n`)
   const ok = await runCli(['config', 'check', good], {})
   t.equal(ok.code, 0, ok.stderr)
-  t.equal(ok.stdout, 'ok: 2 mailboxes, 1 projects\n')
+  t.equal(ok.stdout, 'ok: 2 mailboxes, 1 projects, 0 OAuth apps\n')
 
   const cases: Array<[string, string, RegExp]> = [
     ['missing-file.yml', 'mailboxes:\n  - name: a\n    provider: imap\n    imap: { host: h, user: u, password: { file: /nonexistent/pw } }\n',
@@ -116,7 +116,13 @@ t.test('config check: ok on a good file without a database; every error names fi
     ['field.yml', 'mailboxes: [{ name: p, provider: imap, imap: { host: h, user: u, port: x } }]\n', /field\.yml: mailboxes\[0\] "p": imap\.port must be integer/],
     ['twice.yml', `mailboxes: [${JSON.stringify(unreachable('d'))}, ${JSON.stringify(unreachable('d'))}]\n`, /twice\.yml: mailboxes\[1\] "d": name is declared twice \(also mailboxes\[0\]\)/],
     ['project.yml', 'projects: [{ path: nogroup }]\n', /project\.yml: projects\[0\] "nogroup": path must match pattern/],
-    ['oauth.yml', 'oauthApps: [{ name: m365 }]\n', /oauth\.yml: oauthApps\[0\] "m365": OAuth apps are not supported in this version/],
+    ['oauth.yml', 'oauthApps: [{ name: m365 }]\n', /oauth\.yml: oauthApps\[0\] "m365": kind is required/],
+    ['oauth-secret.yml', 'oauthApps: [{ name: g, kind: google, clientId: c, clientSecret: { env: MAILSLOT_TEST_UNSET } }]\n',
+      /oauth-secret\.yml: oauthApps\[0\] "g": clientSecret cannot be resolved: environment variable MAILSLOT_TEST_UNSET is not set/],
+    ['oauth-kind.yml', 'oauthApps: [{ name: g, kind: google, clientId: c, clientSecret: s, tenant: t }]\n',
+      /oauth-kind\.yml: oauthApps\[0\] "g": tenant is for Microsoft apps only/],
+    ['oauth-connect.yml', 'mailboxes: [{ name: c, provider: imap, imap: { host: h, user: u, auth: { oauthApp: g } } }]\n',
+      /oauth-connect\.yml: mailboxes\[0\] "c": imap\.auth\.oauthApp is set when a customer connects the mailbox through a connect link/],
     ['section.yml', 'mailbox: []\n', /section\.yml: mailbox is not a known section/],
     ['list.yml', 'mailboxes: { name: a }\n', /list\.yml: mailboxes must be a list/],
     ['syntax.yml', 'mailboxes:\n  - name: a\n   provider: imap\n', /syntax\.yml is not valid YAML: .* at line \d+, column \d+/],

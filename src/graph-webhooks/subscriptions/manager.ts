@@ -23,6 +23,7 @@ import { deleteSubscriptionRow, getSubscription, saveActive, saveFailure, saveHe
 import { lifetimeMs, renewBeforeMs } from './timing.ts'
 import { bareError, errorMessage } from '../../shared/errors.ts'
 import { UndecryptableError } from '../../shared/crypto.ts'
+import { connectionTokens } from '../../oauth/connections/access-tokens.ts'
 
 export type SubscriptionJob = QueuePayloads['graph-subscription']
 
@@ -50,7 +51,8 @@ async function handle (ctx: AppContext, job: SubscriptionJob): Promise<void> {
     return
   }
   if (mailbox === null || mailbox.spec.graph === undefined) return
-  const t: Target = { ctx, mailbox, conn: new GraphConnection(mailbox.spec.graph), row: await getSubscription(ctx.pool, mailbox.id) }
+  const conn = new GraphConnection(mailbox.spec.graph, undefined, connectionTokens(ctx, mailbox.id))
+  const t: Target = { ctx, mailbox, conn, row: await getSubscription(ctx.pool, mailbox.id) }
   if ((mailbox.spec.mode ?? 'webhook') !== 'webhook') { await retire(t); return }
   const row = t.row
   const live = row?.state === 'active' && row.subscription_id !== null && (row.expires_at?.getTime() ?? 0) > Date.now()

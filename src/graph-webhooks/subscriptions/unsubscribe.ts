@@ -10,6 +10,7 @@ import type { AppContext } from '../../context.ts'
 import { deleteSubscription } from './graph-api.ts'
 import { getSubscription, withSubscriptionLock } from './repository.ts'
 import { bareError } from '../../shared/errors.ts'
+import { connectionTokens } from '../../oauth/connections/access-tokens.ts'
 
 export async function deleteWithSubscription (ctx: AppContext, name: string, deleteMailbox: () => Promise<void>): Promise<void> {
   const id = await mailboxIdByName(ctx.pool, name)
@@ -18,7 +19,9 @@ export async function deleteWithSubscription (ctx: AppContext, name: string, del
     if (row?.subscription_id != null) {
       try {
         const mailbox = await loadMailbox(ctx.pool, ctx.keyring, id)
-        if (mailbox?.spec.graph !== undefined) await deleteSubscription(new GraphConnection(mailbox.spec.graph), row.subscription_id)
+        if (mailbox?.spec.graph !== undefined) {
+          await deleteSubscription(new GraphConnection(mailbox.spec.graph, undefined, connectionTokens(ctx, id)), row.subscription_id)
+        }
       } catch (err) {
         ctx.log.warn({ mailbox: name, err: bareError(err) }, 'graph subscription not deleted: it expires on its own')
       }

@@ -9,7 +9,7 @@ type SchemaObject = Record<string, unknown> & { properties?: Record<string, Sche
 
 /** A response describes what is there; input rules (required, allOf…) do not apply. */
 function describeOnly (node: SchemaObject): void {
-  for (const k of ['required', 'allOf', 'not', 'minProperties', 'maxProperties', '$id']) delete node[k]
+  for (const k of ['required', 'allOf', 'if', 'then', 'not', 'minProperties', 'maxProperties', '$id']) delete node[k]
   for (const child of Object.values(node.properties ?? {})) describeOnly(child)
 }
 

@@ -8,7 +8,7 @@
  */
 import type { FastifyInstance } from 'fastify'
 import { strictValidatorCompiler } from '../../shared/strict-ajv.ts'
-import { deliveryUrlError, mailboxSchema } from '../../mailboxes/schema.ts'
+import { connectOnlyError, deliveryUrlError, mailboxSchema } from '../../mailboxes/schema.ts'
 import { createMailbox, deleteMailbox, getMailboxView, listMailboxes } from '../../mailboxes/repository.ts'
 import type { MailboxSpec } from '../../mailboxes/types.ts'
 import type { AppContext } from '../../context.ts'
@@ -32,7 +32,7 @@ export async function mailboxRoutes (app: FastifyInstance, opts: { ctx: AppConte
       if (ref !== undefined) throw fieldError(ref, 'must be the value: secret references ({file}, {env}) are read only from MAILSLOT_CONFIG and mailbox add')
     }
   }, async (req, reply) => {
-    const refused = deliveryUrlError(req.body, ctx.settings.webhookAllowPrivate)
+    const refused = connectOnlyError(req.body) ?? deliveryUrlError(req.body, ctx.settings.webhookAllowPrivate)
     if (refused !== undefined) throw fieldError(refused.field, refused.message)
     const view = await createMailbox(ctx.pool, ctx.keyring, req.body)
     req.log.info({ mailbox: view.name }, 'mailbox created')

@@ -7,7 +7,7 @@
  * left out / counted as done. Requests run ≤ 4 at a time per mailbox.
  */
 import type { AfterDelivery, GraphSettings } from '../../mailboxes/types.ts'
-import type { FetchedMessage, ListResult, MessageRef, Provider } from '../types.ts'
+import type { AccessTokens, FetchedMessage, ListResult, MessageRef, Provider } from '../types.ts'
 import { GraphConnection } from './connection.ts'
 import { advanceGraphCursor, listByDelta } from './delta.ts'
 import { statusOf } from './errors.ts'
@@ -24,8 +24,8 @@ export class GraphProvider implements Provider {
   private readonly afterDelivery: AfterDelivery
   private destination: Promise<string> | undefined
 
-  constructor (settings: GraphSettings, afterDelivery: AfterDelivery = 'seen', requestTimeoutMs?: number) {
-    this.conn = new GraphConnection(settings, requestTimeoutMs)
+  constructor (settings: GraphSettings, afterDelivery: AfterDelivery = 'seen', requestTimeoutMs?: number, tokens?: AccessTokens) {
+    this.conn = new GraphConnection(settings, requestTimeoutMs, tokens)
     this.folder = settings.folder ?? 'Inbox'
     this.afterDelivery = afterDelivery
   }

@@ -8,7 +8,8 @@
  */
 import type { ImapFlow } from 'imapflow'
 import type { AfterDelivery, ImapSearch, ImapSettings } from '../../mailboxes/types.ts'
-import type { FetchedMessage, ListResult, MessageRef, Provider } from '../types.ts'
+import { ProviderAuthError, type AccessTokens, type FetchedMessage, type ListResult, type MessageRef, type Provider } from '../types.ts'
+import { withAccessToken } from '../access-token.ts'
 import { connectImap } from './connect.ts'
 import { searchUids, type ImapCursor } from './search.ts'
 import { headerBlock } from '../../shared/mime.ts'
@@ -45,12 +46,22 @@ export function uidSet (uids: number[]): string {
 export class ImapProvider implements Provider {
   private readonly settings: ImapSettings
   private readonly afterDelivery: AfterDelivery
+  /** A connected mailbox's (imap.auth.oauthApp): logs in with XOAUTH2. */
+  private readonly tokens: AccessTokens | undefined
   private client: ImapFlow | undefined
   private lock: { release: () => void } | undefined
 
-  constructor (settings: ImapSettings, afterDelivery: AfterDelivery = 'seen') {
+  constructor (settings: ImapSettings, afterDelivery: AfterDelivery = 'seen', tokens?: AccessTokens) {
     this.settings = settings
     this.afterDelivery = afterDelivery
+    if (settings.auth?.oauthApp !== undefined && tokens === undefined) throw new Error('a connected IMAP mailbox needs its access tokens')
+    this.tokens = settings.auth?.oauthApp === undefined ? undefined : tokens
+  }
+
+  private async login (): Promise<ImapFlow> {
+    if (this.tokens === undefined) return await connectImap(this.settings)
+    return await withAccessToken(this.tokens, async accessToken => await connectImap({ ...this.settings, auth: { accessToken } }),
+      err => err instanceof ProviderAuthError)
   }
 
   private get folder (): string { return this.settings.folder ?? 'INBOX' }
@@ -59,7 +70,7 @@ export class ImapProvider implements Provider {
   /** Connects and opens the folder once per provider instance (one session). */
   private async open (): Promise<ImapFlow> {
     if (this.client === undefined) {
-      const client = await connectImap(this.settings)
+      const client = await this.login()
       this.client = client
       try {
         this.lock = await client.getMailboxLock(this.folder)

@@ -1,0 +1,107 @@
+/**
+ * Connected mailboxes without a browser: an OAuth app pointing at the fake
+ * identity platform (test/fakes/graph), a code from the fake's authorize()
+ * (as if the customer signed in and consented), the real code exchange
+ * (src/oauth/client.ts) and the real saveConnection; then a poll at once, as
+ * after the connect flow.
+ */
+import * as oidc from 'openid-client'
+import type { Test } from 'tap'
+import type { FakeGraph } from '../fakes/graph/index.ts'
+import type { OAuthAppSpec } from '../../src/oauth/types.ts'
+import { getApp } from '../../src/oauth/apps/repository.ts'
+import { exchangeCode, scopesOf } from '../../src/oauth/client.ts'
+import { openTokens, saveConnection } from '../../src/oauth/connections/repository.ts'
+import { connectedMailboxSpec, type ConnectableMailbox } from '../../src/oauth/connections/mailbox-spec.ts'
+import { createMailbox, mailboxIdByName } from '../../src/mailboxes/repository.ts'
+import { transaction } from '../../src/db/pool.ts'
+import { requestSync } from '../../src/ingestion/request-sync.ts'
+import type { TestRuntime } from './runtime.ts'
+
+export type FakeAppKind = 'microsoft-graph' | 'microsoft-imap' | 'google'
+
+/** The app JSON of an app registered at the fake; IMAP apps need the IMAP server (a private Dovecot). */
+export function fakeApp (
+  fake: FakeGraph, kind: FakeAppKind, o: { name?: string, imap?: { host: string, port: number }, tenant?: string } = {}
+): OAuthAppSpec {
+  const imap = o.imap === undefined ? {} : { imap: { host: o.imap.host, port: o.imap.port, tls: 'none' as const } }
+  if (kind === 'google') {
+    return { name: o.name ?? 'gmail', kind: 'google', clientId: fake.google.clientId, clientSecret: fake.google.clientSecret, issuer: fake.google.issuer, ...imap }
+  }
+  const microsoft = { kind: 'microsoft' as const, clientId: fake.clientId, clientSecret: fake.clientSecret, tenant: o.tenant ?? 'organizations', authorityHost: fake.url }
+  return kind === 'microsoft-graph'
+    ? { name: o.name ?? 'm365', ...microsoft, access: 'graph', graphBaseUrl: fake.url }
+    : { name: o.name ?? 'm365-imap', ...microsoft, access: 'imap', ...imap }
+}
+
+const REDIRECT_URI = 'https://mailslot.test/oauth/callback'
+
+/** The fake's grant (code → tokens, ID token validated) for `user` through the stored app `appName`. */
+export async function grantOf (rt: TestRuntime, fake: FakeGraph, appName: string, user: string): ReturnType<typeof exchangeCode> {
+  const app = await getApp(rt.ctx.pool, rt.ctx.keyring, appName)
+  if (app === null) throw new Error(`no OAuth app ${appName}`)
+  const codeVerifier = oidc.randomPKCECodeVerifier()
+  const nonce = oidc.randomNonce()
+  const state = oidc.randomState()
+  const asked = { clientId: app.clientId, redirectUri: REDIRECT_URI, scope: scopesOf(app), user, nonce, codeChallenge: await oidc.calculatePKCECodeChallenge(codeVerifier), codeChallengeMethod: 'S256' }
+  const code = app.kind === 'google' ? fake.google.authorize(asked) : fake.authorize({ ...asked, tenant: app.tenant })
+  const callbackUrl = new URL(`${REDIRECT_URI}?${new URLSearchParams({ code, state }).toString()}`)
+  return await exchangeCode(app, { callbackUrl, redirectUri: REDIRECT_URI, expectedState: state, codeVerifier, nonce })
+}
+
+/**
+ * Connects `user`'s mailbox through the stored app `appName`: a new mailbox
+ * from `mailbox` (the connect link's mailbox JSON), or, given a name, a
+ * reconnect of that mailbox (its settings, cursor and emails kept).
+ */
+export async function connectMailbox (
+  rt: TestRuntime, fake: FakeGraph, o: { app: string, user: string, mailbox: ConnectableMailbox | string }
+): Promise<{ id: number, name: string }> {
+  const { tokens, account } = await grantOf(rt, fake, o.app, o.user)
+  const app = (await getApp(rt.ctx.pool, rt.ctx.keyring, o.app))!
+  const id = await transaction(rt.ctx.pool, async (client) => {
+    const mailboxId = typeof o.mailbox === 'string'
+      ? await mailboxIdByName(client, o.mailbox)
+      : (await createMailbox(client, rt.ctx.keyring, connectedMailboxSpec(app, account.account, o.mailbox))).id
+    await saveConnection(client, rt.ctx.keyring, { mailboxId, appId: app.id, account, tokens })
+    return mailboxId
+  })
+  await requestSync(rt.ctx, id, 'manual')
+  return { id, name: typeof o.mailbox === 'string' ? o.mailbox : o.mailbox.name }
+}
+
+/** A built-in project with Service Desk on: where a customer's connected mailbox sends its mail. */
+export async function serviceDeskProject (
+  rt: TestRuntime, path = 'customer/support'
+): Promise<{ id: number, issues: () => Promise<Array<{ title: string, serviceDesk: boolean }>> }> {
+  const res = await rt.api('POST', '/api/v1/projects', { path, serviceDesk: true })
+  if (res.status !== 201) throw new Error(`project: ${res.status} ${res.text}`)
+  const id = res.body.id as number
+  return { id, issues: async () => (await rt.api('GET', `/api/v1/projects/${id}/issues`)).body.items }
+}
+
+/** The sealed tokens of every connection, opened: to check that none of them leaks. */
+export async function storedTokens (rt: TestRuntime): Promise<string[]> {
+  const { rows } = await rt.ctx.pool.query<{ tokens: Buffer }>('SELECT tokens FROM oauth_connections')
+  return rows.flatMap(r => Object.values(openTokens(rt.ctx.keyring, r.tokens)))
+}
+
+/**
+ * No client secret, access token or refresh token (stored now, or presented
+ * to the fake before) in the logs, the API's answers or /metrics; and no
+ * JWT-shaped text at all (access and ID tokens are JWTs).
+ */
+export async function assertNoTokensShown (t: Test, rt: TestRuntime, fake: FakeGraph): Promise<void> {
+  const presented = fake.tokenRequests.flatMap(r => r.refreshToken ?? [])
+  const secrets = [fake.clientSecret, fake.google.clientSecret, ...await storedTokens(rt), ...presented]
+  const shown = {
+    logs: rt.logs(),
+    mailboxes: (await rt.api('GET', '/api/v1/mailboxes')).text,
+    apps: (await rt.api('GET', '/api/v1/oauth-apps')).text,
+    metrics: (await rt.api('GET', '/metrics')).text
+  }
+  for (const [where, text] of Object.entries(shown)) {
+    t.notOk(secrets.some(s => text.includes(s)), `no secret or token in ${where}`)
+    t.notMatch(text, /eyJ[\w-]{8,}\.[\w-]{8,}/, `nothing JWT-shaped in ${where}`)
+  }
+}
