@@ -5,7 +5,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import { execFile } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
-import { ClientSecretCredential } from '@azure/identity'
+import { AuthorizationCodeCredential, ClientSecretCredential } from '@azure/identity'
 import { startFakeGraph } from './graph/index.ts'
 import { GRAPH_SCOPE, credentialFor, graphClientFor } from './graph/clients.ts'
 
@@ -131,6 +131,17 @@ t.test('authorize: method form, signInAs, denial and bad requests', async (t) =>
   t.equal((await fetch(`${fake.url}/common/discovery/v2.0/keys`)).status, 200)
   t.equal((await fetch(`${fake.url}/common/oauth2/v2.0/token`)).status, 405)
   t.throws(() => fake.authorize({ clientId: 'nope', redirectUri: 'x', scope: '', user: alice.id }))
+})
+
+t.test('MSAL redeems a code for organizations ({tenantid} issuer) and for the tenant', async (t) => {
+  for (const tenant of ['organizations', fake.tenantId]) {
+    const code = fake.authorize({ clientId: fake.clientId, redirectUri: 'http://localhost/cb', scope: 'openid profile offline_access Mail.ReadWrite', user: alice.upn })
+    const credential = new AuthorizationCodeCredential(tenant, fake.clientId, fake.clientSecret, code, 'http://localhost/cb', {
+      authorityHost: fake.url, disableInstanceDiscovery: true,
+    })
+    const { token } = await credential.getToken('Mail.ReadWrite')
+    t.equal((await fetch(`${fake.url}/v1.0/me/messages`, { headers: { authorization: `Bearer ${token}` } })).status, 200, tenant)
+  }
 })
 
 t.test('trustFakeCa is what makes the SDKs trust the fake, in-process (checked in a clean child process)', async (t) => {

@@ -78,7 +78,8 @@ t.test('refresh keeps the refresh token by default; rotation on request', async 
 t.test('token endpoint refusals in Google wording', async (t) => {
   const verifier = client.randomPKCECodeVerifier()
   const base = { grant_type: 'authorization_code', client_id: google.clientId, client_secret: google.clientSecret, redirect_uri: REDIRECT }
-  const pkce = google.authorize({ redirectUri: REDIRECT, scope: SCOPES, user: carol.email, codeChallenge: await client.calculatePKCECodeChallenge(verifier) })
+  const codeChallenge = await client.calculatePKCECodeChallenge(verifier)
+  const pkce = google.authorize({ redirectUri: REDIRECT, scope: SCOPES, user: carol.email, codeChallenge })
   t.match((await post('/token', { ...base, code: pkce })).json, { error: 'invalid_grant', error_description: 'Missing code verifier.' })
   t.match((await post('/token', { ...base, code: pkce, code_verifier: 'x'.repeat(43) })).json, { error: 'invalid_grant', error_description: 'Invalid code verifier.' })
   t.match((await post('/token', { ...base, code: pkce, code_verifier: verifier, redirect_uri: 'http://elsewhere/' })).json, { error: 'redirect_uri_mismatch' })
