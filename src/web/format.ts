@@ -26,7 +26,7 @@ export function tone (state: string | null | undefined): 'good' | 'bad' | 'warn'
   switch (state) {
     case 'ok': case 'delivered': case 'connected': case 'active': case 'used': return 'good'
     case 'failing': case 'auth_failed': case 'reauth_required': case 'failed': case 'expired': return 'bad'
-    case 'rejected': case 'processing': case 'received': case 'pending': case 'open': return 'warn'
+    case 'rejected': case 'open': return 'warn'
     default: return 'idle'
   }
 }

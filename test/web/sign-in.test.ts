@@ -70,3 +70,36 @@ t.test('a form POST without a valid CSRF token is refused with a 403 page', asyn
   t.equal(ok.status, 303)
   t.equal(ok.headers.get('location'), '/admin/mailboxes')
 })
+
+/** A browser-less sign-in form: the CSRF cookie and token of a GET /admin, then POSTs with them. */
+async function signInForm (address: string): Promise<(token: string) => Promise<Response>> {
+  const res = await fetch(`${address}/admin`)
+  const cookie = res.headers.getSetCookie().map(c => c.split(';')[0]).join('; ')
+  const csrf = /name="_csrf" value="([^"]+)"/.exec(await res.text())?.[1] ?? ''
+  return async (token) => await fetch(`${address}/admin`, {
+    method: 'POST', redirect: 'manual', headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ _csrf: csrf, token })
+  })
+}
+
+t.test('failed sign-ins are rate limited like the API (30 a minute); a right token is never counted or refused', async t => {
+  const own = await startTestRuntime(t, { role: 'web' })
+  const post = await signInForm(String(own.address))
+  for (let i = 0; i < 30; i++) t.equal((await post(`wrong-token-${i}-xxxxxxxx`)).status, 401)
+  const limited = await post('wrong-token-again-xxxxxxx')
+  t.equal(limited.status, 429)
+  t.match(limited.headers.get('content-type'), /text\/html/)
+  t.match(await limited.text(), /Too many failed sign-ins/)
+  t.equal((await post(own.token)).status, 303, 'the right token still signs in')
+})
+
+t.test('behind an https MAILSLOT_PUBLIC_URL the cookies are Secure', async t => {
+  const own = await startTestRuntime(t, { role: 'web', env: { MAILSLOT_PUBLIC_URL: 'https://mailslot.example.com' } })
+  const res = await (await signInForm(String(own.address)))(own.token)
+  t.equal(res.status, 303)
+  const [session] = res.headers.getSetCookie().filter(c => c.startsWith('mailslot_admin='))
+  t.match(session, /; Secure/)
+  t.match(session, /; HttpOnly/)
+  t.match(session, /; SameSite=Strict/)
+  const page = await fetch(`${own.address}/admin`)
+  t.match(page.headers.getSetCookie().join('\n'), /_csrf=.*; Secure/, 'the CSRF cookie too')
+})

@@ -8,6 +8,7 @@ import type { AppContext } from '../../context.ts'
 import { mailboxIdByName } from '../../mailboxes/repository.ts'
 import { createStatusLink } from '../../status-links/repository.ts'
 import { AppError, errorResponseSchema } from '../../shared/errors.ts'
+import { strictValidatorCompiler } from '../../shared/strict-ajv.ts'
 
 export const STATUS_LINK_DEFAULT_DAYS = 30
 export const STATUS_LINK_MAX_DAYS = 365
@@ -25,7 +26,8 @@ export async function statusLinkRoutes (app: FastifyInstance, opts: { ctx: AppCo
         properties: { expiresInDays: { type: 'integer', minimum: 1, maximum: STATUS_LINK_MAX_DAYS } }
       },
       response: { 201: { type: 'object', properties: { url: { type: 'string' }, expiresAt: { type: 'string' } } }, '4xx': errorResponseSchema }
-    }
+    },
+    validatorCompiler: strictValidatorCompiler
   }, async (req, reply) => {
     const mailboxId = await mailboxIdByName(ctx.pool, req.params.name)
     const base = ctx.settings.publicUrl
