@@ -10,7 +10,8 @@ import type { MailboxSpec } from '../../mailboxes/types.ts'
 import { AppError, fieldError } from '../../shared/errors.ts'
 import { listApps } from '../apps/repository.ts'
 import { linkMailboxError } from './link-mailbox.ts'
-import { insertLink, type LinkMailbox, type NewLink } from './links.ts'
+import type { ConnectableMailbox } from '../connections/mailbox-spec.ts'
+import { insertLink, type NewLink } from './links.ts'
 
 export interface ConnectLinkRequest {
   /** An existing mailbox's name (reconnect it), or the JSON of the mailbox to create. */
@@ -81,7 +82,7 @@ function accountOf (view: MailboxView): string | null {
 async function newMailboxTarget (ctx: Ctx, json: Record<string, unknown>): Promise<Target> {
   const bad = linkMailboxError(json, ctx.settings.webhookAllowPrivate)
   if (bad !== undefined) throw fieldError(bad.field, bad.message)
-  const mailbox = json as LinkMailbox
+  const mailbox = json as ConnectableMailbox
   if (await existingMailbox(ctx, mailbox.name) !== null) throw new AppError('mailbox_exists', `a mailbox named "${mailbox.name}" exists: to reconnect it, give its name as "mailbox"`)
   const { config, secrets } = splitSecrets(mailbox as MailboxSpec)
   return { mailbox: config, mailboxId: null, secrets: sealSecrets(ctx.keyring, secrets), loginHint: null }

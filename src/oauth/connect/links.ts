@@ -6,20 +6,18 @@
 import { randomBytes } from 'node:crypto'
 import type { Queryable } from '../../db/pool.ts'
 import { linkTokenHash, looksLikeLinkToken, newLinkToken } from '../../shared/link-token.ts'
-import type { MailboxSpec } from '../../mailboxes/types.ts'
+import type { ConnectableMailbox } from '../connections/mailbox-spec.ts'
 import { resealSecrets } from '../../mailboxes/secrets.ts'
 import { resealColumn, type ResealCount } from '../../db/reseal.ts'
 import type { Keyring } from '../../shared/crypto.ts'
 
 export type LinkState = 'open' | 'used' | 'expired'
 
-/** The mailbox JSON a link carries, secrets split off (`{name}` alone for a reconnect). */
-export type LinkMailbox = Omit<MailboxSpec, 'provider' | 'imap' | 'graph'>
-
 export interface ConnectLink {
   /** Public id (API answers, the admin page); the token is another thing. */
   id: string
-  mailbox: LinkMailbox
+  /** The new mailbox's JSON, secrets split off; `{name}` alone for a reconnect. */
+  mailbox: ConnectableMailbox
   /** The mailbox a reconnect link is for; null when the link creates one. */
   mailboxId: number | null
   /** The new mailbox's sealed secrets (mailboxes/secrets.ts), if it has any. */
@@ -35,7 +33,7 @@ export interface ConnectLink {
 }
 
 export interface NewLink {
-  mailbox: LinkMailbox
+  mailbox: ConnectableMailbox
   mailboxId: number | null
   secrets: Buffer | null
   apps: string[]
@@ -45,7 +43,7 @@ export interface NewLink {
 
 interface LinkRow {
   id: string
-  mailbox: LinkMailbox
+  mailbox: ConnectableMailbox
   mailbox_id: number | null
   secrets: Buffer | null
   apps: string[]
