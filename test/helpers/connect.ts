@@ -4,6 +4,7 @@
  * address, the app JSON pointing at the fake, and the customer's side
  * without a browser (open the link, press a button, follow the provider).
  */
+import type { Page } from 'playwright-core'
 import type { Test } from 'tap'
 import { freePort } from '../../src/db/embedded.ts'
 import { startFakeGraph, type FakeGraph, type FakeGraphOptions } from '../fakes/graph/index.ts'
@@ -84,4 +85,37 @@ export async function openCallback (url: URL | string): Promise<{ status: number
 export async function connectThrough (linkUrl: string, app: string): Promise<{ status: number, html: string, callbackUrl: URL }> {
   const callbackUrl = await providerAnswer(await pressConnect(linkUrl, app))
   return { ...await openCallback(callbackUrl), callbackUrl }
+}
+
+export interface BrowserConnect {
+  /** The callback page's status and heading. */
+  status: number
+  heading: string
+  /** When the browser asked for the callback (ms since the epoch). */
+  callbackAt: number
+}
+
+/**
+ * The customer in Chromium: opens the link, presses the button, signs in at
+ * the fake's consent page (`consentPage: true`) as `account` and accepts
+ * (or cancels). The page needs a context that trusts the fake (ignoreHTTPSErrors).
+ */
+export async function connectInBrowser (
+  page: Page, linkUrl: string, o: { button: string, account: string, accept?: boolean }
+): Promise<BrowserConnect> {
+  await page.goto(linkUrl)
+  await page.getByRole('button', { name: o.button }).click()
+  await page.getByLabel('Account').fill(o.account)
+  const [res] = await Promise.all([
+    page.waitForResponse(r => new URL(r.url()).pathname === '/oauth/callback'),
+    page.getByRole('button', { name: o.accept === false ? 'Cancel' : 'Accept' }).click()
+  ])
+  await page.waitForLoadState()
+  return { status: res.status(), heading: await page.getByRole('heading', { level: 1 }).textContent() ?? '', callbackAt: res.request().timing().startTime }
+}
+
+/** The middle of the sorted values (the lower one of two). */
+export function median (values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.floor((sorted.length - 1) / 2)]
 }
