@@ -1,8 +1,9 @@
 /**
  * Connect-link tests: the fake identity platform (Microsoft and Google
  * flavours) + a mailslot runtime whose MAILSLOT_PUBLIC_URL is its own
- * address, the app JSON pointing at the fake, and the customer's side
- * without a browser (open the link, press a button, follow the provider).
+ * address (apps pointing at the fake: test/helpers/oauth.ts fakeApp), and the
+ * customer's side, without a browser (open the link, press a button, follow
+ * the provider) or in Chromium.
  */
 import type { Page } from 'playwright-core'
 import type { Test } from 'tap'
@@ -23,17 +24,6 @@ export async function connectFixture (
   const rt = await startTestRuntime(t, { role: opts.role, env: { PORT: String(port), MAILSLOT_PUBLIC_URL: publicUrl, ...opts.env } })
   return { fake, rt, publicUrl }
 }
-
-export const microsoftApp = (fake: FakeGraph, over: Record<string, unknown> = {}): Record<string, unknown> => ({
-  name: 'm365', kind: 'microsoft', access: 'graph', clientId: fake.clientId, clientSecret: fake.clientSecret,
-  tenant: 'organizations', authorityHost: fake.url, graphBaseUrl: fake.url, ...over
-})
-
-export const googleApp = (
-  fake: FakeGraph, imap: { host: string, port: number, tls: string }, over: Record<string, unknown> = {}
-): Record<string, unknown> => ({
-  name: 'gmail', kind: 'google', clientId: fake.google.clientId, clientSecret: fake.google.clientSecret, issuer: fake.google.issuer, imap, ...over
-})
 
 /** The answer's body; throws unless the status is 2xx. */
 export async function apiOk (rt: TestRuntime, method: string, url: string, body?: unknown): Promise<any> {

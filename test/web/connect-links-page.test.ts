@@ -4,12 +4,13 @@
 // admin list shows the link used. Refusals and the CSP along the way.
 import t from 'tap'
 import { signIn, startBrowser } from '../helpers/browser.ts'
-import { apiOk, connectFixture, microsoftApp } from '../helpers/connect.ts'
+import { fakeApp } from '../helpers/oauth.ts'
+import { apiOk, connectFixture } from '../helpers/connect.ts'
 
 t.setTimeout(180_000)
 const { fake, rt, publicUrl } = await connectFixture(t, { role: 'web', fake: { consentPage: true } })
-await apiOk(rt, 'POST', '/api/v1/oauth-apps', microsoftApp(fake))
-await apiOk(rt, 'POST', '/api/v1/oauth-apps', { name: 'gmail', kind: 'google', clientId: fake.google.clientId, clientSecret: fake.google.clientSecret, issuer: fake.google.issuer })
+await apiOk(rt, 'POST', '/api/v1/oauth-apps', fakeApp(fake, 'microsoft-graph'))
+await apiOk(rt, 'POST', '/api/v1/oauth-apps', fakeApp(fake, 'google'))
 const project = await apiOk(rt, 'POST', '/api/v1/projects', { path: 'acme/help', serviceDesk: true })
 const CUSTOMER = 'support@customer.example'
 fake.addMailbox(CUSTOMER)

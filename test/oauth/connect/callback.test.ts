@@ -3,12 +3,13 @@
 // replayed or raced state) and what a completed flow stores.
 import t from 'tap'
 import { randomBytes } from 'node:crypto'
-import { apiOk, openCallback, connectFixture, connectThrough, microsoftApp, newLink, pressConnect, providerAnswer } from '../../helpers/connect.ts'
+import { apiOk, openCallback, connectFixture, connectThrough, newLink, pressConnect, providerAnswer } from '../../helpers/connect.ts'
 import { countRows } from '../../helpers/rows.ts'
+import { fakeApp } from '../../helpers/oauth.ts'
 
 const { fake, rt, publicUrl } = await connectFixture(t, { role: 'web' })
-await apiOk(rt, 'POST', '/api/v1/oauth-apps', microsoftApp(fake))
-await apiOk(rt, 'POST', '/api/v1/oauth-apps', { name: 'gmail', kind: 'google', clientId: fake.google.clientId, clientSecret: fake.google.clientSecret, issuer: fake.google.issuer })
+await apiOk(rt, 'POST', '/api/v1/oauth-apps', fakeApp(fake, 'microsoft-graph'))
+await apiOk(rt, 'POST', '/api/v1/oauth-apps', fakeApp(fake, 'google'))
 const project = await apiOk(rt, 'POST', '/api/v1/projects', { path: 'acme/help', serviceDesk: true })
 let n = 0
 /** A fresh Microsoft account the fake signs in, and a link creating a mailbox for it. */
