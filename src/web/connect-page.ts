@@ -14,7 +14,7 @@ import { finishConnect, type CallbackOutcome, type CallbackQuery } from '../oaut
 import { linkByToken, type ConnectLink } from '../oauth/connect/links.ts'
 import { offeredApps } from '../oauth/connect/offered-apps.ts'
 import { AppError } from '../shared/errors.ts'
-import { pageCsp } from './csp.ts'
+import { helmetOptions } from './csp.ts'
 import { renderPage } from './render.ts'
 import { exact } from './format.ts'
 
@@ -22,18 +22,16 @@ interface Message { status: number, title: string, lines: string[], tone: 'ok' |
 
 const askAgain = 'Ask whoever sent it to you for a new link.'
 
-/** The page of a link that cannot be used; null for an open one. */
+/** The page of a link that cannot be used (null: none has that token); null for an open one. */
 function closedLinkPage (link: ConnectLink | null): Message | null {
   if (link === null) {
     return { status: 404, tone: 'error', title: 'This link is not valid', lines: ['It may have been copied only in part, or changed.', `Check the link, or ${askAgain.toLowerCase()}`] }
   }
-  if (link.state === 'expired') {
-    return { status: 410, tone: 'error', title: 'This link has expired', lines: [`It could be used until ${exact(link.expiresAt.toISOString())}.`, askAgain] }
+  switch (link.state) {
+    case 'open': return null
+    case 'expired': return { status: 410, tone: 'error', title: 'This link has expired', lines: [`It could be used until ${exact(link.expiresAt.toISOString())}.`, askAgain] }
+    case 'used': return { status: 410, tone: 'error', title: 'This link has already been used', lines: ['A link connects a mailbox once, and this one did.', `To connect again, ${askAgain.toLowerCase()}`] }
   }
-  if (link.state === 'used') {
-    return { status: 410, tone: 'error', title: 'This link has already been used', lines: ['A link connects a mailbox once, and this one did.', `To connect again, ${askAgain.toLowerCase()}`] }
-  }
-  return null
 }
 
 const until = (d: Date): string => `Your link still works until ${exact(d.toISOString())}: open it again to try once more.`
@@ -51,11 +49,11 @@ function callbackPage (o: CallbackOutcome): Message {
           'Nothing was connected. Open the link you were given again to start over.']
       }
     case 'link_closed':
-      return closedLinkPage(o.state === 'gone' ? null : { state: o.state } as ConnectLink) as Message
+      return closedLinkPage(o.link) as Message
     case 'declined':
       return { status: 403, tone: 'error', title: 'Access was not allowed', lines: ['The sign-in page says access to the mailbox was declined, so nothing was connected.', until(o.expiresAt)] }
     case 'provider_error':
-      return { status: 502, tone: 'error', title: 'The provider did not complete the sign-in', lines: [`It answered: ${o.error}. Nothing was connected.`, until(o.expiresAt)] }
+      return { status: 502, tone: 'error', title: 'The provider did not complete the sign-in', lines: [`${o.why} Nothing was connected.`, until(o.expiresAt)] }
     case 'mailbox_exists':
       return { status: 409, tone: 'error', title: 'This mailbox exists already', lines: [`A mailbox named “${o.mailbox}” was set up meanwhile, so nothing was changed.`, askAgain] }
     case 'wrong_account':
@@ -65,6 +63,17 @@ function callbackPage (o: CallbackOutcome): Message {
         title: 'Another account signed in',
         lines: [`This link reconnects ${o.expected}, but the sign-in was as ${o.got}. Nothing was changed.`, `Sign in as ${o.expected}. ${until(o.expiresAt)}`]
       }
+  }
+}
+
+/** One value each (a repeated parameter is a malformed answer: 400). */
+const callbackQuerySchema = {
+  type: 'object',
+  properties: {
+    code: { type: 'string', maxLength: 4096 },
+    state: { type: 'string', maxLength: 200 },
+    error: { type: 'string', maxLength: 200 },
+    error_description: { type: 'string', maxLength: 2000 }
   }
 }
 
@@ -84,7 +93,7 @@ export async function connectPages (app: FastifyInstance, opts: { ctx: AppContex
     const apps = await offeredApps(ctx.pool, open)
     // the buttons' form continues at the providers (a redirect after our POST): form-action must allow them
     const formAction = [...new Set(apps.map(a => a.origin))]
-    await reply.helmet({ contentSecurityPolicy: pageCsp(https, { formAction }), crossOriginEmbedderPolicy: false })
+    await reply.helmet(helmetOptions(https, { formAction }))
     return await renderPage(reply, 'connect', {
       title: open.mailboxId === null ? 'Connect your mailbox' : 'Reconnect your mailbox',
       account: open.loginHint,
@@ -101,7 +110,7 @@ export async function connectPages (app: FastifyInstance, opts: { ctx: AppContex
     return await reply.redirect(await authorizationUrl(ctx, link as ConnectLink, req.body.app), 303)
   })
 
-  app.get<{ Querystring: CallbackQuery }>('/oauth/callback', async (req, reply) => {
+  app.get<{ Querystring: CallbackQuery }>('/oauth/callback', { schema: { querystring: callbackQuerySchema } }, async (req, reply) => {
     const callbackUrl = new URL(req.url, ctx.settings.publicUrl ?? `http://${req.host}`)
     return await showMessage(reply, callbackPage(await finishConnect(ctx, req.query, callbackUrl)))
   })

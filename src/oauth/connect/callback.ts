@@ -14,14 +14,14 @@
 import type { AppContext } from '../../context.ts'
 import { transaction, type PoolClient } from '../../db/pool.ts'
 import { requestSync } from '../../ingestion/request-sync.ts'
-import { AppError, bareError } from '../../shared/errors.ts'
+import { AppError } from '../../shared/errors.ts'
 import { getApp } from '../apps/repository.ts'
-import { exchangeCode } from '../client.ts'
+import { describeOAuthError, exchangeCode } from '../client.ts'
 import { saveConnection } from '../connections/repository.ts'
 import type { GrantedAccount, OAuthApp, TokenSet } from '../types.ts'
 import { callbackUri } from './authorize.ts'
 import { connectMailbox, WrongAccountError } from './connect-mailbox.ts'
-import { claimLink, linkById, type ConnectLink, type LinkState } from './links.ts'
+import { claimLink, linkById, type ConnectLink } from './links.ts'
 import { claimState, type StateRefusal } from './states.ts'
 
 export interface CallbackQuery {
@@ -35,10 +35,12 @@ export type CallbackOutcome =
   | { kind: 'connected', mailbox: string, account: string, created: boolean }
   /** Unknown, forged, replayed or stale state: nothing was asked of the provider. */
   | { kind: 'bad_state', why: StateRefusal }
-  /** The link was used, expired or deleted meanwhile. */
-  | { kind: 'link_closed', state: Exclude<LinkState, 'open'> | 'gone' }
-  /** The provider answered an error (`declined`: access_denied); the link stays usable. */
-  | { kind: 'declined' | 'provider_error', error: string, expiresAt: Date }
+  /** The link was used, expired or deleted (null) meanwhile. */
+  | { kind: 'link_closed', link: ConnectLink | null }
+  /** The customer declined (access_denied); the link stays usable. */
+  | { kind: 'declined', expiresAt: Date }
+  /** The provider answered another error, or the code could not be redeemed: `why`, for the customer. */
+  | { kind: 'provider_error', why: string, expiresAt: Date }
   /** A new mailbox's name was taken meanwhile. */
   | { kind: 'mailbox_exists', mailbox: string }
   /** A reconnect signed in with another account than the mailbox's. */
@@ -53,14 +55,15 @@ export async function finishConnect (ctx: Ctx, query: CallbackQuery, callbackUrl
   const claimed = typeof query.state === 'string' ? await claimState(ctx.pool, ctx.keyring, query.state) : 'unknown'
   if (typeof claimed === 'string') return { kind: 'bad_state', why: claimed }
   const link = await linkById(ctx.pool, claimed.linkId)
-  if (link === null) return { kind: 'link_closed', state: 'gone' }
-  if (link.state !== 'open') return { kind: 'link_closed', state: link.state }
+  if (link?.state !== 'open') return { kind: 'link_closed', link }
   if (typeof query.error === 'string') {
     ctx.log.info({ link: link.id, app: claimed.appName, error: query.error }, 'connect: the provider answered an error')
-    return { kind: query.error === 'access_denied' ? 'declined' : 'provider_error', error: query.error, expiresAt: link.expiresAt }
+    return query.error === 'access_denied'
+      ? { kind: 'declined', expiresAt: link.expiresAt }
+      : { kind: 'provider_error', why: `It answered “${query.error}”.`, expiresAt: link.expiresAt }
   }
   const app = await getApp(ctx.pool, ctx.keyring, claimed.appName)
-  if (app === null) return { kind: 'provider_error', error: `the app "${claimed.appName}" was deleted`, expiresAt: link.expiresAt }
+  if (app === null) return { kind: 'provider_error', why: 'This way of connecting was removed meanwhile.', expiresAt: link.expiresAt }
 
   let granted: Granted
   try {
@@ -72,8 +75,8 @@ export async function finishConnect (ctx: Ctx, query: CallbackQuery, callbackUrl
       nonce: claimed.nonce
     })
   } catch (err) {
-    ctx.log.warn({ link: link.id, app: app.name, err: bareError(err) }, 'connect: the code exchange failed')
-    return { kind: 'provider_error', error: 'the sign-in could not be completed', expiresAt: link.expiresAt }
+    ctx.log.warn({ link: link.id, app: app.name, error: describeOAuthError(err) }, 'connect: the code exchange failed')
+    return { kind: 'provider_error', why: 'Its answer could not be turned into access to the mailbox.', expiresAt: link.expiresAt }
   }
   return await connect(ctx, link, app, granted)
 }
@@ -93,7 +96,7 @@ async function connect (ctx: Ctx, link: ConnectLink, app: OAuthApp, granted: Gra
     if (err instanceof WrongAccountError) return { kind: 'wrong_account', expected: err.expected, got: account, expiresAt: link.expiresAt }
     throw err
   }
-  if (connected === null) return { kind: 'link_closed', state: 'used' }
+  if (connected === null) return { kind: 'link_closed', link: { ...link, state: 'used' } }
   ctx.log.info({ link: link.id, app: app.name, mailbox: connected.name, created: connected.created }, 'connect: mailbox connected')
   await requestSync(ctx, connected.mailboxId, 'manual')
   return { kind: 'connected', mailbox: connected.name, account, created: connected.created }
