@@ -35,7 +35,7 @@ export function resolveMailbox (ctx: GraphCtx, store: MailStore, user: string, a
 }
 
 function scopeAllows (scope: string, access: MailAccess): boolean {
-  const scopes = scope.toLowerCase().split(' ').map((s) => s.replace(/^https:\/\/graph\.microsoft\.com\//, ''))
   if (access === 'profile') return true
+  const scopes = scope.toLowerCase().split(' ').map((s) => s.replace(/^https:\/\/graph\.microsoft\.com\//, ''))
   return scopes.includes('mail.readwrite') || (access === 'read' && scopes.includes('mail.read'))
 }

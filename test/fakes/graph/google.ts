@@ -5,7 +5,7 @@ import { randomBytes, randomInt } from 'node:crypto'
 import type { ConsentPages } from './consent.ts'
 import { type ClientAuth, type Ctx, type OAuthAnswer, answerTokenRequest, formBody, header, redirectBack, send } from './http.ts'
 import { signJwt, signingKey } from './signing.ts'
-import { type Grant, type TokenRequest, type TokenStore, grantOf } from './tokens.ts'
+import { type Grant, type TokenRequest, type TokenResponse, type TokenStore, grantOf } from './tokens.ts'
 
 export interface GoogleApp { clientId: string; clientSecret: string }
 export interface GoogleUser { sub: string; email: string; name: string }
@@ -87,10 +87,10 @@ export class Google {
   }
 
   /** Tokens as a completed offline code flow would answer them (token endpoint JSON). */
-  issueTokens (user: string, scope: string, clientId = this.defaultApp.clientId): Record<string, unknown> {
+  issueTokens (user: string, scope: string, clientId = this.defaultApp.clientId): TokenResponse {
     const app = this.apps.get(clientId)
     if (!app) throw new Error(`fake google: unknown client ${clientId}`)
-    return this.tokensFor(app, this.grant(app, this.user(user), scope), { refreshToken: true }).body
+    return this.tokensFor(app, this.grant(app, this.user(user), scope), { refreshToken: true }).body as unknown as TokenResponse
   }
 
   handle (ctx: Ctx): boolean {

@@ -6,7 +6,7 @@ import type { ConsentPages } from './consent.ts'
 import { type ClientAuth, type Ctx, type OAuthAnswer, aadErrorBody, answerTokenRequest, oauthError, redirectBack, send } from './http.ts'
 import { type Mailbox, type MailStore, isGuid } from './mailstore.ts'
 import { signJwt, signingKey } from './signing.ts'
-import { type App, type Grant, type TokenRequest, type TokenStore, GRAPH_AUDIENCE, grantOf } from './tokens.ts'
+import { type App, type Grant, type TokenRequest, type TokenResponse, type TokenStore, GRAPH_AUDIENCE, grantOf } from './tokens.ts'
 
 export interface AuthorizeRequest {
   clientId: string; redirectUri: string; scope: string; user: string
@@ -74,10 +74,10 @@ export class Identity {
   }
 
   /** Tokens as a completed code flow would answer them (token endpoint JSON). */
-  issueTokens (app: App, user: string, scope: string): Record<string, unknown> {
+  issueTokens (app: App, user: string, scope: string): TokenResponse {
     const answer = this.delegated(app, this.grant(app, this.store.get(user), scope), {})
     if (answer.status !== 200) throw new Error(`fake graph: ${String(answer.body.error_description)}`)
-    return answer.body
+    return answer.body as unknown as TokenResponse
   }
 
   /** The issuer of a tenant's tokens; multi-tenant authorities publish the `{tenantid}` template. */
@@ -150,10 +150,10 @@ export class Identity {
         accept: signIn, cancel: () => back({ error: 'access_denied', error_description: DECLINED }),
       })
     }
-    const outcome = denial ?? (user ? signIn(user) : `AADSTS50058: A silent sign-in request was sent but no user is signed in.`)
-    const location = outcome instanceof URL
-      ? outcome
-      : back({ error: typeof outcome === 'string' ? 'access_denied' : outcome.error, error_description: typeof outcome === 'string' ? outcome : outcome.description })
+    const outcome = denial
+      ? back({ error: denial.error, error_description: denial.description })
+      : user ? signIn(user) : 'AADSTS50058: A silent sign-in request was sent but no user is signed in.'
+    const location = typeof outcome === 'string' ? back({ error: 'access_denied', error_description: outcome }) : outcome
     send(ctx, 302, undefined, { location: location.toString() })
   }
 

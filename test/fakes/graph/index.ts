@@ -7,20 +7,22 @@ import { fakeCertificate, trustFakeCa } from './cert.ts'
 import { ConsentPages } from './consent.ts'
 import { Delta } from './delta.ts'
 import { Faults } from './faults.ts'
-import { Google, type GoogleApp, type GoogleAuthorizeRequest, type GoogleUser } from './google.ts'
+import { Google } from './google.ts'
+import { type FakeGoogle, googleControl } from './google-control.ts'
 import { type AuthorizeRequest, Identity } from './identity.ts'
 import { MailRoutes } from './mail-routes.ts'
 import { MailStore, type Mailbox } from './mailstore.ts'
 import { type Delivery, Notifier } from './notifier.ts'
 import { FakeServer, type LoggedRequest } from './server.ts'
 import { type LifecycleEvent, type Subscription, Subscriptions } from './subscriptions.ts'
-import { type App, type IntrospectionAnswer, type IntrospectionLog, type TokenRequest, TokenStore } from './tokens.ts'
+import { type App, type IntrospectionAnswer, type IntrospectionLog, type TokenRequest, type TokenResponse, TokenStore } from './tokens.ts'
 
 export { trustFakeCa } from './cert.ts'
 export type { FaultMatch, FaultSpec, ActiveFault, Faults } from './faults.ts'
-export type { App, IntrospectionAnswer, IntrospectionLog, RefreshTokenState, TokenRequest } from './tokens.ts'
+export type { App, IntrospectionAnswer, IntrospectionLog, RefreshTokenState, TokenRequest, TokenResponse } from './tokens.ts'
 export { GOOGLE_MAIL_SCOPE } from './tokens.ts'
 export type { GoogleApp, GoogleAuthorizeRequest, GoogleUser } from './google.ts'
+export type { FakeGoogle } from './google-control.ts'
 export type { Delivery } from './notifier.ts'
 export type { LoggedRequest } from './server.ts'
 export type { LifecycleEvent, Subscription } from './subscriptions.ts'
@@ -79,39 +81,6 @@ export interface MailboxHandle {
   addFolder(name: string): { id: string; displayName: string }
   addMessage(folder: string, raw: Buffer | string): { id: string; internetMessageId: string }
   messages(folder?: string): FakeMessage[]
-}
-
-/** A token endpoint's JSON answer. */
-export interface TokenResponse {
-  access_token: string
-  token_type: 'Bearer'
-  expires_in: number
-  scope: string
-  refresh_token?: string
-  id_token?: string
-}
-
-/** The Google flavour: issuer <url>/google, its own apps and users. */
-export interface FakeGoogle {
-  /** `https://localhost:PORT/google`: discovery at `${issuer}/.well-known/openid-configuration` */
-  readonly issuer: string
-  readonly clientId: string
-  readonly clientSecret: string
-  /** authorization endpoint query strings, in order */
-  readonly authorizeRequests: Array<Record<string, string>>
-  /** each refresh returns a new refresh token and spends the old one; default false, as Google does */
-  rotateRefreshTokens: boolean
-  addApp(app?: Partial<GoogleApp>): GoogleApp
-  /** a Google account that can sign in (Gmail or Workspace address) */
-  addUser(email: string, opts?: { sub?: string; name?: string }): GoogleUser
-  /** as if `user` signed in and consented; returns the code */
-  authorize(request: GoogleAuthorizeRequest): string
-  /** tokens as an offline code flow would give them; default scope `openid email https://mail.google.com/` */
-  issueTokens(request: { user: string; scope?: string; clientId?: string }): TokenResponse
-  /** who signs in without login_hint */
-  signInAs(email: string | undefined): void
-  /** the next authorization redirects with ?error= (default access_denied) instead of a code */
-  denyNextAuthorization(error?: string): void
 }
 
 export interface FakeGraph {
@@ -270,7 +239,7 @@ export async function startFakeGraph (options: FakeGraphOptions = {}): Promise<F
     issueTokens: ({ user, scope = 'openid profile email offline_access Mail.ReadWrite', clientId = app.clientId }) => {
       const registered = tokens.apps.get(clientId)
       if (!registered) throw new Error(`fake graph: unknown client ${clientId}`)
-      return identity.issueTokens(registered, user, scope) as unknown as TokenResponse
+      return identity.issueTokens(registered, user, scope)
     },
     revokeGrants: (user) => {
       const mailbox = store.find(user)
@@ -286,20 +255,7 @@ export async function startFakeGraph (options: FakeGraphOptions = {}): Promise<F
     tokenRequests: tokens.tokenRequests,
     introspect: (token) => tokens.introspect(token),
     introspections: tokens.introspections,
-    google: {
-      get issuer () { return google.issuer },
-      clientId: google.defaultApp.clientId,
-      clientSecret: google.defaultApp.clientSecret,
-      authorizeRequests: google.authorizeLog,
-      get rotateRefreshTokens () { return google.rotateRefreshTokens },
-      set rotateRefreshTokens (on) { google.rotateRefreshTokens = on },
-      addApp: (extra) => google.addApp(extra),
-      addUser: (email, opts) => google.addUser(email, opts),
-      authorize: (request) => google.authorize(request),
-      issueTokens: ({ user, scope = 'openid email https://mail.google.com/', clientId }) => google.issueTokens(user, scope, clientId) as unknown as TokenResponse,
-      signInAs: (email) => { google.signInAs = email },
-      denyNextAuthorization: (error = 'access_denied') => { google.nextAuthorizeError = error },
-    },
+    google: googleControl(google),
     close: async () => { notifier.close(); await server.close() },
   }
 }

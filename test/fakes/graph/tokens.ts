@@ -60,6 +60,16 @@ export interface RefreshToken extends Grant {
 /** How a presented refresh token stood when it arrived: `rotated` means a client sent a spent one. */
 export type RefreshTokenState = 'active' | 'rotated' | 'revoked' | 'unknown'
 
+/** A token endpoint's JSON answer. */
+export interface TokenResponse {
+  access_token: string
+  token_type: 'Bearer'
+  expires_in: number
+  scope: string
+  refresh_token?: string
+  id_token?: string
+}
+
 /** A presented refresh token: the record when known, and its state on arrival. */
 export interface Presented { rt?: RefreshToken; state: RefreshTokenState }
 
@@ -127,7 +137,10 @@ export class TokenStore {
     if (!token) return { reason: 'Access token is empty.' }
     const issued = this.accessTokens.get(token)
     if (!issued) return { reason: 'IDX14100: JWT is not well formed.' }
-    if (issued.revoked || issued.expiresAtMs <= Date.now()) return { issued, reason: 'Lifetime validation failed, the token is expired.' }
+    if (issued.revoked) {
+      return { issued, reason: 'Continuous access evaluation resulted in challenge with result: InteractionRequired and code: TokenIssuedBeforeRevocationTimestamp' }
+    }
+    if (issued.expiresAtMs <= Date.now()) return { issued, reason: 'Lifetime validation failed, the token is expired.' }
     if (issued.audience !== audience) return { issued, reason: 'Access token validation failure. Invalid audience.' }
     return { issued }
   }
