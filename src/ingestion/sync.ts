@@ -136,7 +136,9 @@ async function syncLocked (ctx: AppContext, job: QueuePayloads['mailbox-sync'], 
     return { outcome, nextPollSeconds: await nextSyncSeconds(ctx, mailbox, intervalOf(ctx, mailbox)) }
   } catch (err) {
     if (err instanceof ReauthRequiredError) {
-      // nothing was asked of the provider; the health says so again, whatever a sync running meanwhile recorded
+      ctx.metrics.syncs.inc({ result: 'reauth_required' })
+      log().info({ err: bareError(err) }, 'mailbox waits for its owner to reconnect it')
+      // the health says so again, whatever a sync running meanwhile recorded
       await recordReauthRequired(ctx.pool, mailbox.id, err.message)
       return { outcome: { listed: 0, stored: 0, queuedBatches: 0 } }
     }

@@ -8,7 +8,7 @@ import { errorMessage } from '../shared/errors.ts'
 import type { AccessTokens } from './types.ts'
 
 export async function withAccessToken<T> (
-  tokens: AccessTokens, attempt: (token: string) => Promise<T>, isRefusal: (err: unknown) => boolean
+  tokens: AccessTokens, attempt: (token: string) => Promise<T>, isRefusal: (err: unknown) => boolean, describe = errorMessage
 ): Promise<T> {
   let grant = await tokens.current()
   // a token newer than one refused counts as just refreshed, whoever refreshed it
@@ -18,7 +18,7 @@ export async function withAccessToken<T> (
       return await attempt(grant.token)
     } catch (err) {
       if (!isRefusal(err)) throw err
-      if (fresh) return await tokens.refused(errorMessage(err))
+      if (fresh) return await tokens.refused(describe(err))
       grant = await tokens.current(grant.token)
       fresh = true
     }

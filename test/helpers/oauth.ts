@@ -1,37 +1,38 @@
 /**
  * Connected mailboxes without a browser: an OAuth app pointing at the fake
- * identity platform (test/fakes/graph), a code from the fake's authorize()
- * (as if the customer signed in and consented), the real code exchange
- * (src/oauth/client.ts) and the real saveConnection; then a poll at once, as
- * after the connect flow.
+ * identity platform (test/fakes/graph; app JSON from oauth-apps.ts), a code
+ * from the fake's authorize() (as if the customer signed in and consented),
+ * the real code exchange (src/oauth/client.ts) and the real saveConnection;
+ * then a poll at once, as after the connect flow.
  */
 import * as oidc from 'openid-client'
 import type { Test } from 'tap'
 import type { FakeGraph } from '../fakes/graph/index.ts'
 import type { OAuthAppSpec } from '../../src/oauth/types.ts'
+import { googleApp, microsoftGraphApp, microsoftImapApp } from './oauth-apps.ts'
 import { getApp } from '../../src/oauth/apps/repository.ts'
 import { exchangeCode, scopesOf } from '../../src/oauth/client.ts'
 import { openTokens, saveConnection } from '../../src/oauth/connections/repository.ts'
 import { connectedMailboxSpec, type ConnectableMailbox } from '../../src/oauth/connections/mailbox-spec.ts'
 import { createMailbox, mailboxIdByName } from '../../src/mailboxes/repository.ts'
-import { transaction } from '../../src/db/pool.ts'
+import { transaction, type Queryable } from '../../src/db/pool.ts'
+import type { Keyring } from '../../src/shared/crypto.ts'
 import { requestSync } from '../../src/ingestion/request-sync.ts'
 import type { TestRuntime } from './runtime.ts'
 
 export type FakeAppKind = 'microsoft-graph' | 'microsoft-imap' | 'google'
 
-/** The app JSON of an app registered at the fake; IMAP apps need the IMAP server (a private Dovecot). */
+/**
+ * The app JSON of oauth-apps.ts by kind; IMAP apps point at `imap` (a
+ * private Dovecot), else at a closed local port (for tests that never sync).
+ */
 export function fakeApp (
   fake: FakeGraph, kind: FakeAppKind, o: { name?: string, imap?: { host: string, port: number }, tenant?: string } = {}
 ): OAuthAppSpec {
-  const imap = o.imap === undefined ? {} : { imap: { host: o.imap.host, port: o.imap.port, tls: 'none' as const } }
-  if (kind === 'google') {
-    return { name: o.name ?? 'gmail', kind: 'google', clientId: fake.google.clientId, clientSecret: fake.google.clientSecret, issuer: fake.google.issuer, ...imap }
-  }
-  const microsoft = { kind: 'microsoft' as const, clientId: fake.clientId, clientSecret: fake.clientSecret, tenant: o.tenant ?? 'organizations', authorityHost: fake.url }
-  return kind === 'microsoft-graph'
-    ? { name: o.name ?? 'm365', ...microsoft, access: 'graph', graphBaseUrl: fake.url }
-    : { name: o.name ?? 'm365-imap', ...microsoft, access: 'imap', ...imap }
+  const over = { ...(o.name !== undefined ? { name: o.name } : {}), ...(o.tenant !== undefined ? { tenant: o.tenant } : {}) }
+  if (kind === 'microsoft-graph') return microsoftGraphApp(fake, over)
+  const imap = o.imap ?? { host: '127.0.0.1', port: 9 }
+  return kind === 'google' ? googleApp(fake, imap, over) : microsoftImapApp(fake, imap, over)
 }
 
 const REDIRECT_URI = 'https://mailslot.test/oauth/callback'
@@ -81,9 +82,9 @@ export async function serviceDeskProject (
 }
 
 /** The sealed tokens of every connection, opened: to check that none of them leaks. */
-export async function storedTokens (rt: TestRuntime): Promise<string[]> {
-  const { rows } = await rt.ctx.pool.query<{ tokens: Buffer }>('SELECT tokens FROM oauth_connections')
-  return rows.flatMap(r => Object.values(openTokens(rt.ctx.keyring, r.tokens)))
+export async function storedTokens (db: Queryable, keyring: Keyring): Promise<string[]> {
+  const { rows } = await db.query<{ tokens: Buffer }>('SELECT tokens FROM oauth_connections')
+  return rows.flatMap(r => Object.values(openTokens(keyring, r.tokens)))
 }
 
 /**
@@ -93,7 +94,7 @@ export async function storedTokens (rt: TestRuntime): Promise<string[]> {
  */
 export async function assertNoTokensShown (t: Test, rt: TestRuntime, fake: FakeGraph): Promise<void> {
   const presented = fake.tokenRequests.flatMap(r => r.refreshToken ?? [])
-  const secrets = [fake.clientSecret, fake.google.clientSecret, ...await storedTokens(rt), ...presented]
+  const secrets = [fake.clientSecret, fake.google.clientSecret, ...await storedTokens(rt.ctx.pool, rt.ctx.keyring), ...presented]
   const shown = {
     logs: rt.logs(),
     mailboxes: (await rt.api('GET', '/api/v1/mailboxes')).text,

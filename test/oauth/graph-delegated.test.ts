@@ -8,12 +8,13 @@ import { makeEmail } from '../helpers/emails.ts'
 import { waitFor } from '../helpers/wait.ts'
 import { graphFixture, handledOnce, view } from '../helpers/graph-fixture.ts'
 import { finishedCount } from '../helpers/rows.ts'
-import { assertNoTokensShown, connectMailbox, fakeApp, serviceDeskProject } from '../helpers/oauth.ts'
+import { assertNoTokensShown, connectMailbox, serviceDeskProject } from '../helpers/oauth.ts'
+import { microsoftGraphApp } from '../helpers/oauth-apps.ts'
 
 t.test('webhook mode: the subscription is made with the delegated token; a new email becomes a Service Desk issue', async t => {
   const { fake, rt } = await graphFixture(t, { webhook: true })
   const alice = fake.addMailbox('alice@contoso.example')
-  t.equal((await rt.api('POST', '/api/v1/oauth-apps', fakeApp(fake, 'microsoft-graph'))).status, 201)
+  t.equal((await rt.api('POST', '/api/v1/oauth-apps', microsoftGraphApp(fake))).status, 201)
   const project = await serviceDeskProject(rt)
   await connectMailbox(rt, fake, { app: 'm365', user: alice.upn, mailbox: { name: 'alice', serviceDeskProjectId: project.id } })
 
@@ -39,7 +40,7 @@ t.test('refresh over several token lifetimes: mail keeps coming, no token used p
   const LIFETIME = 6
   const { fake, rt } = await graphFixture(t, { fake: { tokenLifetimeSeconds: LIFETIME } })
   const alice = fake.addMailbox('alice@contoso.example')
-  await rt.api('POST', '/api/v1/oauth-apps', fakeApp(fake, 'microsoft-graph'))
+  await rt.api('POST', '/api/v1/oauth-apps', microsoftGraphApp(fake))
   const project = await serviceDeskProject(rt)
   await connectMailbox(rt, fake, { app: 'm365', user: alice.upn, mailbox: { name: 'alice', serviceDeskProjectId: project.id } })
 

@@ -69,23 +69,33 @@ async function refreshLocked (pool: Pool, keyring: Keyring, mailboxId: number, r
 /**
  * The access tokens of one connected mailbox, for one provider session: the
  * token handed out last is kept in memory while usable, so a session's
- * requests do not each read the database.
+ * requests do not each read the database; its requests in flight ask one at
+ * a time, so they wait for one refresh rather than each hold a connection
+ * waiting for the row lock.
  */
 export function connectionTokens (ctx: { pool: Pool, keyring: Keyring }, mailboxId: number): AccessTokens {
   let kept: Usable | undefined
+  let last: Promise<unknown> = Promise.resolve()
+
+  async function current (rejected: string | undefined): Promise<{ token: string, refreshed: boolean }> {
+    if (kept !== undefined && kept.token !== rejected && Date.now() < kept.usableUntil) return { token: kept.token, refreshed: false }
+    kept = undefined
+    const row = await readConnection(ctx.pool, mailboxId)
+    if (row?.state !== 'connected') throw new ReauthRequiredError(goneMessage(row))
+    const ready = usable(ctx.keyring, row, rejected)
+    const outcome: Outcome = ready !== undefined
+      ? { ...ready, refreshed: false }
+      : await refreshLocked(ctx.pool, ctx.keyring, mailboxId, rejected)
+    if ('gone' in outcome) throw new ReauthRequiredError(outcome.gone)
+    kept = { token: outcome.token, usableUntil: outcome.usableUntil }
+    return { token: outcome.token, refreshed: outcome.refreshed }
+  }
+
   return {
     async current (rejected) {
-      if (kept !== undefined && kept.token !== rejected && Date.now() < kept.usableUntil) return { token: kept.token, refreshed: false }
-      kept = undefined
-      const row = await readConnection(ctx.pool, mailboxId)
-      if (row?.state !== 'connected') throw new ReauthRequiredError(goneMessage(row))
-      const ready = usable(ctx.keyring, row, rejected)
-      const outcome: Outcome = ready !== undefined
-        ? { ...ready, refreshed: false }
-        : await refreshLocked(ctx.pool, ctx.keyring, mailboxId, rejected)
-      if ('gone' in outcome) throw new ReauthRequiredError(outcome.gone)
-      kept = { token: outcome.token, usableUntil: outcome.usableUntil }
-      return { token: outcome.token, refreshed: outcome.refreshed }
+      const next = last.then(async () => await current(rejected))
+      last = next.catch(() => {})
+      return await next
     },
     async refused (why) {
       const message = `a token just refreshed was refused (${why}): reconnect the mailbox through a new connect link`

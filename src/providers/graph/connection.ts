@@ -136,7 +136,7 @@ export class GraphConnection {
   private async callDelegated<T> (tokens: AccessTokens, fn: (request: RequestFor) => Promise<T>): Promise<T> {
     try {
       const attempt = async (token: string): Promise<T> => await fn(this.requestFor(this.delegatedClient(token)))
-      return await withAccessToken(tokens, attempt, err => statusOf(err) === 401)
+      return await withAccessToken(tokens, attempt, err => statusOf(err) === 401, err => classify(err).message)
     } catch (err) {
       throw err instanceof ReauthRequiredError ? err : classify(err)
     }
