@@ -7,6 +7,7 @@ import type { EmailStatus } from './lifecycle.ts'
  * mailbox with none is left out. One pass over inbound_emails: no index on
  * status, on purpose (0005: it would cost every end-state write its HOT
  * update), and an admin page is opened far less often than mail is written.
+ * Measured: 200,000 emails of 7 KB, 0.26–0.45 s on the 2-core machine.
  */
 export async function waitingByMailbox (db: Queryable): Promise<Map<number, number>> {
   const { rows } = await db.query<{ mailbox_id: number, n: number }>(

@@ -14,7 +14,9 @@ export interface NewStatusLink { token: string, expiresAt: Date }
 export async function createStatusLink (db: Queryable, mailboxId: number, expiresInDays: number): Promise<NewStatusLink> {
   const token = randomBytes(32).toString('base64url')
   const { rows } = await db.query<{ expires_at: Date }>(
-    `INSERT INTO status_links (token_hash, mailbox_id, expires_at) VALUES ($1, $2, now() + make_interval(days => $3))
+    // the mailbox's expired links go at the same time: the table holds live links only, give or take
+    `WITH expired AS (DELETE FROM status_links WHERE mailbox_id = $2 AND expires_at <= now())
+     INSERT INTO status_links (token_hash, mailbox_id, expires_at) VALUES ($1, $2, now() + make_interval(days => $3))
      RETURNING expires_at`, [digest(token), mailboxId, expiresInDays])
   return { token, expiresAt: rows[0].expires_at }
 }

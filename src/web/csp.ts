@@ -25,9 +25,9 @@ export function pageCsp (https: boolean, extra: Directives = {}): { useDefaults:
   return { useDefaults: false, directives }
 }
 
-export interface HelmetOptions { contentSecurityPolicy: ReturnType<typeof pageCsp>, crossOriginEmbedderPolicy: false }
+export interface HelmetOptions { contentSecurityPolicy: ReturnType<typeof pageCsp> }
 
 /** The security headers of the pages (@fastify/helmet options), with `extra` CSP sources. */
 export function helmetOptions (https: boolean, extra: Directives = {}): HelmetOptions {
-  return { contentSecurityPolicy: pageCsp(https, extra), crossOriginEmbedderPolicy: false }
+  return { contentSecurityPolicy: pageCsp(https, extra) }
 }

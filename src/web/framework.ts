@@ -90,17 +90,17 @@ export async function registerPageFramework (app: FastifyInstance, opts: Framewo
 
 interface ErrorPage { status: number, title: string, message: string }
 
+const TITLES: Record<number, string> = { 400: 'Bad request', 404: 'Not found', 429: 'Too many requests' }
+
+/** What a failure shows: our own errors their message; a parser's or validator's 4xx a plain sentence; anything else a 500. */
 function errorPage (err: FastifyError): ErrorPage {
   if (err.code === 'FST_CSRF_MISSING_SECRET' || err.code === 'FST_CSRF_INVALID_TOKEN') {
     return { status: 403, title: 'Form expired', message: 'This form has expired or did not come from this site. Go back, reload the page and try again.' }
   }
-  if (err instanceof AppError) {
-    if (err.status === 404) return { status: 404, title: 'Not found', message: err.message }
-    if (err.status < 500) return { status: err.status, title: 'Cannot do that', message: err.message }
-  } else if (err.statusCode === 429) {
-    return { status: 429, title: 'Too many requests', message: 'Too many requests: wait a minute and try again.' }
-  } else if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) {
-    return { status: err.statusCode, title: 'Bad request', message: 'The request could not be understood.' }
+  const status = err instanceof AppError ? err.status : err.statusCode ?? 500
+  if (status < 400 || status >= 500) {
+    return { status: 500, title: 'Something went wrong', message: 'The page could not be shown. The error was logged; try again in a moment.' }
   }
-  return { status: 500, title: 'Something went wrong', message: 'The page could not be shown. The error was logged; try again in a moment.' }
+  const message = err instanceof AppError ? err.message : 'The request could not be understood.'
+  return { status, title: TITLES[status] ?? 'Cannot do that', message }
 }

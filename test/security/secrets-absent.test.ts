@@ -2,8 +2,8 @@
  * Over a full run (IMAP mailboxes with passwords delivering built-in, to a
  * signed webhook and to GitLab; a webhook-mode Graph mailbox with a client
  * secret and a live subscription; the admin token), no secret value shows
- * in an API answer, a log line at trace level, /metrics, or, in clear, in
- * any row of any table of the database (pg-boss's jobs included).
+ * in an API answer, a log line at trace level, /metrics, a web page, or, in
+ * clear, in any row of any table of the database (pg-boss's jobs included).
  */
 import t from 'tap'
 import { randomBytes } from 'node:crypto'
@@ -16,6 +16,7 @@ import { makeEmail } from '../helpers/emails.ts'
 import { waitFor } from '../helpers/wait.ts'
 import { graphFixture, graphMailbox, view } from '../helpers/graph-fixture.ts'
 import { gitlabCheck, startEndpoint, webhookCheck } from '../handlers/delivery-endpoint.ts'
+import { adminPages } from '../helpers/pages.ts'
 
 const imap = await startDovecot()
 t.teardown(async () => await imap.stop())
@@ -93,6 +94,16 @@ t.test('no secret in API answers, logs, /metrics or the database in clear', asyn
   ]
   for (const a of answers) t.equal(a.status, 200)
   absentFrom('API answers', answers.map(a => a.text).join('\n'))
+
+  // (a') web pages: the admin pages of every mailbox and a status page
+  const page = await adminPages(String(rt.address), rt.token)
+  const names = ['imap-builtin', 'imap-webhook', 'imap-gitlab', 'imap-refused', spec.name as string]
+  const statusLink = await rt.api('POST', `/api/v1/mailboxes/${spec.name as string}/status-link`)
+  const pages = await Promise.all(['/admin/mailboxes', ...names.map(n => `/admin/mailboxes/${n}`), new URL(statusLink.body.url as string).pathname].map(page))
+  for (const p of pages) t.equal(p.status, 200)
+  absentFrom('web pages', pages.map(p => p.html).join('\n'))
+  // from here on, the status link's token too: never logged, stored only as its SHA-256
+  secrets['status link token'] = (statusLink.body.url as string).split('/').at(-1) as string
 
   // (b) logs at trace level, (c) /metrics
   t.equal(rt.ctx.log.level, 'trace', 'logging everything')

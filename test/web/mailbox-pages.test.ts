@@ -111,6 +111,8 @@ t.test('an email of another mailbox, or one that is not failed, is not replayed 
   t.equal((await post('/admin/mailboxes/support/emails/999999/replay')).status, 404)
   t.equal((await page.goto(`${rt.address}/admin/mailboxes/no-such-mailbox`))?.status(), 404)
   t.match(await page.getByRole('heading', { level: 1 }).textContent(), 'Not found')
+  t.equal((await page.goto(`${rt.address}/admin/mailboxes/support?replayed=yesterday`))?.status(), 400)
+  t.match(await page.getByRole('heading', { level: 1 }).textContent(), 'Bad request')
 })
 
 t.test("the owner's status page: counts by status and reason, no subject or sender", async t => {

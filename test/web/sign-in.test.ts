@@ -4,6 +4,7 @@
 import t from 'tap'
 import { startTestRuntime } from '../helpers/runtime.ts'
 import { startBrowser } from '../helpers/browser.ts'
+import { signInForm } from '../helpers/pages.ts'
 
 const rt = await startTestRuntime(t, { role: 'web' })
 const chrome = await startBrowser(t)
@@ -70,16 +71,6 @@ t.test('a form POST without a valid CSRF token is refused with a 403 page', asyn
   t.equal(ok.status, 303)
   t.equal(ok.headers.get('location'), '/admin/mailboxes')
 })
-
-/** A browser-less sign-in form: the CSRF cookie and token of a GET /admin, then POSTs with them. */
-async function signInForm (address: string): Promise<(token: string) => Promise<Response>> {
-  const res = await fetch(`${address}/admin`)
-  const cookie = res.headers.getSetCookie().map(c => c.split(';')[0]).join('; ')
-  const csrf = /name="_csrf" value="([^"]+)"/.exec(await res.text())?.[1] ?? ''
-  return async (token) => await fetch(`${address}/admin`, {
-    method: 'POST', redirect: 'manual', headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ _csrf: csrf, token })
-  })
-}
 
 t.test('failed sign-ins are rate limited like the API (30 a minute); a right token is never counted or refused', async t => {
   const own = await startTestRuntime(t, { role: 'web' })

@@ -67,6 +67,8 @@ t.test('an unknown, expired or orphaned link answers a 404 page', async t => {
   t.equal((await get(pathOf(link.body.url))).status, 404, 'expired')
 
   const live = await rt.api('POST', '/api/v1/mailboxes/owned/status-link')
+  const { rows } = await rt.ctx.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM status_links WHERE expires_at <= now()')
+  t.equal(rows[0].n, 0, 'a new link clears the expired ones of its mailbox')
   t.equal((await get(pathOf(live.body.url))).status, 200)
   t.equal((await rt.api('DELETE', '/api/v1/mailboxes/owned')).status, 204)
   t.equal((await get(pathOf(live.body.url))).status, 404, 'the mailbox is gone')
@@ -87,4 +89,20 @@ t.test('guessing at status links is rate limited like the other public routes', 
   const res = await fetch(`${limited.address}/status/guess-4`)
   t.equal(res.status, 429)
   t.match(await res.text(), /Too many requests/)
+})
+
+t.test('a failure behind a page shows a plain 500 page and is logged', async t => {
+  t.equal((await rt.api('POST', '/api/v1/mailboxes', { ...mailbox, name: 'fragile' })).status, 201)
+  const link = await rt.api('POST', '/api/v1/mailboxes/fragile/status-link')
+  await rt.ctx.pool.query('ALTER TABLE inbound_emails RENAME TO inbound_emails_away')
+  try {
+    const res = await get(pathOf(link.body.url))
+    t.equal(res.status, 500)
+    const html = await res.text()
+    t.match(html, /Something went wrong/)
+    t.notMatch(html, /inbound_emails|relation/, 'no database detail on the page')
+    t.match(rt.logs(), /page failed/)
+  } finally {
+    await rt.ctx.pool.query('ALTER TABLE inbound_emails_away RENAME TO inbound_emails')
+  }
 })
