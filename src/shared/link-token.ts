@@ -1,9 +1,10 @@
 /**
- * Secret tokens carried in URLs (connect links, OAuth `state`): 256 random
- * bits, base64url. Only their SHA-256 is stored, so the table alone opens
- * nothing. A token is found by its hash: what an index comparison could leak
- * through timing is about the hash, and a hash says nothing usable about the
- * token it came from — the check is constant-time in the secret itself.
+ * Secret tokens carried in URLs (connect and status links, OAuth `state`):
+ * 256 random bits, base64url. Only their SHA-256 is stored, so the table
+ * alone opens nothing. A token is found by its hash: what an index
+ * comparison could leak through timing is about the hash, and a hash says
+ * nothing usable about the token it came from — the check is constant-time
+ * in the secret itself.
  */
 import { createHash, randomBytes } from 'node:crypto'
 
