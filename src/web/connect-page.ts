@@ -13,7 +13,7 @@ import { authorizationUrl } from '../oauth/connect/authorize.ts'
 import { finishConnect, type CallbackOutcome, type CallbackQuery } from '../oauth/connect/callback.ts'
 import { linkByToken, type ConnectLink } from '../oauth/connect/links.ts'
 import { offeredApps } from '../oauth/connect/offered-apps.ts'
-import { AppError } from '../shared/errors.ts'
+import { AppError, bareError } from '../shared/errors.ts'
 import { helmetOptions } from './csp.ts'
 import { renderPage } from './render.ts'
 import { exact } from './format.ts'
@@ -35,6 +35,10 @@ function closedLinkPage (link: ConnectLink | null): Message | null {
 }
 
 const until = (d: Date): string => `Your link still works until ${exact(d.toISOString())}: open it again to try once more.`
+
+function unreachable (link: ConnectLink): Message {
+  return { status: 502, tone: 'error', title: 'The sign-in page cannot be reached', lines: ['The provider did not answer. Try again in a few minutes.', until(link.expiresAt)] }
+}
 
 function callbackPage (o: CallbackOutcome): Message {
   switch (o.kind) {
@@ -107,7 +111,16 @@ export async function connectPages (app: FastifyInstance, opts: { ctx: AppContex
     const closed = closedLinkPage(link)
     if (closed !== null) return await showMessage(reply, closed)
     if (typeof req.body?.app !== 'string') throw new AppError('invalid_request', 'Choose one of the buttons on the page.')
-    return await reply.redirect(await authorizationUrl(ctx, link as ConnectLink, req.body.app), 303)
+    let url: string
+    try {
+      url = await authorizationUrl(ctx, link as ConnectLink, req.body.app)
+    } catch (err) {
+      if (err instanceof AppError) throw err
+      // the provider's discovery did not answer
+      req.log.warn({ app: req.body.app, err: bareError(err) }, 'connect: the provider cannot be reached')
+      return await showMessage(reply, unreachable(link as ConnectLink))
+    }
+    return await reply.redirect(url, 303)
   })
 
   app.get<{ Querystring: CallbackQuery }>('/oauth/callback', { schema: { querystring: callbackQuerySchema } }, async (req, reply) => {

@@ -159,3 +159,18 @@ t.test('a reconnect signed in as another account: refused, nothing changed', asy
   t.same(rows, [{ account: upn }])
   t.equal((await fetch(again)).status, 200, 'the link stays open')
 })
+
+t.test('a provider that does not answer: a page that says so, and the link stays open', async t => {
+  await apiOk(rt, 'POST', '/api/v1/oauth-apps', { ...fakeApp(fake, 'microsoft-graph', { name: 'down' }), authorityHost: 'https://127.0.0.1:1' })
+  const { url } = await freshLink(['down'])
+  const page = await fetch(url)
+  const csrf = /name="_csrf" value="([^"]+)"/.exec(await page.text())?.[1] as string
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { cookie: page.headers.getSetCookie().map(c => c.split(';')[0]).join('; '), 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ _csrf: csrf, app: 'down' }).toString()
+  })
+  t.equal(res.status, 502)
+  t.match(await res.text(), 'The sign-in page cannot be reached')
+  t.equal((await fetch(url)).status, 200)
+})
