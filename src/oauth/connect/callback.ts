@@ -20,7 +20,7 @@ import { describeOAuthError, exchangeCode } from '../client.ts'
 import { saveConnection } from '../connections/repository.ts'
 import type { GrantedAccount, OAuthApp, TokenSet } from '../types.ts'
 import { callbackUri } from './authorize.ts'
-import { connectMailbox, WrongAccountError } from './connect-mailbox.ts'
+import { connectMailbox, WrongAccountError, type ConnectedMailbox } from './connect-mailbox.ts'
 import { claimLink, linkById, type ConnectLink } from './links.ts'
 import { claimState, type StateRefusal } from './states.ts'
 
@@ -83,7 +83,7 @@ export async function finishConnect (ctx: Ctx, query: CallbackQuery, callbackUrl
 
 async function connect (ctx: Ctx, link: ConnectLink, app: OAuthApp, granted: Granted): Promise<CallbackOutcome> {
   const { account } = granted.account
-  let connected: { mailboxId: number, name: string, created: boolean } | null
+  let connected: ConnectedMailbox | null
   try {
     connected = await transaction(ctx.pool, async (tx: PoolClient) => {
       if (!await claimLink(tx, link.id)) return null

@@ -11,7 +11,7 @@ import { firstSecretRef } from '../../mailboxes/secret-refs.ts'
 const FROM_THE_APP = ['provider', 'imap', 'graph'] as const
 
 const { provider: _p, imap: _i, graph: _g, ...linkProperties } = mailboxSchema.properties
-export const linkMailboxSchema = {
+const linkMailboxSchema = {
   type: 'object',
   additionalProperties: false,
   required: ['name'],

@@ -11,7 +11,7 @@ import { linkTokenHash, looksLikeLinkToken, newLinkToken } from '../../shared/li
 
 const PURPOSE = 'oauth-state'
 /** Long enough to sign in and consent (with MFA), short enough that a stale tab fails plainly. */
-export const STATE_TTL_SECONDS = 15 * 60
+const STATE_TTL_SECONDS = 15 * 60
 
 export interface StateSecrets { codeVerifier: string, nonce: string }
 

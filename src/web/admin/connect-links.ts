@@ -10,13 +10,13 @@ import type { AppContext } from '../../context.ts'
 import { listMailboxes } from '../../mailboxes/repository.ts'
 import { listProjects } from '../../handlers/builtin/projects.ts'
 import { listApps } from '../../oauth/apps/repository.ts'
-import { createConnectLink, DEFAULT_EXPIRY_MINUTES, type ConnectLinkRequest, type CreatedLink } from '../../oauth/connect/create-link.ts'
+import { createConnectLink, DEFAULT_EXPIRY_MINUTES, MAX_EXPIRY_MINUTES, type ConnectLinkRequest, type CreatedLink } from '../../oauth/connect/create-link.ts'
 import { recentLinks } from '../../oauth/connect/links.ts'
 import { AppError } from '../../shared/errors.ts'
 import { renderPage, type Notice } from '../render.ts'
 
 /** The form's fields; formbody gives a repeated checkbox as an array. */
-export interface LinkForm {
+interface LinkForm {
   existing?: string
   name?: string
   serviceDeskProjectId?: string
@@ -25,13 +25,13 @@ export interface LinkForm {
   expiresInMinutes?: string
 }
 
-export const EXPIRY_CHOICES = [[60, '1 hour'], [DEFAULT_EXPIRY_MINUTES, '1 day'], [4320, '3 days'], [10080, '7 days']] as const
+const EXPIRY_CHOICES = [[60, '1 hour'], [DEFAULT_EXPIRY_MINUTES, '1 day'], [4320, '3 days'], [MAX_EXPIRY_MINUTES, '7 days']] as const
 
 const RECENT_LINKS = 50
 const PATH = '/admin/connect-links'
 
 /** The API request the form stands for: an existing mailbox's name, or a new mailbox's JSON from its fields. */
-export function requestFromForm (form: LinkForm): ConnectLinkRequest {
+function requestFromForm (form: LinkForm): ConnectLinkRequest {
   const text = (v: string | undefined): string | undefined => v === undefined || v.trim() === '' ? undefined : v.trim()
   const apps = form.apps === undefined ? [] : [form.apps].flat()
   const expires = text(form.expiresInMinutes)
