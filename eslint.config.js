@@ -6,7 +6,7 @@ import tseslint from 'typescript-eslint'
 
 export default [
   {
-    ignores: ['node_modules/', 'coverage/', '.tap/', '.mailslot/', 'scratch/', 'test/fixtures/'],
+    ignores: ['node_modules/', 'coverage/', '.tap/', '.mailslot/', '.mailslot-dev/', 'scratch/', 'test/fixtures/'],
   },
 
   ...neostandard({ ts: true }),

@@ -1,9 +1,11 @@
 /**
  * `mailslot` command (docs/contract.md):
  *   start [--role all|web|worker] · migrate · mailbox add --file F|- · mailbox list [--json]
- *   mailbox poll NAME · emails list [--mailbox N] [--status S] [--json] · emails replay ID · secrets rotate
+ *   mailbox poll NAME · mailbox test NAME [--json] · emails list [--mailbox N] [--status S] [--json]
+ *   emails replay ID · emails replay --status failed|rejected [--mailbox N] [--since WHEN] · secrets rotate
  *   config check [FILE]
  *   import mail-room FILE [--out FILE] [--force]   (no settings, no database)
+ *   dev send --to ADDRESS [--subject S] [--body B] [--mailbox NAME]   (into the environment of `npm run dev`)
  * Exit codes: 0 ok, 1 failure, 2 bad usage or configuration.
  */
 import { parseArgs } from 'node:util'
@@ -18,12 +20,16 @@ const USAGE = `usage:
   mailslot mailbox add --file mailbox.json     (--file - reads stdin)
   mailslot mailbox list [--json]
   mailslot mailbox poll NAME
+  mailslot mailbox test NAME [--json]          (connect, log in, list what a poll would take; changes nothing)
   mailslot emails list [--mailbox NAME] [--status STATUS] [--json]
   mailslot emails replay ID
+  mailslot emails replay --status failed|rejected [--mailbox NAME] [--since 24h|7d|ISO-TIME]
   mailslot config check [FILE]                 (validate a MAILSLOT_CONFIG file without starting)
   mailslot secrets rotate                      (re-encrypt stored secrets under the first MAILSLOT_ENCRYPTION_KEY)
   mailslot import mail-room FILE [--out mailslot.yml] [--force]
-                                               (FILE: mail_room's YAML, gitlab.yml or gitlab.rb)`
+                                               (FILE: mail_room's YAML, gitlab.yml or gitlab.rb)
+  mailslot dev send --to ADDRESS [--subject S] [--body B] [--mailbox NAME]
+                                               (a message into a mailbox of the running \`npm run dev\`)`
 
 export async function main (argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -35,8 +41,12 @@ export async function main (argv: string[]): Promise<number> {
       json: { type: 'boolean' },
       mailbox: { type: 'string' },
       status: { type: 'string' },
+      since: { type: 'string' },
       out: { type: 'string' },
       force: { type: 'boolean' },
+      to: { type: 'string' },
+      subject: { type: 'string' },
+      body: { type: 'string' },
       help: { type: 'boolean', short: 'h' }
     }
   })
@@ -45,6 +55,11 @@ export async function main (argv: string[]): Promise<number> {
     const args = positionals.slice(2)
     if (args.length !== 1) throw new UsageError('import mail-room needs exactly one FILE')
     return await importMailRoom({ file: args[0], out: values.out, force: values.force })
+  }
+  if (name === 'dev send' && values.help !== true) {
+    if (positionals.length > 2) throw new UsageError('dev send takes no arguments besides its options')
+    const { devSend } = await import('./cli/dev-send.ts')
+    return await devSend(values)
   }
   // loaded here so that the import, which needs no database, starts fast
   const { commands } = await import('./cli/commands.ts')

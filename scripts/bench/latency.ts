@@ -37,7 +37,7 @@ const { ctx } = bench.rt
 /** One run: a new mailbox (and subscription) in the same runtime. */
 async function run (round: number): Promise<{ latencies: number[], graphOnly: number[] }> {
   const box = fake.addMailbox(`bench${round}@contoso.example`)
-  const view = await createMailbox(ctx.pool, ctx.keyring, {
+  const view = await createMailbox(ctx, ctx.pool, {
     name: `latency-${round}`, provider: 'graph', mode: 'webhook', delivery: { kind: 'builtin' }, address: 'incoming+%{key}@example.com',
     graph: {
       tenantId: fake.tenantId, clientId: fake.clientId, clientSecret: fake.clientSecret,

@@ -41,7 +41,7 @@ async function peakGrowth (fn: () => Promise<void>): Promise<number> {
 async function measureOnce (): Promise<void> {
   const bench = await benchRuntime('web')
   const { ctx } = bench.rt
-  const mailbox = await createMailbox(ctx.pool, ctx.keyring, { name: 'big', provider: 'imap', imap: { host: '127.0.0.1', port: 9, tls: 'none', user: 'u', password: 'p' }, address: 'incoming+%{key}@example.com', maxEmailBytes: 30 * 1024 * 1024 })
+  const mailbox = await createMailbox(ctx, ctx.pool, { name: 'big', provider: 'imap', imap: { host: '127.0.0.1', port: 9, tls: 'none', user: 'u', password: 'p' }, address: 'incoming+%{key}@example.com', maxEmailBytes: 30 * 1024 * 1024 })
   const project = await createProject(ctx.pool, { path: 'big/files' })
   const to = `incoming+${project.slug}-${project.id}-${project.incomingEmailToken}-issue@example.com`
   // warm up the code paths with a small email, so that what follows is the big one's cost

@@ -45,7 +45,7 @@ async function mailslotPass (): Promise<{ seconds: number, ok: number }> {
   const { ctx } = bench.rt
   try {
     for (const u of users) {
-      await createMailbox(ctx.pool, ctx.keyring, {
+      await createMailbox(ctx, ctx.pool, {
         name: u.user.replace(/[@.]/g, '-'), provider: 'imap', imap: { host: imap.host, port: imap.port, tls: 'none', user: u.user, password: u.password }
       })
     }

@@ -22,7 +22,7 @@ async function mailslot (): Promise<() => Promise<void>> {
   const subscriptions = []
   for (let i = 0; i < MAILBOXES; i++) {
     const user = `user${i}@contoso.example`
-    const view = await createMailbox(ctx.pool, ctx.keyring, {
+    const view = await createMailbox(ctx, ctx.pool, {
       name: `bench-${i}`, provider: 'graph', mode: 'webhook', delivery: { kind: 'builtin' },
       graph: { tenantId: randomUUID(), clientId: randomUUID(), clientSecret: 'bench-secret', user }
     })

@@ -9,16 +9,17 @@ import { resealConnectionTokens } from '../oauth/connections/repository.ts'
 import { resealLinkSecrets } from '../oauth/connect/links.ts'
 import type { MailboxSpec } from '../mailboxes/types.ts'
 import { requestSync } from '../ingestion/request-sync.ts'
-import { errorMessage, fieldError } from '../shared/errors.ts'
+import { AppError, errorMessage, fieldError } from '../shared/errors.ts'
 import { startRuntime, type Role, type Runtime } from '../runtime/start.ts'
 import { runServer } from './serve.ts'
 import { listEmails } from '../inbound/repository.ts'
 import { STATUSES } from '../inbound/lifecycle.ts'
-import { replayEmail } from '../inbound/replay.ts'
+import { bulkReplayFilter, replayEmail, replayMatching } from '../inbound/replay.ts'
 import { printTable } from './table.ts'
 import { resolveSecretRefs } from '../mailboxes/secret-refs.ts'
 import { checkConfigFile } from '../runtime/config-file.ts'
 import { UsageError } from './usage-error.ts'
+import { renderMailboxTest, testMailbox } from './mailbox-test.ts'
 
 /** A Graph subscription in one cell: `active until <time>`, `failed`, or `-`. */
 function subscriptionCell (s: MailboxView['subscription']): string {
@@ -28,7 +29,7 @@ function subscriptionCell (s: MailboxView['subscription']): string {
 
 export interface CommandInput {
   settings: Settings
-  values: { role?: string, file?: string, json?: boolean, mailbox?: string, status?: string }
+  values: { role?: string, file?: string, json?: boolean, mailbox?: string, status?: string, since?: string }
   args: string[]
 }
 
@@ -79,7 +80,7 @@ export const commands: Record<string, Command> = {
     const check = validateMailboxJson(spec, input.settings.webhookAllowPrivate)
     if (!check.ok) throw fieldError(check.error.field, check.error.message)
     const view = await withRuntime(input.settings, async (rt) => {
-      const created = await createMailbox(rt.ctx.pool, rt.ctx.keyring, spec as MailboxSpec)
+      const created = await createMailbox(rt.ctx, rt.ctx.pool, spec as MailboxSpec)
       await requestSync(rt.ctx, created.id, 'manual')
       return created
     })
@@ -102,6 +103,13 @@ export const commands: Record<string, Command> = {
     })
     process.stdout.write(`sync of ${name} queued\n`)
     return 0
+  },
+
+  async 'mailbox test' (input) {
+    const name = oneArg(input, 'mailbox name')
+    const report = await withRuntime(input.settings, async (rt) => await testMailbox(rt.ctx, name))
+    process.stdout.write(input.values.json === true ? JSON.stringify(report, null, 2) + '\n' : renderMailboxTest(report))
+    return report.ok ? 0 : 1
   },
 
   async 'config check' (input) {
@@ -148,7 +156,16 @@ export const commands: Record<string, Command> = {
   },
 
   async 'emails replay' (input) {
-    const raw = oneArg(input, 'email id')
+    const { status, mailbox, since } = input.values
+    const bulk = status !== undefined || mailbox !== undefined || since !== undefined
+    if (bulk && input.args.length > 0) throw new AppError('invalid_request', 'emails replay takes an email ID or --status, not both')
+    if (bulk) {
+      const filter = bulkReplayFilter({ status, mailbox, since }, field => `--${field}`)
+      const queued = await withRuntime(input.settings, async (rt) => await replayMatching(rt.ctx, filter))
+      process.stdout.write(`${queued} ${queued === 1 ? 'email' : 'emails'} queued for replay\n`)
+      return 0
+    }
+    const raw = oneArg(input, 'email id (or --status failed for a bulk replay)')
     if (!/^\d+$/.test(raw)) throw fieldError('id', 'must be a whole number')
     await withRuntime(input.settings, async (rt) => { await replayEmail(rt.ctx, Number(raw)) })
     process.stdout.write(`email ${raw} queued for handling again\n`)

@@ -3,6 +3,8 @@
  * A bad value stops start-up with a ConfigError that names the variable.
  */
 import path from 'node:path'
+import { deliveryReach, refusedUrl } from '../shared/address-policy.ts'
+import { WEBHOOK_SECRET_PATTERN } from '../shared/webhook-secret.ts'
 
 export class ConfigError extends Error {
   readonly variable: string
@@ -53,6 +55,8 @@ export interface Settings {
   handleRetryBaseSeconds: number
   /** Webhook deliveries may reach loopback, private and CGNAT addresses (never link-local or metadata). Default `false`. */
   webhookAllowPrivate: boolean
+  /** Operator events (src/events/): the URL they are POSTed to and the `whsec_` secret that signs them; undefined = none is queued. */
+  events?: { url: string, secret: string }
   /** How long a delivery POST may take, in ms; not read from the environment (tests shorten it). Default: src/handlers/http/post.ts. */
   deliveryTimeoutMs?: number
 }
@@ -147,12 +151,31 @@ function adminToken (env: Env): string | undefined {
   return raw
 }
 
+/**
+ * MAILSLOT_EVENTS_URL and MAILSLOT_EVENTS_SECRET, both or neither: an
+ * http(s) URL the outbound policy lets through as it does webhook URLs, and
+ * a `whsec_` secret (never quoted in an error).
+ */
+function events (env: Env, allowPrivate: boolean): Settings['events'] {
+  const url = env.MAILSLOT_EVENTS_URL ?? ''
+  const secret = env.MAILSLOT_EVENTS_SECRET ?? ''
+  if (url === '' && secret === '') return undefined
+  if (url === '') throw new ConfigError('MAILSLOT_EVENTS_URL', 'must be set when MAILSLOT_EVENTS_SECRET is')
+  if (secret === '') throw new ConfigError('MAILSLOT_EVENTS_SECRET', 'must be set when MAILSLOT_EVENTS_URL is (whsec_<base64>)')
+  if (!/^https?:$/.test(URL.parse(url)?.protocol ?? '')) throw new ConfigError('MAILSLOT_EVENTS_URL', 'must be an http:// or https:// URL')
+  const refused = refusedUrl(url, deliveryReach('webhook', allowPrivate))
+  if (refused !== undefined) throw new ConfigError('MAILSLOT_EVENTS_URL', refused)
+  if (!new RegExp(WEBHOOK_SECRET_PATTERN).test(secret)) throw new ConfigError('MAILSLOT_EVENTS_SECRET', 'must be whsec_ followed by the base64 of the key')
+  return { url, secret }
+}
+
 const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
 
 export function loadSettings (env: Env = process.env): Settings {
   const host = env.HOST === undefined || env.HOST === '' ? '127.0.0.1' : env.HOST
   const logLevel = env.MAILSLOT_LOG_LEVEL === undefined || env.MAILSLOT_LOG_LEVEL === '' ? 'info' : env.MAILSLOT_LOG_LEVEL
   if (!LOG_LEVELS.has(logLevel)) throw new ConfigError('MAILSLOT_LOG_LEVEL', `must be one of ${[...LOG_LEVELS].join(', ')}`)
+  const webhookAllowPrivate = flag(env, 'MAILSLOT_WEBHOOK_ALLOW_PRIVATE')
   const configFile = env.MAILSLOT_CONFIG === undefined || env.MAILSLOT_CONFIG === '' ? undefined : path.resolve(env.MAILSLOT_CONFIG)
   return {
     databaseUrl: databaseUrl(env),
@@ -173,6 +196,7 @@ export function loadSettings (env: Env = process.env): Settings {
     graphSubscriptionMinutes: minutes(env, 'MAILSLOT_GRAPH_SUBSCRIPTION_MINUTES', 4200, 0, 10080),
     graphResyncSeconds: integer(env, 'MAILSLOT_GRAPH_RESYNC_SECONDS', 900, 5, 86400),
     handleRetryBaseSeconds: seconds(env, 'MAILSLOT_HANDLE_RETRY_BASE_SECONDS', 2, 0, 3600),
-    webhookAllowPrivate: flag(env, 'MAILSLOT_WEBHOOK_ALLOW_PRIVATE')
+    webhookAllowPrivate,
+    events: events(env, webhookAllowPrivate)
   }
 }

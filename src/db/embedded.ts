@@ -50,7 +50,8 @@ export async function freePort (): Promise<number> {
   })
 }
 
-function alive (pid: number): boolean {
+/** True while a process with that pid exists (ours or not). */
+export function alive (pid: number): boolean {
   try { process.kill(pid, 0); return true } catch (err) { return errorCode(err) === 'EPERM' }
 }
 

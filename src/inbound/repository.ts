@@ -63,14 +63,44 @@ export async function getRaw (db: Queryable, id: number): Promise<Buffer> {
   return rows[0].raw
 }
 
-/** Puts an email back to `received` for another handling pass; false if it is being handled now. */
+/**
+ * The one rule of what can be replayed: an email not being handled right now
+ * whose raw message is still kept (the retention job may purge it at any time).
+ */
+const REPLAYABLE = `status <> 'processing' AND raw_purged_at IS NULL`
+const BACK_TO_RECEIVED = `status = 'received', attempts = 0, last_error = NULL`
+
+/** Puts an email back to `received` for another handling pass; not_replayable if it is being handled or was purged. */
 export async function resetForReplay (db: Queryable, id: number): Promise<void> {
   const { rows } = await db.query<{ status: string, has_raw: boolean }>(
     'SELECT status, raw IS NOT NULL AS has_raw FROM inbound_emails WHERE id = $1', [id])
   if (rows.length === 0) throw new AppError('not_found', `no email ${id}`)
   if (!rows[0].has_raw) throw new AppError('not_replayable', `email ${id} has no raw message left to replay`)
-  const { rowCount } = await db.query(
-    // raw_purged_at: the retention job may have purged it since the check above
-    `UPDATE inbound_emails SET status = 'received', attempts = 0, last_error = NULL WHERE id = $1 AND status <> 'processing' AND raw_purged_at IS NULL`, [id])
+  // the rule again in the UPDATE: the retention job may have purged it since the check above
+  const { rowCount } = await db.query(`UPDATE inbound_emails SET ${BACK_TO_RECEIVED} WHERE id = $1 AND ${REPLAYABLE}`, [id])
   if (rowCount === 0) throw new AppError('not_replayable', `email ${id} is being handled right now or its raw message was just purged`)
+}
+
+export interface ReplayFilter {
+  status: EmailStatus
+  mailbox?: string
+  /** Received at or after. */
+  since?: Date
+}
+
+/**
+ * Puts the next `limit` replayable emails matching the filter with an id
+ * above `afterId` back to `received`; resolves to their ids, ascending.
+ * Pages by id (the primary key): each call reads on from where the last one stopped.
+ */
+export async function resetNextForReplay (db: Queryable, filter: ReplayFilter, afterId: number, limit: number): Promise<number[]> {
+  const { rows } = await db.query<{ id: number }>(
+    `UPDATE inbound_emails SET ${BACK_TO_RECEIVED}
+     WHERE id IN (SELECT id FROM inbound_emails
+                  WHERE id > $1 AND status = $2 AND ($3::text IS NULL OR mailbox_name = $3) AND ($4::timestamptz IS NULL OR received_at >= $4)
+                    AND ${REPLAYABLE}
+                  ORDER BY id LIMIT $5 FOR UPDATE)
+     RETURNING id`,
+    [afterId, filter.status, filter.mailbox ?? null, filter.since ?? null, limit])
+  return rows.map(r => r.id).sort((a, b) => a - b)
 }

@@ -34,13 +34,21 @@ export async function storeFetched (
     // before the commit, so that no handle job of ours can miss them (ids of a
     // rolled-back transaction are never used again: those entries just expire)
     for (const [i, f] of newOnes.entries()) db.recentRaws?.set(stored[i], f.raw)
-    // one job per HANDLE_JOB_EMAILS: pg-boss's insert, fetch and completion cost
-    // less once than once per email, and the jobs of a big batch are handled side by side
-    const jobs = []
-    for (let i = 0; i < stored.length; i += HANDLE_JOB_EMAILS) jobs.push({ data: { emailIds: stored.slice(i, i + HANDLE_JOB_EMAILS) } })
-    await insert(db.boss, 'email-handle', jobs, { db: inTransaction(client) })
+    await queueHandling(db.boss, client, stored)
     return { stored, duplicates: fetched.length - stored.length }
   })
+}
+
+/**
+ * Queues email-handle jobs for these emails inside the caller's transaction:
+ * one job per HANDLE_JOB_EMAILS, since pg-boss's insert, fetch and completion
+ * cost less once than once per email, and the jobs of a big batch are handled side by side.
+ */
+export async function queueHandling (boss: Boss, client: PoolClient, ids: number[]): Promise<void> {
+  if (ids.length === 0) return
+  const jobs = []
+  for (let i = 0; i < ids.length; i += HANDLE_JOB_EMAILS) jobs.push({ data: { emailIds: ids.slice(i, i + HANDLE_JOB_EMAILS) } })
+  await insert(boss, 'email-handle', jobs, { db: inTransaction(client) })
 }
 
 /** Rows per INSERT (6 parameters each, far below PostgreSQL's 65,535). */

@@ -62,7 +62,7 @@ async function fetchInOneSession (ctx: AppContext, jobs: FetchJob[]): Promise<Fe
     // the jobs that completed stay completed even when the database cannot take the health row;
     // a grant found gone has its health recorded already
     if (!(error instanceof ReauthRequiredError)) {
-      await recordFailure(ctx.pool, mailbox.id, auth ? 'auth' : 'network', errorMessage(error), intervalOf(ctx, mailbox)).catch(() => {})
+      await recordFailure(ctx, ctx.pool, mailbox.id, auth ? 'auth' : 'network', errorMessage(error), intervalOf(ctx, mailbox)).catch(() => {})
     }
     return [...completed, ...jobs.slice(completed.length).map(j => failed(j, error))]
   } finally {

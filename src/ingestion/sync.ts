@@ -25,6 +25,7 @@ import { insert, send } from '../queue/boss.ts'
 import { syncKeys, type QueuePayloads } from '../queue/queues.ts'
 import { BATCHES_PER_COMMIT, BATCH_COUNT, advanceCursor, groupWithin, processBatches, refBytes, refSize } from './batch.ts'
 import { nextSyncSeconds } from './next-sync.ts'
+import { queueNextSyncIfSooner } from './controller.ts'
 import { bareError, errorMessage } from '../shared/errors.ts'
 import { UndecryptableError } from '../shared/crypto.ts'
 
@@ -34,7 +35,7 @@ export function intervalOf (ctx: AppContext, mailbox: Mailbox): number {
   return mailbox.spec.pollIntervalSeconds ?? ctx.settings.pollIntervalSeconds
 }
 
-export function maxBytesOf (ctx: AppContext, mailbox: Mailbox): number {
+export function maxBytesOf (ctx: Pick<AppContext, 'settings'>, mailbox: Mailbox): number {
   return mailbox.spec.maxEmailBytes ?? ctx.settings.maxEmailBytes
 }
 
@@ -58,8 +59,9 @@ export async function syncMailbox (ctx: AppContext, job: QueuePayloads['mailbox-
     const mailbox = await decodeForSync(ctx, start.row)
     const { outcome, nextPollSeconds } = await syncLocked(ctx, job, mailbox)
     if (nextPollSeconds !== undefined) {
-      await recordSuccessAndUnlock(lockClient, mailbox.id, nextPollSeconds, key)
+      await recordSuccessAndUnlock(ctx, lockClient, mailbox.id, nextPollSeconds, key)
       locked = false
+      await queueNextSyncIfSooner(ctx, mailbox.id, nextPollSeconds)
     }
     return outcome
   } finally {
@@ -82,7 +84,7 @@ async function decodeForSync (ctx: AppContext, row: MailboxRow): Promise<Mailbox
 async function undecryptable (ctx: AppContext, mailboxId: number, err: unknown): Promise<unknown> {
   if (!(err instanceof UndecryptableError)) return err
   const message = `cannot decrypt the mailbox secrets: ${err.message}`
-  await recordFailure(ctx.pool, mailboxId, 'auth', message, ctx.settings.pollIntervalSeconds)
+  await recordFailure(ctx, ctx.pool, mailboxId, 'auth', message, ctx.settings.pollIntervalSeconds)
   return new Error(message)
 }
 
@@ -139,14 +141,14 @@ async function syncLocked (ctx: AppContext, job: QueuePayloads['mailbox-sync'], 
       ctx.metrics.syncs.inc({ result: 'reauth_required' })
       log().info({ err: bareError(err) }, 'mailbox waits for its owner to reconnect it')
       // the health says so again, whatever a sync running meanwhile recorded
-      await recordReauthRequired(ctx.pool, mailbox.id, err.message)
+      await recordReauthRequired(ctx, ctx.pool, mailbox.id, err.message)
       return { outcome: { listed: 0, stored: 0, queuedBatches: 0 } }
     }
     const auth = err instanceof ProviderAuthError
     // counted and logged first: with the database down, the health row cannot say it
     ctx.metrics.syncs.inc({ result: auth ? 'auth_failed' : 'failed' })
     log().warn({ err: bareError(err) }, 'mailbox sync failed')
-    await recordFailure(ctx.pool, mailbox.id, auth ? 'auth' : 'network', errorMessage(err), intervalOf(ctx, mailbox))
+    await recordFailure(ctx, ctx.pool, mailbox.id, auth ? 'auth' : 'network', errorMessage(err), intervalOf(ctx, mailbox))
     return { outcome: { listed: 0, stored: 0, queuedBatches: 0 } }
   } finally {
     await provider?.close().catch(() => {})

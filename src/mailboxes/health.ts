@@ -3,8 +3,14 @@
  * exponentially; an authentication failure backs off harder (a wrong password
  * must not hammer the server or lock the account). Changing the mailbox
  * (upsertMailbox) or a manual poll tries again at once.
+ *
+ * Every write of health_state returns the state it replaced, read in the
+ * same statement (healthUpdate), and hands it to noticeHealth: the one place
+ * a change becomes a `mailbox.health_changed` operator event.
  */
 import type { Queryable } from '../db/pool.ts'
+import { queueEvent, type EventsContext } from '../events/queue.ts'
+import type { HealthState } from './types.ts'
 
 export type FailureKind = 'auth' | 'network'
 
@@ -20,47 +26,87 @@ export function backoffSeconds (kind: FailureKind, failures: number, intervalSec
     : Math.min(intervalSeconds * 2 ** exp, Math.max(NETWORK_BACKOFF_MAX, intervalSeconds))
 }
 
+/** What a write of health_state returns (healthUpdate), and what a new mailbox starts with (`previous` null). */
+export interface HealthWrite {
+  name: string
+  /** The state it replaced; null for a new mailbox. */
+  previous: HealthState | null
+  state: HealthState
+  error: string | null
+  /** When it was written: the event's timestamp. */
+  at: Date
+}
+
+/**
+ * An UPDATE of mailbox $1's health setting `set`, returning a HealthWrite
+ * and `consecutiveFailures`.
+ * The state it replaces is read in the same statement under the row's lock,
+ * so two writers racing each see the other's state; NO KEY UPDATE, the lock
+ * an UPDATE takes: batches being stored (KEY SHARE) do not wait for it.
+ */
+export function healthUpdate (set: string): string {
+  return `UPDATE mailboxes m SET ${set}
+    FROM (SELECT id, health_state FROM mailboxes WHERE id = $1 FOR NO KEY UPDATE) old WHERE m.id = old.id
+    RETURNING m.name, old.health_state AS previous, m.health_state AS state, m.last_error AS error,
+      m.consecutive_failures AS "consecutiveFailures", now() AS at`
+}
+
+/**
+ * The one place a change of health is noticed: a write whose state differs
+ * from the one it replaced queues a `mailbox.health_changed` event through
+ * `db` (in the caller's transaction when it has one). No change, or events
+ * off: nothing, not one statement more.
+ */
+export async function noticeHealth (ctx: EventsContext, db: Queryable, w: HealthWrite): Promise<void> {
+  if (w.previous === w.state) return
+  await queueEvent(ctx, db, 'mailbox.health_changed', { mailbox: w.name, from: w.previous, to: w.state, error: w.error }, w.at)
+}
+
 /**
  * Marks a sync successful, the next poll in `nextPollSeconds`, and lets go of
  * the sync's lock on `lockClient` (the connection holding it) in the same
  * statement: a sync of an idle mailbox is mostly its round trips.
  */
 export async function recordSuccessAndUnlock (
-  lockClient: Queryable, mailboxId: number, nextPollSeconds: number, lockKey: bigint
+  ctx: EventsContext, lockClient: Queryable, mailboxId: number, nextPollSeconds: number, lockKey: bigint
 ): Promise<void> {
-  await lockClient.query(
-    `WITH ok AS (UPDATE mailboxes SET health_state = 'ok', last_success_at = now(), last_error = NULL, consecutive_failures = 0,
-       next_poll_at = now() + make_interval(secs => $2) WHERE id = $1)
-     SELECT pg_advisory_unlock($3)`, [mailboxId, nextPollSeconds, lockKey])
+  const { rows: [written] } = await lockClient.query<HealthWrite | { name: null }>(
+    `WITH ok AS (${healthUpdate(`health_state = 'ok', last_success_at = now(), last_error = NULL, consecutive_failures = 0,
+       next_poll_at = now() + make_interval(secs => $2)`)})
+     SELECT ok.* FROM (SELECT pg_advisory_unlock($3)) unlocked LEFT JOIN ok ON true`, [mailboxId, nextPollSeconds, lockKey])
+  // nulls: the mailbox was deleted meanwhile
+  if (written.name !== null) await noticeHealth(ctx, lockClient, written)
 }
 
 export async function recordFailure (
-  db: Queryable, mailboxId: number, kind: FailureKind, message: string, intervalSeconds: number
+  ctx: EventsContext, db: Queryable, mailboxId: number, kind: FailureKind, message: string, intervalSeconds: number
 ): Promise<void> {
-  const { rows } = await db.query<{ n: number }>(
-    `UPDATE mailboxes SET health_state = $2, last_error = $3, consecutive_failures = consecutive_failures + 1
-     WHERE id = $1 RETURNING consecutive_failures AS n`,
+  const { rows } = await db.query<HealthWrite & { consecutiveFailures: number }>(
+    healthUpdate('health_state = $2, last_error = $3, consecutive_failures = consecutive_failures + 1'),
     [mailboxId, kind === 'auth' ? 'auth_failed' : 'failing', message.slice(0, 2000)])
   if (rows.length === 0) return
   await db.query('UPDATE mailboxes SET next_poll_at = now() + make_interval(secs => $2) WHERE id = $1',
-    [mailboxId, backoffSeconds(kind, rows[0].n, intervalSeconds)])
+    [mailboxId, backoffSeconds(kind, rows[0].consecutiveFailures, intervalSeconds)])
+  await noticeHealth(ctx, db, rows[0])
 }
 
-/** A mailbox its owner just reconnected (a new OAuth grant): a fresh start, polled at once. */
-export async function markReconnected (db: Queryable, mailboxId: number): Promise<void> {
-  await db.query(
-    `UPDATE mailboxes SET health_state = 'pending', last_error = NULL, consecutive_failures = 0, next_poll_at = now() WHERE id = $1`, [mailboxId])
+/** A mailbox its owner just reconnected (a new OAuth grant, src/oauth/connect): a fresh start, polled at once. */
+export async function markReconnected (ctx: EventsContext, db: Queryable, mailboxId: number): Promise<void> {
+  const { rows } = await db.query<HealthWrite>(
+    healthUpdate(`health_state = 'pending', last_error = NULL, consecutive_failures = 0, next_poll_at = now()`), [mailboxId])
+  if (rows.length > 0) await noticeHealth(ctx, db, rows[0])
 }
 
 /**
  * The mailbox's OAuth grant is gone (src/oauth/connections): `reauth_required`
  * and no scheduled poll until a reconnect (saveConnection) makes it due again.
  */
-export async function recordReauthRequired (db: Queryable, mailboxId: number, message: string): Promise<void> {
-  await db.query(
-    `UPDATE mailboxes SET health_state = 'reauth_required', last_error = $2, consecutive_failures = consecutive_failures + 1,
-       next_poll_at = 'infinity' WHERE id = $1`,
+export async function recordReauthRequired (ctx: EventsContext, db: Queryable, mailboxId: number, message: string): Promise<void> {
+  const { rows } = await db.query<HealthWrite>(
+    healthUpdate(`health_state = 'reauth_required', last_error = $2, consecutive_failures = consecutive_failures + 1,
+       next_poll_at = 'infinity'`),
     [mailboxId, message.slice(0, 2000)])
+  if (rows.length > 0) await noticeHealth(ctx, db, rows[0])
 }
 
 /** How many mailboxes are in each health state (the metrics gauge). */

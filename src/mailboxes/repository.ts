@@ -6,6 +6,8 @@ import type { Keyring } from '../shared/crypto.ts'
 import { resealColumn, type ResealCount } from '../db/reseal.ts'
 import type { Mailbox, MailboxHealth, MailboxSpec } from './types.ts'
 import type { ConnectionView } from '../oauth/types.ts'
+import type { EventsContext } from '../events/queue.ts'
+import { noticeHealth } from './health.ts'
 
 /** What the API and CLI show: the config without secrets, plus state. */
 export type MailboxView = MailboxSpec & {
@@ -77,17 +79,28 @@ export function toView (row: MailboxRow): MailboxView {
   }
 }
 
-export async function createMailbox (db: Queryable, keyring: Keyring, spec: MailboxSpec): Promise<MailboxView> {
+/** What writing a mailbox needs beside the database: the keyring seals its secrets; a new mailbox is an operator event. */
+export type MailboxWriteContext = EventsContext & { keyring: Keyring }
+
+/** A new mailbox's health comes from nothing: noticed like any change of health. */
+async function noticeCreated (ctx: EventsContext, db: Queryable, row: MailboxRow): Promise<void> {
+  await noticeHealth(ctx, db, { name: row.name, previous: null, state: row.health_state, error: row.last_error, at: row.created_at })
+}
+
+export async function createMailbox (ctx: MailboxWriteContext, db: Queryable, spec: MailboxSpec): Promise<MailboxView> {
   const { config, secrets } = splitSecrets(spec)
+  let row: MailboxRow
   try {
     const { rows } = await db.query<MailboxRow>(
       `INSERT INTO mailboxes (name, provider, config, secrets) VALUES ($1, $2, $3, $4) RETURNING *`,
-      [spec.name, spec.provider, config, sealSecrets(keyring, secrets)])
-    return toView(rows[0])
+      [spec.name, spec.provider, config, sealSecrets(ctx.keyring, secrets)])
+    row = rows[0]
   } catch (err) {
     if (errorCode(err) === '23505') throw new AppError('mailbox_exists', `a mailbox named "${spec.name}" exists`)
     throw err
   }
+  await noticeCreated(ctx, db, row)
+  return toView(row)
 }
 
 /**
@@ -95,7 +108,7 @@ export async function createMailbox (db: Queryable, keyring: Keyring, spec: Mail
  * health. `declared`: the configuration file's, which adopts a same-named one.
  */
 export async function upsertMailbox (
-  db: Queryable, keyring: Keyring, spec: MailboxSpec, o: { declared?: boolean } = {}
+  ctx: MailboxWriteContext, db: Queryable, spec: MailboxSpec, o: { declared?: boolean } = {}
 ): Promise<{ view: MailboxView, created: boolean }> {
   const { config, secrets } = splitSecrets(spec)
   const { rows } = await db.query<MailboxRow & { created: boolean }>(
@@ -108,7 +121,8 @@ export async function upsertMailbox (
                            THEN now() ELSE mailboxes.next_poll_at END
      -- xmax is 0 on a row this statement inserted, set on one it updated
      RETURNING *, (xmax = 0) AS created`,
-    [spec.name, spec.provider, config, sealSecrets(keyring, secrets), o.declared ?? false])
+    [spec.name, spec.provider, config, sealSecrets(ctx.keyring, secrets), o.declared ?? false])
+  if (rows[0].created) await noticeCreated(ctx, db, rows[0])
   return { view: toView(rows[0]), created: rows[0].created }
 }
 

@@ -5,6 +5,7 @@
 import type { ErrorObject } from 'ajv'
 import { strictAjv } from '../shared/strict-ajv.ts'
 import { deliveryReach, refusedUrl } from '../shared/address-policy.ts'
+import { WEBHOOK_SECRET_PATTERN } from '../shared/webhook-secret.ts'
 
 const hostname = { type: 'string', minLength: 1, maxLength: 253 }
 const httpUrl = { type: 'string', pattern: '^https?://[^\\s]+$', maxLength: 2048 }
@@ -93,7 +94,7 @@ const delivery = {
         properties: {
           kind: {},
           url: httpUrl,
-          secret: { type: 'string', pattern: '^whsec_[A-Za-z0-9+/=]{16,}$' }
+          secret: { type: 'string', pattern: WEBHOOK_SECRET_PATTERN }
         }
       }
     }

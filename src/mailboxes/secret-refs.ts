@@ -1,6 +1,6 @@
 /**
  * Secret references: `{file: PATH}` or `{env: NAME}` in place of a secret
- * value (a mailbox's SECRET_PATHS, an OAuth app's clientSecret), resolved once, where the spec is read (the
+ * value (a mailbox's REFERENCE_PATHS, an OAuth app's clientSecret), resolved once, where the spec is read (the
  * configuration file, `mailslot mailbox add`); only the value is stored.
  */
 import { readFile } from 'node:fs/promises'
@@ -17,6 +17,13 @@ export interface RefSources {
 
 type Ref = { file: string } | { env: string }
 
+/**
+ * Where a reference may stand: every secret, and the login user, which
+ * GitLab's encrypted credentials keep beside the password (an imported
+ * mail_room mailbox may have both as references). The user is stored as is.
+ */
+export const REFERENCE_PATHS: readonly string[] = [...SECRET_PATHS, 'imap.user', 'graph.user']
+
 function isObject (v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v)
 }
@@ -30,8 +37,8 @@ function refAt (spec: unknown, p: string): Ref | FieldError | undefined {
   return { field: p, message: 'must be the value, {file: PATH} or {env: NAME}' }
 }
 
-/** The first secret path holding a reference (or something shaped like one), if any. */
-export function firstSecretRef (spec: unknown, paths: readonly string[] = SECRET_PATHS): string | undefined {
+/** The first path holding a reference (or something shaped like one), if any. */
+export function firstSecretRef (spec: unknown, paths: readonly string[] = REFERENCE_PATHS): string | undefined {
   return paths.find(p => refAt(spec, p) !== undefined)
 }
 
@@ -53,7 +60,7 @@ async function resolveRef (ref: Ref, src: RefSources): Promise<string> {
 /** A copy of `spec` with every reference replaced by its value, or the first field that cannot be resolved. */
 export type Resolved = { ok: true, spec: unknown } | { ok: false, error: FieldError }
 
-export async function resolveSecretRefs (spec: unknown, src: RefSources, paths: readonly string[] = SECRET_PATHS): Promise<Resolved> {
+export async function resolveSecretRefs (spec: unknown, src: RefSources, paths: readonly string[] = REFERENCE_PATHS): Promise<Resolved> {
   if (!isObject(spec)) return { ok: true, spec }
   const out = structuredClone(spec)
   for (const p of paths) {

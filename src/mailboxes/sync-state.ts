@@ -33,10 +33,10 @@ export async function updateCursor (pool: Pool, mailboxId: number, next: (cursor
   })
 }
 
-/** Mailboxes whose next poll is due within the coming minute, soonest first. */
-export async function dueWithinAMinute (db: Queryable): Promise<Array<{ id: number, due: Date }>> {
+/** Mailboxes whose next poll is due within the coming `seconds`, soonest first. */
+export async function dueWithin (db: Queryable, seconds: number): Promise<Array<{ id: number, due: Date }>> {
   const { rows } = await db.query<{ id: number, due: Date }>(
     `SELECT id, next_poll_at AS due FROM mailboxes
-     WHERE next_poll_at < now() + interval '60 seconds' ORDER BY next_poll_at`)
+     WHERE next_poll_at < now() + make_interval(secs => $1) ORDER BY next_poll_at`, [seconds])
   return rows
 }

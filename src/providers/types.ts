@@ -42,7 +42,13 @@ export interface Provider {
 
 /** Thrown when the provider refused the credentials: the mailbox backs off. */
 export class ProviderAuthError extends Error {
-  constructor (message: string) { super(message); this.name = 'ProviderAuthError' }
+  /** The provider's answer when it gave one: HTTP status and error code (e.g. 403 ErrorAccessDenied). */
+  readonly answer?: { status: number, code: string }
+  constructor (message: string, answer?: { status: number, code: string }) {
+    super(message)
+    this.name = 'ProviderAuthError'
+    this.answer = answer
+  }
 }
 
 /**

@@ -1,6 +1,6 @@
 /** pg-boss in its own schema, with typed send, insert and work over the queue map. */
 import { PgBoss, type Db, type InsertOptions, type JobInsert, type SendOptions, type WorkOptions, type Job } from 'pg-boss'
-import type { PoolClient } from '../db/pool.ts'
+import type { Queryable } from '../db/pool.ts'
 import { QUEUES, type QueueName, type QueuePayloads } from './queues.ts'
 
 export const BOSS_SCHEMA = 'mailslot_boss'
@@ -45,8 +45,8 @@ export async function createQueues (boss: PgBoss): Promise<void> {
   }
 }
 
-/** Lets pg-boss write inside the caller's transaction (enqueue with the row it refers to). */
-export function inTransaction (client: PoolClient): Db {
+/** Lets pg-boss write through the caller's connection: inside its transaction, with the row it refers to, when it has one. */
+export function inTransaction (client: Queryable): Db {
   return { executeSql: async (text: string, values?: unknown[]) => await client.query(text, values as unknown[]) }
 }
 

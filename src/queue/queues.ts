@@ -4,6 +4,7 @@
  * Payloads carry ids, never raw mail: the raw bytes live in inbound_emails.
  */
 import type { Queue } from 'pg-boss'
+import type { OperatorEvent } from '../events/types.ts'
 
 export interface QueuePayloads {
   /** Scheduled every minute: queues one mailbox-sync per due mailbox. */
@@ -20,6 +21,8 @@ export interface QueuePayloads {
   'graph-subscription': { mailboxId: number, action: 'ensure' | 'reauthorize' | 'recreate', subscriptionId?: string }
   /** Scheduled every minute: graph-subscription jobs for what is due; purge of old notification rows. */
   'graph-subscription-scan': Record<string, never>
+  /** POST one operator event to MAILSLOT_EVENTS_URL (src/events). */
+  'operator-event': OperatorEvent
 }
 
 /**
@@ -70,5 +73,8 @@ export const QUEUES: Record<QueueName, Omit<Queue, 'name'>> = {
   retention: { policy: 'exclusive', retryLimit: 0 },
   // keyed per mailbox and action; the work itself runs under a per-mailbox lock
   'graph-subscription': { policy: 'stately', retryLimit: 3, retryDelay: 10, retryBackoff: true, expireInSeconds: 300, notify: true },
-  'graph-subscription-scan': { policy: 'exclusive', retryLimit: 0, expireInSeconds: 120 }
+  'graph-subscription-scan': { policy: 'exclusive', retryLimit: 0, expireInSeconds: 120 },
+  // 12 retries 30 s apart, doubling (pg-boss adds up to as much again) to at
+  // most an hour: an endpoint down for 6 hours still gets every event
+  'operator-event': { policy: 'standard', retryLimit: 12, retryDelay: 30, retryBackoff: true, retryDelayMax: 3600, expireInSeconds: 120, notify: true }
 }

@@ -56,7 +56,7 @@ async function applyLocked (ctx: AppContext, { file, mailboxes, projects, oauthA
     ctx.log.warn({ file, oauthApps: keptApps }, 'OAuth apps no longer declared in the configuration file are kept while mailboxes are connected through them')
   }
   for (const m of mailboxes) {
-    const { view, created } = await upsertMailbox(ctx.pool, ctx.keyring, m, { declared: true })
+    const { view, created } = await upsertMailbox(ctx, ctx.pool, m, { declared: true })
     // as POST /api/v1/mailboxes does: a new mailbox is read at once, not at the next scheduler round
     if (created) await requestSync(ctx, view.id, 'manual')
   }

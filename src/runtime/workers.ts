@@ -9,6 +9,7 @@ import { work } from '../queue/boss.ts'
 import { registerGraphProvider } from '../providers/graph/index.ts'
 import { runSubscriptionJob } from '../graph-webhooks/subscriptions/manager.ts'
 import { SCAN_CRON, registerWebhookAwareInterval, scanSubscriptions } from '../graph-webhooks/subscriptions/schedule.ts'
+import { deliverEvent } from '../events/deliver.ts'
 import type { AppContext } from '../context.ts'
 import { errorMessage } from '../shared/errors.ts'
 
@@ -25,6 +26,8 @@ export const SYNC_CONCURRENCY = 16
 const SYNC_BATCH = 4
 /** mailbox-fetch sessions at once per process. */
 export const FETCH_CONCURRENCY = 4
+/** Operator events POSTed at once per process: as many may hang on a slow endpoint, each until its timeout. */
+const EVENT_CONCURRENCY = 4
 /**
  * Database connections the workers may hold at once: a sync holds one for its
  * mailbox lock and uses another for its queries; the pool must be larger than
@@ -73,10 +76,17 @@ export async function startWorkers (ctx: AppContext, opts: WorkerOptions = {}): 
   await work(boss, 'retention', { pollingIntervalSeconds: 5 }, async () => { await purgeExpiredRaw(ctx) })
   await work(boss, 'graph-subscription', { batchSize: 1, localConcurrency: 4, ...soon }, async ([job]) => { await runSubscriptionJob(ctx, job.data) })
   await work(boss, 'graph-subscription-scan', { pollingIntervalSeconds: 5 }, async () => { await scanSubscriptions(ctx) })
+  // only when events are on: an idle worker still looks for jobs; woken by NOTIFY, retries found within 5 s
+  const events = ctx.settings.events
+  if (events !== undefined) {
+    await work(boss, 'operator-event', { localConcurrency: EVENT_CONCURRENCY, pollingIntervalSeconds: 5, notifyPollingIntervalSeconds: 5 }, async ([job]) => {
+      await deliverEvent(ctx, events, job)
+    })
+  }
   await boss.schedule('mailbox-controller', CONTROLLER_CRON, {}, { singletonKey: 'controller' })
   await boss.schedule('graph-subscription-scan', SCAN_CRON, {}, { singletonKey: 'graph-subscription-scan' })
   await boss.schedule('retention', RETENTION_CRON, {}, { singletonKey: 'retention' })
   return async () => {
-    for (const q of ['mailbox-controller', 'mailbox-sync', 'mailbox-fetch', 'email-handle', 'retention', 'graph-subscription', 'graph-subscription-scan'] as const) await boss.offWork(q, { wait: true }).catch(() => {})
+    for (const q of ['mailbox-controller', 'mailbox-sync', 'mailbox-fetch', 'email-handle', 'retention', 'graph-subscription', 'graph-subscription-scan', 'operator-event'] as const) await boss.offWork(q, { wait: true }).catch(() => {})
   }
 }

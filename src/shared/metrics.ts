@@ -7,6 +7,8 @@ export interface Metrics {
   emailsStored: Counter<'mailbox'>
   emailsFinished: Counter<'status'>
   notifications: Counter<'result'>
+  /** Tries to POST an operator event (src/events), by result. */
+  events: Counter<'result'>
   /** Read from the database at scrape time, so every process reports the same truth. */
   mailboxes: Gauge<'state'>
 }
@@ -21,6 +23,7 @@ export function createMetrics (mailboxesByHealth: () => Promise<Array<{ state: s
     emailsStored: new Counter({ name: 'mailslot_emails_stored_total', help: 'Emails stored from a provider', labelNames: ['mailbox'], registers: [registry] }),
     emailsFinished: new Counter({ name: 'mailslot_emails_finished_total', help: 'Emails that reached an end state in this process', labelNames: ['status'], registers: [registry] }),
     notifications: new Counter({ name: 'mailslot_graph_notifications_total', help: 'Graph notification items by result', labelNames: ['result'], registers: [registry] }),
+    events: new Counter({ name: 'mailslot_operator_events_total', help: 'Tries to deliver an operator event, by result (delivered, failed)', labelNames: ['result'], registers: [registry] }),
     mailboxes: new Gauge({
       name: 'mailslot_mailboxes',
       help: 'Mailboxes by health state',

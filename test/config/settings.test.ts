@@ -37,6 +37,8 @@ t.test('values are read and typed', async t => {
   t.equal(s.webhookAllowPrivate, true)
 })
 
+const EVENTS_SECRET = `whsec_${Buffer.alloc(24, 5).toString('base64')}`
+
 const bad: Array<[Record<string, string>, string]> = [
   [{ PORT: 'abc' }, 'PORT'],
   [{ PORT: '70000' }, 'PORT'],
@@ -54,7 +56,11 @@ const bad: Array<[Record<string, string>, string]> = [
   [{ MAILSLOT_HANDLE_RETRY_BASE_SECONDS: '-1' }, 'MAILSLOT_HANDLE_RETRY_BASE_SECONDS'],
   [{ MAILSLOT_HANDLE_RETRY_BASE_SECONDS: '1e3' }, 'MAILSLOT_HANDLE_RETRY_BASE_SECONDS'],
   [{ MAILSLOT_HANDLE_RETRY_BASE_SECONDS: '3601' }, 'MAILSLOT_HANDLE_RETRY_BASE_SECONDS'],
-  [{ MAILSLOT_WEBHOOK_ALLOW_PRIVATE: 'yes' }, 'MAILSLOT_WEBHOOK_ALLOW_PRIVATE']
+  [{ MAILSLOT_WEBHOOK_ALLOW_PRIVATE: 'yes' }, 'MAILSLOT_WEBHOOK_ALLOW_PRIVATE'],
+  [{ MAILSLOT_EVENTS_URL: 'https://ops.example.com/events' }, 'MAILSLOT_EVENTS_SECRET'],
+  [{ MAILSLOT_EVENTS_SECRET: EVENTS_SECRET }, 'MAILSLOT_EVENTS_URL'],
+  [{ MAILSLOT_EVENTS_URL: 'ftp://ops.example.com/', MAILSLOT_EVENTS_SECRET: EVENTS_SECRET }, 'MAILSLOT_EVENTS_URL'],
+  [{ MAILSLOT_EVENTS_URL: 'https://ops.example.com/', MAILSLOT_EVENTS_SECRET: 'not-a-whsec-secret-at-all' }, 'MAILSLOT_EVENTS_SECRET']
 ]
 t.test('MAILSLOT_ENCRYPTION_KEY lists keys newest first; a bad entry is named by its position', async t => {
   const [a, b] = [Buffer.alloc(32, 1), Buffer.alloc(32, 2)]
@@ -77,3 +83,21 @@ for (const [env, variable] of bad) {
     t.ok((caught as ConfigError).message.startsWith(variable), (caught as Error).message)
   })
 }
+
+t.test('MAILSLOT_EVENTS_URL and MAILSLOT_EVENTS_SECRET: both or neither, the URL under the outbound policy, the secret never quoted', async t => {
+  t.equal(loadSettings({}).events, undefined, 'off by default')
+  const url = 'https://ops.example.com/mailslot-events'
+  t.same(loadSettings({ MAILSLOT_EVENTS_URL: url, MAILSLOT_EVENTS_SECRET: EVENTS_SECRET }).events, { url, secret: EVENTS_SECRET })
+  t.throws(() => loadSettings({ MAILSLOT_EVENTS_URL: 'http://127.0.0.1:8080/events', MAILSLOT_EVENTS_SECRET: EVENTS_SECRET }), {
+    variable: 'MAILSLOT_EVENTS_URL',
+    message: 'MAILSLOT_EVENTS_URL: 127.0.0.1 is a loopback address; webhook targets must be public unless MAILSLOT_WEBHOOK_ALLOW_PRIVATE=true'
+  })
+  t.throws(() => loadSettings({ MAILSLOT_EVENTS_URL: 'http://169.254.169.254/', MAILSLOT_EVENTS_SECRET: EVENTS_SECRET, MAILSLOT_WEBHOOK_ALLOW_PRIVATE: 'true' }),
+    { variable: 'MAILSLOT_EVENTS_URL', message: /link-local/ }, 'metadata addresses never')
+  const local = 'http://127.0.0.1:8080/events'
+  t.equal(loadSettings({ MAILSLOT_EVENTS_URL: local, MAILSLOT_EVENTS_SECRET: EVENTS_SECRET, MAILSLOT_WEBHOOK_ALLOW_PRIVATE: 'true' }).events?.url, local,
+    'loopback with MAILSLOT_WEBHOOK_ALLOW_PRIVATE=true')
+  const wrong = 'whsec_short'
+  t.throws(() => loadSettings({ MAILSLOT_EVENTS_URL: url, MAILSLOT_EVENTS_SECRET: wrong }), { message: /^MAILSLOT_EVENTS_SECRET: must be whsec_/ })
+  try { loadSettings({ MAILSLOT_EVENTS_URL: url, MAILSLOT_EVENTS_SECRET: wrong }) } catch (err) { t.notMatch((err as Error).message, wrong, 'the value is not quoted') }
+})

@@ -63,7 +63,7 @@ export async function connectMailbox (
   const id = await transaction(rt.ctx.pool, async (client) => {
     const mailboxId = typeof o.mailbox === 'string'
       ? await mailboxIdByName(client, o.mailbox)
-      : (await createMailbox(client, rt.ctx.keyring, connectedMailboxSpec(app, account.account, o.mailbox))).id
+      : (await createMailbox(rt.ctx, client, connectedMailboxSpec(app, account.account, o.mailbox))).id
     await saveConnection(client, rt.ctx.keyring, { mailboxId, appId: app.id, account, tokens })
     return mailboxId
   })

@@ -13,7 +13,7 @@ import { startTestRuntime, type TestRuntime } from '../helpers/runtime.ts'
 /** A runtime with n emails stored in one mailbox and claimed for handling. */
 async function claimedEmails (t: Test, n: number): Promise<{ rt: TestRuntime, stored: number[], claimed: Claimed[] }> {
   const rt = await startTestRuntime(t, { role: 'web' })
-  const mailbox = await createMailbox(rt.ctx.pool, rt.ctx.keyring, {
+  const mailbox = await createMailbox(rt.ctx, rt.ctx.pool, {
     name: 'states', provider: 'imap', imap: { host: '127.0.0.1', user: 'x', password: 'y' }, address: 'incoming+%{key}@example.com'
   })
   const { stored } = await storeFetched(rt.ctx, { id: mailbox.id, name: 'states' }, Array.from({ length: n }, (_, i) => ({ ref: { key: `k${i}` }, raw: makeEmail(i), complete: true })))

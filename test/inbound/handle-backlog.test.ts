@@ -19,7 +19,7 @@ const POLL_SECONDS = 10
 t.test(`${JOBS} one-email jobs queued at once start within one poll interval`, async t => {
   // stored with no worker running; their own job is dropped, and each gets a one-email job as a replay would
   const web = await startTestRuntime(t, { role: 'web' })
-  const mailbox = await createMailbox(web.ctx.pool, web.ctx.keyring, {
+  const mailbox = await createMailbox(web.ctx, web.ctx.pool, {
     name: 'backlog', provider: 'imap', imap: { host: '127.0.0.1', user: 'x', password: 'y' }, address: 'incoming+%{key}@example.com'
   })
   const { stored } = await storeFetched(web.ctx, { id: mailbox.id, name: 'backlog' },

@@ -14,7 +14,7 @@ import { startTestRuntime } from '../helpers/runtime.ts'
 
 t.test('a batch ends in one pass; a row PostgreSQL refuses fails that email alone', async t => {
   const rt = await startTestRuntime(t, { role: 'web' })
-  const mailbox = await createMailbox(rt.ctx.pool, rt.ctx.keyring, {
+  const mailbox = await createMailbox(rt.ctx, rt.ctx.pool, {
     name: 'batch', provider: 'imap', imap: { host: '127.0.0.1', user: 'x', password: 'y' }, address: 'incoming+%{key}@example.com'
   })
   // a NUL in the subject (jsonb cannot hold \u0000: it is dropped), and a row
@@ -45,7 +45,7 @@ t.test('a batch ends in one pass; a row PostgreSQL refuses fails that email alon
 
 t.test('a subject holding the text "\\u0000" is kept as written, and its batch still ends in one pass', async t => {
   const rt = await startTestRuntime(t, { role: 'web' })
-  const mailbox = await createMailbox(rt.ctx.pool, rt.ctx.keyring, {
+  const mailbox = await createMailbox(rt.ctx, rt.ctx.pool, {
     name: 'text', provider: 'imap', imap: { host: '127.0.0.1', user: 'x', password: 'y' }, address: 'incoming+%{key}@example.com'
   })
   // a backslash then "u0000" (text, not a NUL), then an escaped backslash before a real NUL
@@ -66,7 +66,7 @@ t.test('a subject holding the text "\\u0000" is kept as written, and its batch s
 
 t.test('big emails (raw read in slices) and small ones in one batch: each gets its own issue and files, in order', async t => {
   const rt = await startTestRuntime(t, { role: 'web' })
-  const mailbox = await createMailbox(rt.ctx.pool, rt.ctx.keyring, {
+  const mailbox = await createMailbox(rt.ctx, rt.ctx.pool, {
     name: 'mixed', provider: 'imap', imap: { host: '127.0.0.1', user: 'x', password: 'y' }, address: 'incoming+%{key}@example.com'
   })
   const project = await createProject(rt.ctx.pool, { path: 'acme/mixed' })
@@ -98,7 +98,7 @@ t.test('big emails (raw read in slices) and small ones in one batch: each gets i
 
 t.test('a raw read in slices is the stored bytes exactly, whatever its size against the slice', async t => {
   const rt = await startTestRuntime(t, { role: 'web' })
-  const mailbox = await createMailbox(rt.ctx.pool, rt.ctx.keyring, {
+  const mailbox = await createMailbox(rt.ctx, rt.ctx.pool, {
     name: 'slices', provider: 'imap', imap: { host: '127.0.0.1', user: 'x', password: 'y' }, address: 'incoming+%{key}@example.com'
   })
   for (const size of [1, RAW_SLICE_BYTES - 1, RAW_SLICE_BYTES, RAW_SLICE_BYTES + 1, 3 * RAW_SLICE_BYTES + 17]) {

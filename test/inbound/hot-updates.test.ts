@@ -13,7 +13,7 @@ import { waitFor } from '../helpers/wait.ts'
 
 t.test('claims and end states of 400 emails, stored 200 at a time, are all updates in place', async t => {
   const rt = await startTestRuntime(t, { role: 'web' })
-  const mailbox = await createMailbox(rt.ctx.pool, rt.ctx.keyring, {
+  const mailbox = await createMailbox(rt.ctx, rt.ctx.pool, {
     name: 'hot', provider: 'imap', imap: { host: '127.0.0.1', user: 'x', password: 'y' }, address: 'incoming+%{key}@example.com'
   })
   for (let batch = 0; batch < 2; batch++) {

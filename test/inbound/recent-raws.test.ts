@@ -14,7 +14,7 @@ import { startTestRuntime } from '../helpers/runtime.ts'
 
 t.test('stored here: handled from memory, taken out once claimed; a replay reads the database', async t => {
   const rt = await startTestRuntime(t, { role: 'web' })
-  const mailbox = await createMailbox(rt.ctx.pool, rt.ctx.keyring, {
+  const mailbox = await createMailbox(rt.ctx, rt.ctx.pool, {
     name: 'recent', provider: 'imap', imap: { host: '127.0.0.1', user: 'x', password: 'y' }, address: 'incoming+%{key}@example.com'
   })
   const raws = [1, 2, 3].map(i => makeEmail(i))

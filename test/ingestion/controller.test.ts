@@ -24,7 +24,7 @@ async function syncJobs (rt: TestRuntime, mailboxId: number): Promise<SyncJob[]>
 /** Created straight in the registry: the API would also queue an immediate sync. */
 async function addMailbox (rt: TestRuntime, name: string, over: Partial<MailboxSpec> = {}): Promise<number> {
   const spec: MailboxSpec = { name, provider: 'imap', imap: { host: '127.0.0.1', port: 9, tls: 'none', user: name, password: 'p' }, ...over }
-  return (await createMailbox(rt.ctx.pool, rt.ctx.keyring, spec)).id
+  return (await createMailbox(rt.ctx, rt.ctx.pool, spec)).id
 }
 
 async function setNextPoll (rt: TestRuntime, id: number, secondsFromNow: number): Promise<void> {
@@ -94,4 +94,27 @@ t.test('after a successful sync the next poll is the mailbox\'s own interval awa
   t.equal(usualJobs.length, 1)
   const startsIn = (usualJobs[0].startAfter.getTime() - Date.now()) / 1000
   t.ok(startsIn > 40 && startsIn <= 45, `queued to start at its due time (${startsIn.toFixed(1)} s)`)
+})
+
+t.test('a mailbox polled more often than the controller runs is polled at its own interval', async t => {
+  const imap = await startDovecot()
+  t.teardown(async () => await imap.stop())
+  const rt = await startTestRuntime(t)
+  const u = imap.addUser()
+  const id = await addMailbox(rt, 'every-5s', { imap: { host: imap.host, port: imap.port, tls: 'none', user: u.user, password: u.password }, pollIntervalSeconds: 5 })
+  // the first sync by hand; every later one is the schedule's
+  t.equal((await rt.api('POST', '/api/v1/mailboxes/every-5s/poll')).status, 202)
+  // the controller runs once a minute: without the sync queueing its
+  // successor, 40 s would see two polls at most
+  const polls = new Set<number>()
+  const deadline = Date.now() + 40_000
+  while (polls.size < 4 && Date.now() < deadline) {
+    const { rows } = await rt.ctx.pool.query<{ at: Date | null }>('SELECT last_poll_at AS at FROM mailboxes WHERE id = $1', [id])
+    if (rows[0].at !== null) polls.add(rows[0].at.getTime())
+    await new Promise(resolve => setTimeout(resolve, 250))
+  }
+  t.ok(polls.size >= 4, `${polls.size} polls within 40 s at a 5 s interval`)
+  const { rows } = await rt.ctx.pool.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM mailslot_boss.job WHERE name = 'mailbox-sync' AND state = 'created' AND (data->>'mailboxId')::bigint = $1`, [id])
+  t.ok(rows[0].n <= 1, 'never more than one sync waiting')
 })

@@ -17,7 +17,7 @@ t.teardown(async () => await imap.stop())
 
 async function mailbox (rt: TestRuntime, name: string, password?: string): Promise<number> {
   const u = imap.addUser()
-  return (await createMailbox(rt.ctx.pool, rt.ctx.keyring, {
+  return (await createMailbox(rt.ctx, rt.ctx.pool, {
     name, provider: 'imap', imap: { host: imap.host, port: imap.port, tls: 'none', user: u.user, password: password ?? u.password, connectTimeoutSeconds: 5 }
   })).id
 }

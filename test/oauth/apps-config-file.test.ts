@@ -40,7 +40,7 @@ t.test('declared OAuth apps: create, update, remove; secret references; API apps
   t.equal((await first.api('POST', '/api/v1/oauth-apps', { name: 'api-made', kind: 'google', clientId: 'a-1', clientSecret: 'a' })).status, 201)
   // spare gets a connected mailbox: the file cannot take it away from under it
   const spare = (await getApp(first.ctx.pool, first.ctx.keyring, 'spare'))!
-  const mailbox = await createMailbox(first.ctx.pool, first.ctx.keyring, connectedMailboxSpec(spare, 'kim@example.com', { name: 'kim' }))
+  const mailbox = await createMailbox(first.ctx, first.ctx.pool, connectedMailboxSpec(spare, 'kim@example.com', { name: 'kim' }))
   await saveConnection(first.ctx.pool, first.ctx.keyring, {
     mailboxId: mailbox.id, appId: spare.id, account: { account: 'kim@example.com', subject: 'kim', tenantId: null },
     tokens: { accessToken: 'a', refreshToken: 'r', expiresAt: new Date(Date.now() + 3600_000) }

@@ -23,7 +23,7 @@ t.test('connect, reconnect, reconnect as another account', async t => {
     name: 'kim', serviceDeskProjectId: 7, pollIntervalSeconds: 300, provider: 'imap',
     imap: { host: 'imap.example.com', port: 993, tls: 'implicit', user: kim.account, auth: { oauthApp: 'gmail' } }
   })
-  const mailbox = await createMailbox(db, rt.ctx.keyring, spec)
+  const mailbox = await createMailbox(rt.ctx, db, spec)
   const state = async (): Promise<{ cursor: unknown, due: boolean, n: number }> => (await db.query(
     `SELECT m.cursor, m.next_poll_at <= now() AS due, (SELECT count(*)::int FROM oauth_connections) AS n FROM mailboxes m WHERE id = $1`, [mailbox.id])).rows[0]
 
@@ -34,7 +34,7 @@ t.test('connect, reconnect, reconnect as another account', async t => {
 
   const cursor = { uidValidity: '7', lastUid: 42 }
   await db.query("UPDATE mailboxes SET cursor = $2, next_poll_at = 'infinity' WHERE id = $1", [mailbox.id, JSON.stringify(cursor)])
-  await markReauthRequired(db, mailbox.id, 'revoked')
+  await markReauthRequired(rt.ctx, db, mailbox.id, 'revoked')
   t.match(await getMailboxView(db, 'kim'), { health: { state: 'reauth_required' }, connection: { state: 'reauth_required' } })
 
   await saveConnection(db, rt.ctx.keyring, { mailboxId: mailbox.id, appId: app.id, account: kim, tokens: tokens(2) })

@@ -26,7 +26,7 @@ t.test('a token wanted by 2 processes × 4 workers at once: one refresh, one tok
   for (let round = 1; round <= 3; round++) {
     await rt.ctx.pool.query("UPDATE oauth_connections SET access_expires_at = now() - interval '1 second'")
     const before = fake.tokenRequests.length
-    const workers = Array.from({ length: 8 }, (_, i) => connectionTokens({ pool: processes[i % 2], keyring: rt.ctx.keyring }, id))
+    const workers = Array.from({ length: 8 }, (_, i) => connectionTokens({ ...rt.ctx, pool: processes[i % 2] }, id))
     const got = await Promise.all(workers.map(async w => await w.current()))
     const requests = fake.tokenRequests.slice(before)
     t.equal(requests.length, 1, `round ${round}: one token request`)
@@ -47,7 +47,7 @@ t.test('a token wanted by 2 processes × 4 workers at once: one refresh, one tok
   fake.revokeGrants(alice.upn)
   await rt.ctx.pool.query("UPDATE oauth_connections SET access_expires_at = now() - interval '1 second'")
   const settled = await Promise.allSettled(processes.map(async pool =>
-    await connectionTokens({ pool, keyring: rt.ctx.keyring }, id).current()))
+    await connectionTokens({ ...rt.ctx, pool }, id).current()))
   t.ok(settled.every(s => s.status === 'rejected' && s.reason instanceof ReauthRequiredError), 'both get ReauthRequiredError')
   t.match(fake.tokenRequests.slice(before), [{ grantType: 'refresh_token', error: 'invalid_grant' }], 'one refused refresh')
   t.equal(fake.tokenRequests.length, before + 1)

@@ -1,7 +1,8 @@
 // A customer revokes consent: the connected mailbox turns reauth_required
-// (health and connection), nothing more is asked of the identity platform or
-// Graph for it while the other mailboxes keep going, and a reconnect resumes
-// it where it stopped: no email lost, none twice.
+// (health and connection, one mailbox.health_changed event naming it),
+// nothing more is asked of the identity platform or Graph for it while the
+// other mailboxes keep going, and a reconnect resumes it where it stopped:
+// no email lost, none twice.
 import t from 'tap'
 import { makeEmail } from '../helpers/emails.ts'
 import { waitFor } from '../helpers/wait.ts'
@@ -10,6 +11,7 @@ import { countRows, finishedCount } from '../helpers/rows.ts'
 import { assertNoTokensShown, connectMailbox, serviceDeskProject } from '../helpers/oauth.ts'
 import { microsoftGraphApp } from '../helpers/oauth-apps.ts'
 import type { TestRuntime } from '../helpers/runtime.ts'
+import { startEventsEndpoint } from '../events/fixture.ts'
 
 async function pollUntilHandled (rt: TestRuntime, name: string, n: number): Promise<void> {
   await rt.api('POST', `/api/v1/mailboxes/${name}/poll`)
@@ -17,7 +19,9 @@ async function pollUntilHandled (rt: TestRuntime, name: string, n: number): Prom
 }
 
 t.test('revoked consent → reauth_required, that mailbox alone stops; a reconnect resumes it without duplicates', async t => {
-  const { fake, rt } = await graphFixture(t)
+  const endpoint = await startEventsEndpoint(t)
+  const { fake, rt } = await graphFixture(t, { env: endpoint.env })
+  const aliceEvents = (): unknown[] => endpoint.events().filter(e => e.type === 'mailbox.health_changed' && e.data.mailbox === 'alice').map(e => e.data)
   const alice = fake.addMailbox('alice@contoso.example')
   const carol = fake.addMailbox('carol@contoso.example')
   await rt.api('POST', '/api/v1/oauth-apps', microsoftGraphApp(fake))
@@ -52,7 +56,7 @@ t.test('revoked consent → reauth_required, that mailbox alone stops; a reconne
     WHERE name = 'mailbox-sync' AND state IN ('created', 'retry', 'active')`) === 0, 'every sync ran')
   t.equal(fake.tokenRequests.length, tokenRequests, 'no token request')
   t.equal(aliceCalls(), calls, 'no Graph request for alice')
-  t.equal((await view(rt, 'alice')).health.state, 'reauth_required')
+  t.match(await view(rt, 'alice'), { health: { state: 'reauth_required', lastError: stopped.health.lastError } }, 'the same reason after each poll')
   t.equal((await view(rt, 'carol')).health.state, 'ok')
   t.equal(await finishedCount(rt, 'alice'), 1, 'the email written while revoked waits')
 
@@ -66,6 +70,13 @@ t.test('revoked consent → reauth_required, that mailbox alone stops; a reconne
   await handledOnce(t, rt, 'carol', 4)
   t.equal(await countRows(rt, 'SELECT count(*)::int AS n FROM oauth_connections'), 2, 'one connection per mailbox')
   t.equal((await project.issues()).length, 7, 'one Service Desk issue per email')
+  await waitFor(async () => aliceEvents().length === 4, 'alice\'s events')
+  t.match(aliceEvents(), [
+    { from: null, to: 'pending' },
+    { from: 'pending', to: 'ok' },
+    { from: 'ok', to: 'reauth_required', error: /alice@contoso\.example.*invalid_grant.*reconnect/ },
+    { from: 'reauth_required', to: 'ok', error: null }
+  ], 'one event each way, naming the mailbox; none for the polls while it waited')
   await assertNoTokensShown(t, rt, fake)
 })
 

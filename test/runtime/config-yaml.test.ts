@@ -92,6 +92,8 @@ t.test('the API refuses a secret reference, naming the field', async t => {
   t.equal(res.status, 400)
   t.equal(res.body.error.code, 'invalid_imap.password')
   t.match(res.body.error.message, /secret references/)
+  const user = await rt.api('POST', '/api/v1/mailboxes', { ...unreachable('r'), imap: { ...unreachable('r').imap as object, user: { env: 'HOME' } } })
+  t.equal(user.body.error.code, 'invalid_imap.user', 'nor a reference for the user')
 })
 
 t.test('config check: ok on a good file without a database; every error names file, entry and field; exit 2', async t => {
@@ -111,6 +113,8 @@ t.test('config check: ok on a good file without a database; every error names fi
     ['unset-env.yml',
       'mailboxes: [{ name: w, provider: imap, imap: { host: h, user: u }, delivery: { kind: webhook, url: "https://example.com/h", secret: { env: MAILSLOT_TEST_UNSET } } }]\n',
       /unset-env\.yml: mailboxes\[0\] "w": delivery\.secret cannot be resolved: environment variable MAILSLOT_TEST_UNSET is not set/],
+    ['unset-user.yml', 'mailboxes: [{ name: u, provider: imap, imap: { host: h, user: { env: MAILSLOT_TEST_UNSET }, password: { file: pw } } }]\n',
+      /unset-user\.yml: mailboxes\[0\] "u": imap\.user cannot be resolved: environment variable MAILSLOT_TEST_UNSET is not set/],
     ['bad-ref.yml', 'mailboxes: [{ name: g, provider: graph, graph: { tenantId: t, clientId: c, user: u, clientSecret: { vault: x } } }]\n',
       /bad-ref\.yml: mailboxes\[0\] "g": graph\.clientSecret must be the value, \{file: PATH\} or \{env: NAME\}/],
     ['field.yml', 'mailboxes: [{ name: p, provider: imap, imap: { host: h, user: u, port: x } }]\n', /field\.yml: mailboxes\[0\] "p": imap\.port must be integer/],
@@ -135,6 +139,11 @@ t.test('config check: ok on a good file without a database; every error names fi
     t.equal(errors.length, 1, name)
     t.match(errors[0], expected, name)
   }
+  // GitLab's encrypted credentials hold the user too: an imported mailbox may reference it
+  const user = await write('user.yml', 'mailboxes: [{ name: u, provider: imap, imap: { host: h, user: { file: pw }, password: { file: pw } } }]\n')
+  const resolved = await checkConfigFile(user, false)
+  t.same(resolved.errors, [])
+  t.equal(resolved.config.mailboxes[0].imap?.user, 'x', 'imap.user read from its reference')
   t.match((await checkConfigFile(path.join(dir, 'absent.yml'), false)).errors, [/absent\.yml cannot be read \(ENOENT\)/])
   const bad = await runCli(['config', 'check', path.join(dir, 'twice.yml')], {})
   t.equal(bad.code, 2)

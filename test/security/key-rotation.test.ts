@@ -33,7 +33,7 @@ function imapSpec (name: string): MailboxSpec {
 
 /** A polled Graph mailbox with a subscription row whose clientState is sealed: the second sealed column. */
 async function graphWithSubscription (rt: TestRuntime): Promise<number> {
-  const box = await createMailbox(rt.ctx.pool, rt.ctx.keyring, {
+  const box = await createMailbox(rt.ctx, rt.ctx.pool, {
     name: 'graph-box', provider: 'graph', mode: 'poll',
     graph: { tenantId: 't', clientId: 'c', clientSecret: 'graph-secret-' + randomBytes(8).toString('hex'), user: 'u@example.com', baseUrl: 'http://127.0.0.1:1', authorityHost: 'http://127.0.0.1:1' }
   } as MailboxSpec)
@@ -54,7 +54,7 @@ t.test('stored with A; B alone: a health error, process up; B,A works; rotate; B
   const url = await createTestDatabase(t)
   const token = randomBytes(18).toString('base64url')
   const withA = await startTestRuntime(t, { databaseUrl: url, role: 'web', background: false, env: { MAILSLOT_ENCRYPTION_KEY: A } })
-  const imapId = (await createMailbox(withA.ctx.pool, withA.ctx.keyring, imapSpec('imap-box'))).id
+  const imapId = (await createMailbox(withA.ctx, withA.ctx.pool, imapSpec('imap-box'))).id
   const graphId = await graphWithSubscription(withA)
 
   // B alone, as a real process: the poll records why, the API and /healthz answer, the process stays up
@@ -137,24 +137,26 @@ t.test('rotate never overwrites what a running process wrote meanwhile', async t
   const rt = await startTestRuntime(t, { role: 'web', background: false })
   const [oldKey, newKey] = [new Keyring([randomBytes(32)]), randomBytes(32)]
   const ring = new Keyring([newKey, ...oldKey.keys])
+  // processes on the old keys, and on both
+  const [onOld, onBoth] = [{ ...rt.ctx, keyring: oldKey }, { ...rt.ctx, keyring: ring }]
   const spec = imapSpec('raced')
-  const id = (await createMailbox(rt.ctx.pool, oldKey, spec)).id
+  const id = (await createMailbox(onOld, rt.ctx.pool, spec)).id
 
   // a process with the new keys changes the password between rotate's read and write
   const changed = { ...spec, imap: { ...spec.imap, password: 'changed-by-new-process' } } as MailboxSpec
-  let count = await resealMailboxSecrets(racing(rt.ctx.pool, 'mailboxes', async () => { await upsertMailbox(rt.ctx.pool, ring, changed) }), ring)
+  let count = await resealMailboxSecrets(racing(rt.ctx.pool, 'mailboxes', async () => { await upsertMailbox(onBoth, rt.ctx.pool, changed) }), ring)
   t.match(count, { rotated: 0, current: 1, undecryptable: [], changing: [] })
   t.equal((await loadMailbox(rt.ctx.pool, new Keyring([newKey]), id))?.spec.imap?.password, 'changed-by-new-process', 'its write kept')
 
   // a process still on the old key writes meanwhile: read again, re-encrypted, its value kept
   const older = { ...spec, imap: { ...spec.imap, password: 'changed-by-old-process' } } as MailboxSpec
-  await upsertMailbox(rt.ctx.pool, oldKey, spec)
-  count = await resealMailboxSecrets(racing(rt.ctx.pool, 'mailboxes', async () => { await upsertMailbox(rt.ctx.pool, oldKey, older) }), ring)
+  await upsertMailbox(onOld, rt.ctx.pool, spec)
+  count = await resealMailboxSecrets(racing(rt.ctx.pool, 'mailboxes', async () => { await upsertMailbox(onOld, rt.ctx.pool, older) }), ring)
   t.match(count, { rotated: 1, current: 0 })
   t.equal((await loadMailbox(rt.ctx.pool, new Keyring([newKey]), id))?.spec.imap?.password, 'changed-by-old-process', 'its write kept, under the new key')
 
   // a row deleted meanwhile is simply gone
-  await upsertMailbox(rt.ctx.pool, oldKey, spec)
+  await upsertMailbox(onOld, rt.ctx.pool, spec)
   count = await resealMailboxSecrets(racing(rt.ctx.pool, 'mailboxes', async () => { await rt.ctx.pool.query('DELETE FROM mailboxes WHERE id = $1', [id]) }), ring)
   t.match(count, { rotated: 0, current: 0, undecryptable: [], changing: [] })
   t.same(await resealClientStates(rt.ctx.pool, ring), { name: 'graph_subscriptions.client_state', rotated: 0, current: 0, undecryptable: [], changing: [] })

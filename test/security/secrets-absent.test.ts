@@ -1,9 +1,10 @@
 /**
  * Over a full run (IMAP mailboxes with passwords delivering built-in, to a
  * signed webhook and to GitLab; a webhook-mode Graph mailbox with a client
- * secret and a live subscription; the admin token), no secret value shows
- * in an API answer, a log line at trace level, /metrics, a web page, or, in
- * clear, in any row of any table of the database (pg-boss's jobs included).
+ * secret and a live subscription; the admin token; signed operator events),
+ * no secret value shows in an API answer, a log line at trace level,
+ * /metrics, a web page, or, in clear, in any row of any table of the
+ * database (pg-boss's jobs included).
  */
 import t from 'tap'
 import { randomBytes } from 'node:crypto'
@@ -16,13 +17,18 @@ import { makeEmail } from '../helpers/emails.ts'
 import { waitFor } from '../helpers/wait.ts'
 import { graphFixture, graphMailbox, view } from '../helpers/graph-fixture.ts'
 import { gitlabCheck, startEndpoint, webhookCheck } from '../handlers/delivery-endpoint.ts'
+import { startEventsEndpoint } from '../events/fixture.ts'
 import { adminPages } from '../helpers/pages.ts'
 
 const imap = await startDovecot()
 t.teardown(async () => await imap.stop())
 
 t.test('no secret in API answers, logs, /metrics or the database in clear', async t => {
-  const { fake, rt } = await graphFixture(t, { webhook: true, env: { MAILSLOT_LOG_LEVEL: 'trace', MAILSLOT_HANDLE_RETRY_BASE_SECONDS: '0.2', MAILSLOT_WEBHOOK_ALLOW_PRIVATE: 'true' } })
+  // the first event is refused, so that an event's failure is logged too
+  const events = await startEventsEndpoint(t, (_r, n) => n === 1 ? { status: 500, body: 'boom' } : { status: 204 })
+  const { fake, rt } = await graphFixture(t, {
+    webhook: true, env: { MAILSLOT_LOG_LEVEL: 'trace', MAILSLOT_HANDLE_RETRY_BASE_SECONDS: '0.2', MAILSLOT_WEBHOOK_ALLOW_PRIVATE: 'true', ...events.env }
+  })
   const whKey = randomBytes(32)
   const whsec = `whsec_${whKey.toString('base64')}`
   const glKey = randomBytes(32)
@@ -69,6 +75,8 @@ t.test('no secret in API answers, logs, /metrics or the database in clear', asyn
   t.match(rt.logs(), /mailbox sync failed/)
   t.match(rt.logs(), /email handling failed|delivery.*failed|500/)
   t.equal(gl.received.length, 1, 'GitLab delivered')
+  t.ok(events.events().length >= 5, 'operator events sent')
+  t.match(rt.logs(), /operator event not delivered/)
 
   const secrets: Record<string, string> = {
     ...Object.fromEntries(passwords.map((p, i) => [`IMAP password ${i + 1}`, p])),
@@ -77,7 +85,9 @@ t.test('no secret in API answers, logs, /metrics or the database in clear', asyn
     'GitLab secret (base64)': glKey.toString('base64'),
     'Graph client secret': fake.clientSecret,
     'Graph clientState': clientState,
-    'admin token': rt.token
+    'admin token': rt.token,
+    'events secret': events.secret,
+    'events key (base64)': events.secret.slice('whsec_'.length)
   }
   const rawKeys: Record<string, Buffer> = { 'webhook key (bytes)': whKey, 'GitLab secret (bytes)': glKey }
   const absentFrom = (where: string, text: string): void => {

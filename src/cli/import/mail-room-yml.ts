@@ -76,7 +76,9 @@ export function readMailRoomYml (entries: unknown[]): Source {
     if (api !== null) { options.gitlab_url = api[1]; spelled.gitlab_url = ':delivery_options: :delivery_url' }
     const name = unique ? type : `mail_room_${i + 1}`
     const given = Object.keys(spelled).filter(k => k !== 'delivery_options' || options.delivery_options !== undefined)
-    return { name, type, options, given, label: (option: string) => `mailbox ${i + 1} ${spelled[option] ?? `:${option}`}` }
+    // an option the file left out is named as mail_room spells it (`user` → `:email:`)
+    const mailRoomKey = (option: string): string => Object.keys(RENAMED).find(k => RENAMED[k] === option) ?? option
+    return { name, type, options, given, label: (option: string) => `mailbox ${i + 1} ${spelled[option] ?? `:${mailRoomKey(option)}`}` }
   })
   return { kind: 'mail_room YAML', mailboxes, notes: [] }
 }

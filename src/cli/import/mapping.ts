@@ -85,15 +85,8 @@ class Mapper {
     const tls = o.ssl === true ? 'implicit' : o.start_tls === true ? 'starttls' : 'none'
     if (tls === 'none') this.say('warning', 'ssl', 'and start_tls are off: mailslot connects without TLS (imap.tls: none), as mail_room did')
     const imap: Record<string, unknown> = { host: String(o.host), port: Number(o.port), tls }
-    if (present(o.encrypted_secret_file)) {
-      this.say('warning', 'encrypted_secret_file', 'user and password come from GitLab\'s encrypted settings, which mailslot cannot read: ' +
-        `set ${envName(this.m.name, 'USER')} and ${envName(this.m.name, 'PASSWORD')} (or write imap.user into the file)`)
-      imap.user = present(o.user) ? String(o.user) : this.secretRef('USER')
-    } else if (present(o.user)) {
-      imap.user = String(o.user)
-    } else {
-      this.say('error', 'user', 'is not set: mailslot needs the IMAP user')
-    }
+    const user = this.user('IMAP')
+    if (user !== undefined) imap.user = user
     imap.password = this.secretRef('PASSWORD')
     this.say('info', 'password', `written as a reference: set ${envName(this.m.name, 'PASSWORD')} to the password (or use { file: /path })`)
     if (present(o.mailbox)) imap.folder = String(o.mailbox)
@@ -103,14 +96,35 @@ class Mapper {
     return { provider: 'imap', imap }
   }
 
+  /**
+   * The login user. GitLab reads it, with the password, from its encrypted credentials when encrypted_secret_file is
+   * set, or from their default file when gitlab.yml or gitlab.rb has no user (a rendered mail_room.yml holds the result):
+   * mailslot cannot read those, so the user becomes a reference the admin sets.
+   */
+  user (service: 'IMAP' | 'Microsoft Graph'): string | { env: string } | undefined {
+    const o = this.o
+    const option = present(o.encrypted_secret_file) ? 'encrypted_secret_file' : !present(o.user) && this.kind !== 'mail_room YAML' ? 'user' : undefined
+    if (option === undefined) {
+      if (present(o.user)) return String(o.user)
+      this.say('error', 'user', `is not set: mailslot needs the ${service} user`)
+      return undefined
+    }
+    const user = present(o.user) ? String(o.user) : this.secretRef('USER')
+    const toSet = [...(typeof user === 'string' ? [] : ['USER']), ...(service === 'IMAP' ? ['PASSWORD'] : [])].map(w => envName(this.m.name, w))
+    const where = option === 'user' ? 'is not set: GitLab then reads user and password from its encrypted credentials' : 'user and password come from GitLab\'s encrypted credentials'
+    const show = `gitlab-rake gitlab:${this.m.type ?? 'incoming_email'}:secret:show`
+    this.say('warning', option, `${where}, which mailslot cannot read${toSet.length === 0 ? '' : `: set ${toSet.join(' and ')} (\`${show}\` shows them)`}`)
+    return user
+  }
+
   graph (): Record<string, unknown> {
     const o = this.o
     const opts = isObject(o.inbox_options) ? o.inbox_options : {}
     for (const k of ['tenant_id', 'client_id']) if (!present(opts[k])) this.say('error', 'inbox_options', `has no ${k}: mailslot needs it for Microsoft Graph`)
-    if (!present(o.user)) this.say('error', 'user', 'is not set: mailslot needs the mailbox user for Microsoft Graph')
+    const user = this.user('Microsoft Graph')
     for (const k of Object.keys(opts)) if (!GRAPH_OPTIONS.includes(k)) this.say('warning', 'inbox_options', `${k} is not a Graph option the import knows: ignored`)
     const graph: Record<string, unknown> = {
-      tenantId: String(opts.tenant_id), clientId: String(opts.client_id), clientSecret: this.secretRef('CLIENT_SECRET'), user: String(o.user)
+      tenantId: String(opts.tenant_id), clientId: String(opts.client_id), clientSecret: this.secretRef('CLIENT_SECRET'), user
     }
     this.say('info', 'inbox_options', `client_secret written as a reference: set ${envName(this.m.name, 'CLIENT_SECRET')} (or use { file: /path })`)
     if (present(o.mailbox)) graph.folder = String(o.mailbox)

@@ -5,8 +5,9 @@
  * - recreate (lifecycle subscriptionRemoved) → a new subscription.
  * A created subscription is stored in the same transaction as a resync of
  * the mailbox (notifications may have been missed before it existed).
- * Failures are recorded on the row (shown by the API) and retried with
- * backoff; meanwhile the mailbox is polled. Runs under the mailbox's
+ * Failures are recorded on the row (shown by the API), sent to operators as
+ * a `subscription.failed` event, and retried with backoff; meanwhile the
+ * mailbox is polled. Runs under the mailbox's
  * subscription lock: two processes never create two subscriptions.
  */
 import { transaction } from '../../db/pool.ts'
@@ -19,7 +20,11 @@ import { subscriptionKeys, syncKeys, type QueuePayloads } from '../../queue/queu
 import type { AppContext } from '../../context.ts'
 import { newClientState, sealClientState } from '../client-state.ts'
 import { createSubscription, deleteSubscription, reauthorizeSubscription, renewSubscription, resourceFor } from './graph-api.ts'
-import { deleteSubscriptionRow, getSubscription, saveActive, saveFailure, saveHealthy, withSubscriptionLock, type SubscriptionRow } from './repository.ts'
+import {
+  deleteSubscriptionRow, getSubscription, saveActive, saveFailure, saveHealthy, withSubscriptionLock,
+  type SubscriptionRow, type SubscriptionState
+} from './repository.ts'
+import { queueEvent } from '../../events/queue.ts'
 import { lifetimeMs, renewBeforeMs } from './timing.ts'
 import { bareError, errorMessage } from '../../shared/errors.ts'
 import { UndecryptableError } from '../../shared/crypto.ts'
@@ -47,7 +52,7 @@ async function handle (ctx: AppContext, job: SubscriptionJob): Promise<void> {
     if (!(err instanceof UndecryptableError)) throw err
     // shown on the subscription and retried with its backoff; a still-live subscription stays active
     const row = await getSubscription(ctx.pool, job.mailboxId)
-    await saveFailure(ctx.pool, job.mailboxId, row?.state === 'active' ? 'active' : 'failed', `mailbox secrets: ${err.message}`)
+    await failed(ctx, job.mailboxId, row?.state === 'active' ? 'active' : 'failed', `mailbox secrets: ${err.message}`)
     return
   }
   if (mailbox === null || mailbox.spec.graph === undefined) return
@@ -91,7 +96,7 @@ async function create (t: Target): Promise<void> {
   try {
     sub = await createSubscription(conn, request)
   } catch (err) {
-    await saveFailure(ctx.pool, mailbox.id, 'failed', `subscription not created: ${errorMessage(err)}`)
+    await failed(ctx, mailbox.id, 'failed', `subscription not created: ${errorMessage(err)}`)
     log.warn({ err: bareError(err) }, 'graph subscription failed: the mailbox is polled')
     return
   }
@@ -123,7 +128,7 @@ async function renew (t: Target, subscriptionId: string): Promise<boolean> {
   } catch (err) {
     if (statusOf(err) === 404) return false
     // still live until it expires: keep it, show the error, try again later
-    await saveFailure(ctx.pool, mailbox.id, 'active', `renewal failed: ${errorMessage(err)}`)
+    await failed(ctx, mailbox.id, 'active', `renewal failed: ${errorMessage(err)}`)
     return true
   }
 }
@@ -137,9 +142,17 @@ async function reauthorize (t: Target, subscriptionId: string): Promise<boolean>
     return true
   } catch (err) {
     if (statusOf(err) === 404) return false
-    await saveFailure(ctx.pool, mailbox.id, 'active', `reauthorization failed: ${errorMessage(err)}`)
+    await failed(ctx, mailbox.id, 'active', `reauthorization failed: ${errorMessage(err)}`)
     throw err
   }
+}
+
+/** A failed attempt, recorded on the row and queued as a `subscription.failed` event in one transaction. */
+async function failed (ctx: AppContext, mailboxId: number, state: SubscriptionState, message: string): Promise<void> {
+  await transaction(ctx.pool, async (client) => {
+    const { mailbox, error } = await saveFailure(client, mailboxId, state, message)
+    await queueEvent(ctx, client, 'subscription.failed', { mailbox, error })
+  })
 }
 
 /** The mailbox is polled now: its subscription goes. */

@@ -52,15 +52,20 @@ export async function saveHealthy (db: Queryable, mailboxId: number, expiresAt?:
 
 /**
  * A failed attempt: the state to show (`active` when the subscription still
- * lives, e.g. a failed renewal), the error, and when to try again.
+ * lives, e.g. a failed renewal), the error, and when to try again. Returns
+ * the mailbox's name and the error as stored.
  */
-export async function saveFailure (db: Queryable, mailboxId: number, state: SubscriptionState, message: string): Promise<void> {
-  await db.query(
+export async function saveFailure (
+  db: Queryable, mailboxId: number, state: SubscriptionState, message: string
+): Promise<{ mailbox: string, error: string }> {
+  const { rows: [saved] } = await db.query<{ mailbox: string, error: string }>(
     `INSERT INTO graph_subscriptions (mailbox_id, state, last_error, failures, next_attempt_at)
      VALUES ($1, $2, $3, 1, now() + interval '60 seconds')
      ON CONFLICT (mailbox_id) DO UPDATE SET state = EXCLUDED.state, last_error = EXCLUDED.last_error,
-       failures = graph_subscriptions.failures + 1, next_attempt_at = ${RETRY_SQL}, updated_at = now()`,
+       failures = graph_subscriptions.failures + 1, next_attempt_at = ${RETRY_SQL}, updated_at = now()
+     RETURNING (SELECT name FROM mailboxes WHERE id = $1) AS mailbox, last_error AS error`,
     [mailboxId, state, message.slice(0, 2000)])
+  return saved
 }
 
 /** Graph removed the subscription (lifecycle subscriptionRemoved): shown as such, due for a new one at once. */

@@ -4,13 +4,16 @@
  * - GET  /:id          200 the email | 404
  * - GET  /:id/raw      200 message/rfc822, the original bytes | 404 (unknown or purged)
  * - POST /:id/replay   202 | 404 | 409 not_replayable
+ * - POST /replay       {status: failed|rejected, mailbox?, since?} 202 {queued: n} | 400 invalid_<field>
+ *                      (extension: every replayable email matching, in batches)
  */
 import type { FastifyInstance } from 'fastify'
 import { getEmail, getRaw, listEmails } from '../../inbound/repository.ts'
 import { STATUSES } from '../../inbound/lifecycle.ts'
-import { replayEmail } from '../../inbound/replay.ts'
+import { bulkReplayFilter, replayEmail, replayMatching, type BulkReplayInput } from '../../inbound/replay.ts'
 import type { AppContext } from '../../context.ts'
 import { errorResponseSchema } from '../../shared/errors.ts'
+import { strictValidatorCompiler } from '../../shared/strict-ajv.ts'
 
 const emailSchema = {
   type: 'object',
@@ -55,5 +58,21 @@ export async function emailRoutes (app: FastifyInstance, opts: { ctx: AppContext
   }, async (req, reply) => {
     await replayEmail(ctx, req.params.id)
     return await reply.status(202).send({ queued: true })
+  })
+
+  app.post<{ Body: BulkReplayInput }>('/emails/replay', {
+    schema: {
+      body: {
+        type: 'object',
+        required: ['status'],
+        additionalProperties: false,
+        properties: { status: { type: 'string' }, mailbox: { type: 'string', maxLength: 63 }, since: { type: 'string', maxLength: 64 } }
+      },
+      response: { 202: { type: 'object', properties: { queued: { type: 'integer' } } }, '4xx': errorResponseSchema }
+    },
+    validatorCompiler: strictValidatorCompiler
+  }, async (req, reply) => {
+    const queued = await replayMatching(ctx, bulkReplayFilter(req.body))
+    return await reply.status(202).send({ queued })
   })
 }

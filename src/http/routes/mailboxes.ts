@@ -34,7 +34,7 @@ export async function mailboxRoutes (app: FastifyInstance, opts: { ctx: AppConte
   }, async (req, reply) => {
     const refused = connectOnlyError(req.body) ?? deliveryUrlError(req.body, ctx.settings.webhookAllowPrivate)
     if (refused !== undefined) throw fieldError(refused.field, refused.message)
-    const view = await createMailbox(ctx.pool, ctx.keyring, req.body)
+    const view = await createMailbox(ctx, ctx.pool, req.body)
     req.log.info({ mailbox: view.name }, 'mailbox created')
     await requestSync(ctx, view.id, 'manual')
     return await reply.status(201).send(view)

@@ -87,7 +87,7 @@ async function connect (ctx: Ctx, link: ConnectLink, app: OAuthApp, granted: Gra
   try {
     connected = await transaction(ctx.pool, async (tx: PoolClient) => {
       if (!await claimLink(tx, link.id)) return null
-      const mailbox = await connectMailbox(tx, ctx.keyring, link, app, account)
+      const mailbox = await connectMailbox(ctx, tx, link, app, account)
       await saveConnection(tx, ctx.keyring, { mailboxId: mailbox.mailboxId, appId: app.id, ...granted })
       return mailbox
     })

@@ -7,12 +7,11 @@
  * folder and search settings when the protocol stays the same).
  */
 import type { Queryable } from '../../db/pool.ts'
-import { createMailbox, loadMailbox, upsertMailbox } from '../../mailboxes/repository.ts'
+import { createMailbox, loadMailbox, upsertMailbox, type MailboxWriteContext } from '../../mailboxes/repository.ts'
 import { joinSecrets, openSecrets } from '../../mailboxes/secrets.ts'
 import { markReconnected } from '../../mailboxes/health.ts'
 import { saveCursor } from '../../mailboxes/sync-state.ts'
 import type { MailboxSpec } from '../../mailboxes/types.ts'
-import type { Keyring } from '../../shared/crypto.ts'
 import { AppError } from '../../shared/errors.ts'
 import { connectedMailboxSpec } from '../connections/mailbox-spec.ts'
 import { readConnection } from '../connections/repository.ts'
@@ -32,14 +31,14 @@ export class WrongAccountError extends Error {
 export interface ConnectedMailbox { mailboxId: number, name: string, created: boolean }
 
 export async function connectMailbox (
-  tx: Queryable, keyring: Keyring, link: ConnectLink, app: OAuthApp, account: string
+  ctx: MailboxWriteContext, tx: Queryable, link: ConnectLink, app: OAuthApp, account: string
 ): Promise<ConnectedMailbox> {
   if (link.mailboxId === null) {
-    const base = joinSecrets(link.mailbox as MailboxSpec, openSecrets(keyring, link.secrets))
-    const view = await createMailbox(tx, keyring, connectedMailboxSpec(app, account, base))
+    const base = joinSecrets(link.mailbox as MailboxSpec, openSecrets(ctx.keyring, link.secrets))
+    const view = await createMailbox(ctx, tx, connectedMailboxSpec(app, account, base))
     return { mailboxId: view.id, name: view.name, created: true }
   }
-  const before = await loadMailbox(tx, keyring, link.mailboxId)
+  const before = await loadMailbox(tx, ctx.keyring, link.mailboxId)
   // deleting a mailbox deletes its links: the link just claimed would be gone
   if (before === null) throw new AppError('not_found', 'the mailbox was deleted')
   const connectedTo = (await readConnection(tx, before.id))?.account
@@ -47,9 +46,9 @@ export async function connectMailbox (
   const spec = connectedMailboxSpec(app, account, before.spec)
   if (spec.imap !== undefined && before.spec.imap !== undefined) Object.assign(spec.imap, pick(before.spec.imap, ['folder', 'search', 'connectTimeoutSeconds']))
   if (spec.graph !== undefined && before.spec.graph !== undefined) Object.assign(spec.graph, pick(before.spec.graph, ['folder']))
-  const { view } = await upsertMailbox(tx, keyring, spec)
+  const { view } = await upsertMailbox(ctx, tx, spec)
   if (before.spec.provider !== spec.provider) await saveCursor(tx, view.id, null)
-  await markReconnected(tx, view.id)
+  await markReconnected(ctx, tx, view.id)
   return { mailboxId: view.id, name: view.name, created: false }
 }
 

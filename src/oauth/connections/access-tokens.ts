@@ -10,7 +10,8 @@
  * the connection and the mailbox `reauth_required`; from then on nothing is
  * asked of the provider until a reconnect.
  */
-import { transaction, type Pool } from '../../db/pool.ts'
+import { transaction } from '../../db/pool.ts'
+import type { AppContext } from '../../context.ts'
 import type { Keyring } from '../../shared/crypto.ts'
 import { ProviderAuthError, ReauthRequiredError, type AccessTokens } from '../../providers/types.ts'
 import { getAppById } from '../apps/repository.ts'
@@ -30,9 +31,13 @@ function usableUntil (row: Pick<ConnectionRow, 'access_expires_at' | 'connected_
   return expires - Math.min(REFRESH_AHEAD_MS, lifetime / 2)
 }
 
+const reconnect = (account: string, why: string): string =>
+  `the OAuth grant of ${account} is no longer valid (${why}): reconnect the mailbox through a new connect link`
+
+/** Why a mailbox has no usable grant: as recorded when it was found gone. */
 const goneMessage = (row: ConnectionRow | undefined): string => row === undefined
   ? 'the mailbox has no OAuth connection: connect it through a connect link'
-  : `the OAuth grant of ${row.account} is no longer valid (${row.last_error ?? 'revoked'}): reconnect the mailbox through a new connect link`
+  : row.last_error ?? reconnect(row.account, 'revoked')
 
 /** The row's token when usable and not the one refused; else undefined. */
 function usable (keyring: Keyring, row: ConnectionRow, rejected: string | undefined): Usable | undefined {
@@ -42,8 +47,12 @@ function usable (keyring: Keyring, row: ConnectionRow, rejected: string | undefi
   return token === rejected ? undefined : { token, usableUntil: until }
 }
 
-async function refreshLocked (pool: Pool, keyring: Keyring, mailboxId: number, rejected: string | undefined): Promise<Outcome> {
-  return await transaction(pool, async (client) => {
+/** What the token lifecycle needs: the database, the keys, and the queue of operator events. */
+export type TokensContext = Pick<AppContext, 'pool' | 'keyring' | 'settings' | 'boss'>
+
+async function refreshLocked (ctx: TokensContext, mailboxId: number, rejected: string | undefined): Promise<Outcome> {
+  const { keyring } = ctx
+  return await transaction(ctx.pool, async (client) => {
     const row = await readConnection(client, mailboxId, true)
     if (row?.state !== 'connected') return { gone: goneMessage(row) }
     // refreshed by another worker while this one waited for the lock
@@ -59,8 +68,8 @@ async function refreshLocked (pool: Pool, keyring: Keyring, mailboxId: number, r
     } catch (err) {
       if (err instanceof InvalidClientError) throw new ProviderAuthError(`the OAuth app refused its own credentials: ${err.message}`)
       if (!(err instanceof InvalidGrantError)) throw err
-      const message = `the OAuth grant of ${row.account} is no longer valid (${err.message}): reconnect the mailbox through a new connect link`
-      await markReauthRequired(client, mailboxId, message)
+      const message = reconnect(row.account, err.message)
+      await markReauthRequired(ctx, client, mailboxId, message)
       return { gone: message }
     }
   })
@@ -73,7 +82,7 @@ async function refreshLocked (pool: Pool, keyring: Keyring, mailboxId: number, r
  * a time, so they wait for one refresh rather than each hold a connection
  * waiting for the row lock.
  */
-export function connectionTokens (ctx: { pool: Pool, keyring: Keyring }, mailboxId: number): AccessTokens {
+export function connectionTokens (ctx: TokensContext, mailboxId: number): AccessTokens {
   let kept: Usable | undefined
   let last: Promise<unknown> = Promise.resolve()
 
@@ -85,7 +94,7 @@ export function connectionTokens (ctx: { pool: Pool, keyring: Keyring }, mailbox
     const ready = usable(ctx.keyring, row, rejected)
     const outcome: Outcome = ready !== undefined
       ? { ...ready, refreshed: false }
-      : await refreshLocked(ctx.pool, ctx.keyring, mailboxId, rejected)
+      : await refreshLocked(ctx, mailboxId, rejected)
     if ('gone' in outcome) throw new ReauthRequiredError(outcome.gone)
     kept = { token: outcome.token, usableUntil: outcome.usableUntil }
     return { token: outcome.token, refreshed: outcome.refreshed }
@@ -99,7 +108,7 @@ export function connectionTokens (ctx: { pool: Pool, keyring: Keyring }, mailbox
     },
     async refused (why) {
       const message = `a token just refreshed was refused (${why}): reconnect the mailbox through a new connect link`
-      await transaction(ctx.pool, async (client) => { await markReauthRequired(client, mailboxId, message) })
+      await transaction(ctx.pool, async (client) => { await markReauthRequired(ctx, client, mailboxId, message) })
       throw new ReauthRequiredError(message)
     }
   }

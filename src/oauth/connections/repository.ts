@@ -6,6 +6,7 @@ import type { Queryable } from '../../db/pool.ts'
 import { resealColumn, type ResealCount } from '../../db/reseal.ts'
 import { decryptJson, encryptJson, reseal, type Keyring } from '../../shared/crypto.ts'
 import { recordReauthRequired } from '../../mailboxes/health.ts'
+import type { EventsContext } from '../../events/queue.ts'
 import type { GrantedAccount, TokenSet } from '../types.ts'
 
 const PURPOSE = 'oauth-tokens'
@@ -71,10 +72,13 @@ export async function saveRefreshed (db: Queryable, keyring: Keyring, id: number
     [id, sealTokens(keyring, tokens), tokens.expiresAt])
 }
 
-/** The grant is gone: the connection and the mailbox's health say `reauth_required`, and its polls stop. */
-export async function markReauthRequired (db: Queryable, mailboxId: number, message: string): Promise<void> {
+/**
+ * The grant is gone: the connection and the mailbox's health say
+ * `reauth_required` (a `mailbox.health_changed` event), and its polls stop.
+ */
+export async function markReauthRequired (ctx: EventsContext, db: Queryable, mailboxId: number, message: string): Promise<void> {
   await db.query("UPDATE oauth_connections SET state = 'reauth_required', last_error = $2 WHERE mailbox_id = $1", [mailboxId, message.slice(0, 2000)])
-  await recordReauthRequired(db, mailboxId, message)
+  await recordReauthRequired(ctx, db, mailboxId, message)
 }
 
 /** Connected mailboxes waiting for their owner to reconnect them (SQL, for queries over mailboxes `m`). */

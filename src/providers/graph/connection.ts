@@ -53,13 +53,13 @@ function appKey (s: GraphAppSettings, e: GraphEndpoints): string {
   return createHash('sha256').update([s.tenantId, s.clientId, s.clientSecret, e.authorityHost, e.baseUrl].join('\n')).digest('base64url')
 }
 
-function appCredentials (s: GraphAppSettings, e: GraphEndpoints): AuthenticationProvider {
-  const credential = new ClientSecretCredential(s.tenantId, s.clientId, s.clientSecret, {
+/** The app's credential (client credentials grant) at its cloud's or its own authority. */
+export function appCredential (s: GraphAppSettings, e: GraphEndpoints): ClientSecretCredential {
+  return new ClientSecretCredential(s.tenantId, s.clientId, s.clientSecret, {
     authorityHost: e.authorityHost,
     // otherwise MSAL asks login.microsoftonline.com about a host it does not know
     ...(e.customAuthority ? { disableInstanceDiscovery: true } : {})
   })
-  return new TokenCredentialAuthenticationProvider(credential, { scopes: [e.scope] })
 }
 
 function buildClient (auth: AuthenticationProvider, e: GraphEndpoints): Client {
@@ -79,7 +79,9 @@ function appClient (s: GraphAppSettings, e: GraphEndpoints, stale?: AppClient): 
   let entry = apps.get(key)
   if (entry !== undefined) apps.delete(key)
   // only the first caller that saw a 401 on this client replaces it
-  if (entry === undefined || entry === stale) entry = { key, client: buildClient(appCredentials(s, e), e) }
+  if (entry === undefined || entry === stale) {
+    entry = { key, client: buildClient(new TokenCredentialAuthenticationProvider(appCredential(s, e), { scopes: [e.scope] }), e) }
+  }
   apps.set(key, entry)
   if (apps.size > MAX_APPS) apps.delete(apps.keys().next().value as string)
   return entry

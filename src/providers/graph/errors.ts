@@ -42,7 +42,7 @@ export function classify (err: unknown): Error {
   const code = e.code ?? ''
   const message = describe(e)
   const said = message === '' ? '' : `: ${message}`
-  if (status === 401 || status === 403) return new ProviderAuthError(`Graph refused access (${`${status} ${code}`.trim()})${said}`)
+  if (status === 401 || status === 403) return new ProviderAuthError(`Graph refused access (${`${status} ${code}`.trim()})${said}`, { status, code })
   if (status === -1 && (TOKEN_ERROR_NAMES.has(code) || TOKEN_ERROR.test(message))) {
     return new ProviderAuthError(`Microsoft identity platform refused the app credentials: ${message}`)
   }

@@ -182,3 +182,26 @@ t.test('an ERB template or a mailbox that cannot be mapped gives exit 2 and no o
   t.equal(logger.code, 2)
   t.match(logger.lines.join('\n'), /:delivery_method: "logger" does not deliver to GitLab/)
 })
+
+t.test('GitLab\'s encrypted credentials: the user becomes a reference too; a mail_room YAML without :email: is an error', async t => {
+  const yml = importText([
+    'production:',
+    '  gitlab: { host: gitlab.example.org, https: true }',
+    '  incoming_email:',
+    '    enabled: true',
+    '    address: "incoming+%{key}@example.org"',
+    '    host: imap.example.org',
+    '    encrypted_secret_file: /home/git/gitlab/shared/encrypted_settings/incoming_email.yaml.enc',
+    '    delivery_method: webhook',
+    '    secret_file: /home/git/gitlab/.gitlab_incoming_email_secret',
+    ''
+  ].join('\n'), 'gitlab.yml')
+  t.equal(yml.code, 0, yml.lines.join('\n'))
+  const imap = (parse(yml.yaml!) as { mailboxes: Box[] }).mailboxes[0].imap
+  t.same(imap?.user, { env: 'MAILSLOT_INCOMING_EMAIL_USER' })
+  t.match(yml.lines.join('\n'), /warning: incoming_email: incoming_email\.encrypted_secret_file: user and password come from GitLab's encrypted credentials, .*: set MAILSLOT_INCOMING_EMAIL_USER and MAILSLOT_INCOMING_EMAIL_PASSWORD \(`gitlab-rake gitlab:incoming_email:secret:show` shows them\)/)
+
+  const rendered = importText(':mailboxes:\n  - :host: imap.example.com\n    :delivery_method: postback\n', 'mail_room.yml')
+  t.equal(rendered.code, 2)
+  t.match(rendered.lines.join('\n'), /error: mail_room_1: mailbox 1 :email: is not set: mailslot needs the IMAP user/)
+})

@@ -4,7 +4,7 @@ import { resolveMailbox } from './access.ts'
 import type { Delta } from './delta.ts'
 import { type GraphCtx, graphError, jsonBody, prefers, send } from './http.ts'
 import type { Folder, Mailbox, MailStore, StoredMessage } from './mailstore.ts'
-import { link, messageJson, parseFilter, select } from './odata.ts'
+import { expand, link, messageJson, parseFilter, select } from './odata.ts'
 
 /** `/users/{u}` or `/me`, then the rest; exported so the server can attribute requests to mailboxes. */
 export const USER_PATH = /^\/(?:users\/([^/]+)|(me))(\/.*)?$/i
@@ -76,7 +76,7 @@ export class MailRoutes {
     let messages = this.store.inFolder(mailbox, folder?.id).filter(filter)
     // Graph lists newest first unless $orderby says asc.
     if (/desc/i.test(ctx.query.get('$orderby') ?? 'receivedDateTime desc')) messages = messages.reverse()
-    const value = messages.slice(skip, skip + top).map((m) => select(messageJson(mailbox, m), ctx.query.get('$select')))
+    const value = messages.slice(skip, skip + top).map((m) => expand(select(messageJson(mailbox, m), ctx.query.get('$select')), m, ctx.query.get('$expand')))
     const more = skip + top < messages.length
     const params = Object.fromEntries([...ctx.query].filter(([k]) => k !== '$skip'))
     send(ctx, 200, {

@@ -52,6 +52,16 @@ export function select (json: Record<string, unknown>, $select: string | null): 
   return Object.fromEntries(Object.entries(json).filter(([key]) => wanted.has(key)))
 }
 
+/**
+ * `$expand=singleValueExtendedProperties($filter=id eq 'Integer 0x0E08')`:
+ * the message size (PR_MESSAGE_SIZE) as Exchange answers it (id lower-cased,
+ * value a string); here the MIME size. Other expansions are ignored.
+ */
+export function expand (json: Record<string, unknown>, m: StoredMessage, $expand: string | null): Record<string, unknown> {
+  if (!/singleValueExtendedProperties\(\$filter=id eq 'Integer 0x0E08'\)/i.test($expand ?? '')) return json
+  return { ...json, singleValueExtendedProperties: [{ id: 'Integer 0xe08', value: String(m.raw.length) }] }
+}
+
 type Predicate = (m: StoredMessage) => boolean
 
 /**
