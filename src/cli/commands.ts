@@ -6,6 +6,7 @@ import { createMailbox, getMailboxView, listMailboxes, resealMailboxSecrets, typ
 import { resealClientStates } from '../graph-webhooks/subscriptions/repository.ts'
 import { resealAppSecrets } from '../oauth/apps/repository.ts'
 import { resealConnectionTokens } from '../oauth/connections/repository.ts'
+import { resealLinkSecrets } from '../oauth/connect/links.ts'
 import type { MailboxSpec } from '../mailboxes/types.ts'
 import { requestSync } from '../ingestion/request-sync.ts'
 import { AppError, errorMessage, fieldError } from '../shared/errors.ts'
@@ -130,7 +131,8 @@ export const commands: Record<string, Command> = {
       await resealMailboxSecrets(rt.ctx.pool, rt.ctx.keyring),
       await resealClientStates(rt.ctx.pool, rt.ctx.keyring),
       await resealAppSecrets(rt.ctx.pool, rt.ctx.keyring),
-      await resealConnectionTokens(rt.ctx.pool, rt.ctx.keyring)
+      await resealConnectionTokens(rt.ctx.pool, rt.ctx.keyring),
+      await resealLinkSecrets(rt.ctx.pool, rt.ctx.keyring)
     ])
     for (const c of counts) {
       process.stdout.write(`${c.name}: ${c.rotated} re-encrypted, ${c.current} already under the first key` +

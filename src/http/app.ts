@@ -18,9 +18,10 @@ import { mailboxRoutes } from './routes/mailboxes.ts'
 import { emailRoutes } from './routes/emails.ts'
 import { graphRoutes } from '../graph-webhooks/routes.ts'
 import { projectRoutes } from './routes/projects.ts'
+import { oauthAppRoutes } from '../oauth/apps/routes.ts'
 import { statusLinkRoutes } from './routes/status-links.ts'
 import { webPages } from '../web/index.ts'
-import { oauthAppRoutes } from '../oauth/apps/routes.ts'
+import { connectLinkRoutes } from './routes/connect-links.ts'
 
 export interface AppOptions {
   /** Requests per minute per client on public routes; 0 = no limit. Default MAILSLOT_PUBLIC_RATE_LIMIT. */
@@ -73,8 +74,9 @@ export async function buildApp (ctx: AppContext, opts: AppOptions = {}): Promise
     await api.register(mailboxRoutes, { ctx })
     await api.register(emailRoutes, { ctx })
     await api.register(projectRoutes, { ctx })
-    await api.register(statusLinkRoutes, { ctx })
     await api.register(oauthAppRoutes, { ctx })
+    await api.register(statusLinkRoutes, { ctx })
+    await api.register(connectLinkRoutes, { ctx })
   }, { prefix: '/api/v1' })
 
   await app.register(webPages, { ctx, publicRateLimit: opts.publicRateLimit ?? ctx.settings.publicRateLimit })

@@ -90,6 +90,13 @@ export async function recordFailure (
   await noticeHealth(ctx, db, rows[0])
 }
 
+/** A mailbox its owner just reconnected (a new OAuth grant, src/oauth/connect): a fresh start, polled at once. */
+export async function markReconnected (ctx: EventsContext, db: Queryable, mailboxId: number): Promise<void> {
+  const { rows } = await db.query<HealthWrite>(
+    healthUpdate(`health_state = 'pending', last_error = NULL, consecutive_failures = 0, next_poll_at = now()`), [mailboxId])
+  if (rows.length > 0) await noticeHealth(ctx, db, rows[0])
+}
+
 /**
  * The mailbox's OAuth grant is gone (src/oauth/connections): `reauth_required`
  * and no scheduled poll until a reconnect (saveConnection) makes it due again.

@@ -5,6 +5,8 @@
  * continues at an identity provider) passes its extra sources to
  * `pageCsp` in its route options:
  *   { helmet: { contentSecurityPolicy: pageCsp(https, { formAction: ['https://login.example'] }) } }
+ * or, when they depend on the request (a connect link's apps), sets the
+ * headers again from its handler: `await reply.helmet(helmetOptions(https, extra))`.
  */
 export type Directives = Record<string, string[]>
 
@@ -21,4 +23,11 @@ export function pageCsp (https: boolean, extra: Directives = {}): { useDefaults:
   // over plain http (a local install, the tests) upgrading would break every form and the stylesheet
   if (https) directives.upgradeInsecureRequests = []
   return { useDefaults: false, directives }
+}
+
+export interface HelmetOptions { contentSecurityPolicy: ReturnType<typeof pageCsp> }
+
+/** The security headers of the pages (@fastify/helmet options), with `extra` CSP sources. */
+export function helmetOptions (https: boolean, extra: Directives = {}): HelmetOptions {
+  return { contentSecurityPolicy: pageCsp(https, extra) }
 }

@@ -21,12 +21,12 @@ export function exact (iso: string | null): string {
   return iso === null ? '' : iso.replace('T', ' ').replace(/\.\d+Z$|Z$/, ' UTC')
 }
 
-/** The badge colour of a state: health states, email statuses, connection and subscription states. */
+/** The badge colour of a state: health states, email statuses, connection, subscription and connect-link states. */
 export function tone (state: string | null | undefined): 'good' | 'bad' | 'warn' | 'idle' {
   switch (state) {
-    case 'ok': case 'delivered': case 'connected': case 'active': return 'good'
+    case 'ok': case 'delivered': case 'connected': case 'active': case 'used': return 'good'
     case 'failing': case 'auth_failed': case 'reauth_required': case 'failed': case 'expired': return 'bad'
-    case 'rejected': return 'warn'
+    case 'rejected': case 'open': return 'warn'
     default: return 'idle'
   }
 }

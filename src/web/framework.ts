@@ -19,7 +19,7 @@ import view from '@fastify/view'
 import { Eta } from 'eta'
 import type { AppContext } from '../context.ts'
 import { AppError } from '../shared/errors.ts'
-import { pageCsp } from './csp.ts'
+import { helmetOptions } from './csp.ts'
 import { helpers } from './format.ts'
 import { renderPage } from './render.ts'
 import { hasSession, sessionKeys, type SessionKeys } from './session.ts'
@@ -65,7 +65,7 @@ export async function registerPageFramework (app: FastifyInstance, opts: Framewo
     if (req.method === 'POST') app.csrfProtection(req, reply, done)
     else done()
   })
-  await app.register(helmet, { contentSecurityPolicy: pageCsp(keys.secure) })
+  await app.register(helmet, helmetOptions(keys.secure))
   await app.register(view, {
     engine: { eta: new Eta({ autoEscape: true }) },
     root: VIEWS,

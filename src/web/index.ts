@@ -11,6 +11,8 @@ import { requireAdminSession } from './session.ts'
 import { signInPages } from './admin/sign-in.ts'
 import { mailboxPages } from './admin/mailboxes.ts'
 import { statusPages } from './status-page.ts'
+import { connectLinkPages } from './admin/connect-links.ts'
+import { connectPages } from './connect-page.ts'
 
 export async function webPages (app: FastifyInstance, opts: { ctx: AppContext, publicRateLimit: number }): Promise<void> {
   const { ctx } = opts
@@ -19,6 +21,8 @@ export async function webPages (app: FastifyInstance, opts: { ctx: AppContext, p
   await app.register(async (admin) => {
     requireAdminSession(admin)
     await admin.register(mailboxPages, { ctx })
+    await admin.register(connectLinkPages, { ctx })
   })
   await app.register(statusPages, { ctx })
+  await app.register(connectPages, { ctx })
 }

@@ -97,7 +97,8 @@ t.test('stored with A; B alone: a health error, process up; B,A works; rotate; B
   t.equal(rotated.stdout, 'mailboxes.secrets: 2 re-encrypted, 0 already under the first key\n' +
     'graph_subscriptions.client_state: 1 re-encrypted, 0 already under the first key\n' +
     'oauth_apps.secrets: 0 re-encrypted, 0 already under the first key\n' +
-    'oauth_connections.tokens: 0 re-encrypted, 0 already under the first key\n')
+    'oauth_connections.tokens: 0 re-encrypted, 0 already under the first key\n' +
+    'connect_links.secrets: 0 re-encrypted, 0 already under the first key\n')
   const again = await runCli(['secrets', 'rotate'], { ...env, MAILSLOT_ENCRYPTION_KEY: `${B},${A}` })
   t.match(again.stdout, /mailboxes\.secrets: 0 re-encrypted, 2 already under the first key/, 'a second run has nothing to do')
 
