@@ -19,6 +19,7 @@ import { transaction, type Queryable } from '../../src/db/pool.ts'
 import type { Keyring } from '../../src/shared/crypto.ts'
 import { requestSync } from '../../src/ingestion/request-sync.ts'
 import type { TestRuntime } from './runtime.ts'
+import { adminPages } from './pages.ts'
 
 export type FakeAppKind = 'microsoft-graph' | 'microsoft-imap' | 'google'
 
@@ -89,18 +90,23 @@ export async function storedTokens (db: Queryable, keyring: Keyring): Promise<st
 
 /**
  * No client secret, access token or refresh token (stored now, or presented
- * to the fake before) in the logs, the API's answers or /metrics; and no
+ * to the fake before) in the logs, the API's answers, the admin pages or
+ * /metrics; and no
  * JWT-shaped text at all (access and ID tokens are JWTs).
  */
 export async function assertNoTokensShown (t: Test, rt: TestRuntime, fake: FakeGraph): Promise<void> {
   const presented = fake.tokenRequests.flatMap(r => r.refreshToken ?? [])
   const secrets = [fake.clientSecret, fake.google.clientSecret, ...await storedTokens(rt.ctx.pool, rt.ctx.keyring), ...presented]
-  const shown = {
+  const page = await adminPages(rt.address!, rt.token)
+  const names = ((await rt.api('GET', '/api/v1/mailboxes')).body.items as Array<{ name: string }>).map(m => m.name)
+  const pages = ['/admin/mailboxes', '/admin/connect-links', ...names.map(n => `/admin/mailboxes/${encodeURIComponent(n)}`)]
+  const shown: Record<string, string> = {
     logs: rt.logs(),
     mailboxes: (await rt.api('GET', '/api/v1/mailboxes')).text,
     apps: (await rt.api('GET', '/api/v1/oauth-apps')).text,
     metrics: (await rt.api('GET', '/metrics')).text
   }
+  for (const path of pages) shown[`page ${path}`] = (await page(path)).html
   for (const [where, text] of Object.entries(shown)) {
     t.notOk(secrets.some(s => text.includes(s)), `no secret or token in ${where}`)
     t.notMatch(text, /eyJ[\w-]{8,}\.[\w-]{8,}/, `nothing JWT-shaped in ${where}`)

@@ -2,18 +2,21 @@
 // connect link in Chromium; mail waiting in it and mail arriving later become
 // Service Desk issues (poll at once, then the webhook subscription made with
 // the delegated token). Revoked: reauth_required; a reconnect link brings it
-// back with its cursor, so no email comes twice. The time from the callback
+// back with its cursor, so no email comes twice; the dashboard shows the
+// revoked mailbox and an operator event names it. The time from the callback
 // to the first handled email is measured over a few connects.
 import t from 'tap'
 import { makeEmail } from '../helpers/emails.ts'
 import { waitFor } from '../helpers/wait.ts'
-import { startBrowser } from '../helpers/browser.ts'
+import { signIn, startBrowser } from '../helpers/browser.ts'
+import { startEventsEndpoint } from '../events/fixture.ts'
 import { handledOnce, view } from '../helpers/graph-fixture.ts'
 import { assertNoTokensShown, fakeApp, serviceDeskProject } from '../helpers/oauth.ts'
 import { apiOk, connectFixture, connectInBrowser, median, newLink } from '../helpers/connect.ts'
 
 t.setTimeout(300_000)
-const { fake, rt } = await connectFixture(t, { fake: { consentPage: true } })
+const events = await startEventsEndpoint(t)
+const { fake, rt } = await connectFixture(t, { fake: { consentPage: true }, env: events.env })
 await apiOk(rt, 'POST', '/api/v1/oauth-apps', fakeApp(fake, 'microsoft-graph'))
 const project = await serviceDeskProject(rt, 'acme/help')
 const chrome = await startBrowser(t)
@@ -59,6 +62,15 @@ t.test('revoked: reauth_required; a reconnect link brings it back with its curso
   t.equal((await rt.api('POST', '/api/v1/mailboxes/acme/poll')).status, 202)
   await waitFor(async () => (await view(rt, 'acme')).health.state === 'reauth_required', 'reauth_required', 30_000)
   t.equal((await view(rt, 'acme')).connection.state, 'reauth_required')
+  const revoked = (e: { type: string, data: Record<string, unknown> }): boolean =>
+    e.type === 'mailbox.health_changed' && e.data.mailbox === 'acme' && e.data.to === 'reauth_required'
+  await waitFor(async () => events.events().some(revoked), 'the operator event', 30_000)
+  t.equal(events.events().filter(revoked).length, 1, 'one event names the mailbox that needs its owner')
+
+  const admin = await chrome.page()
+  await signIn(admin, rt.address!, rt.token)
+  const row = admin.getByRole('row').filter({ has: admin.getByRole('rowheader', { name: 'acme', exact: true }) })
+  t.equal(await row.getByText('reauth required').count(), 2, 'the dashboard shows health and connection waiting for a reconnect')
 
   const again = await newLink(rt, { mailbox: 'acme', apps: ['m365'] })
   box.addMessage('Inbox', makeEmail(3, { to: box.upn, subject: 'After the reconnect' }))
