@@ -2,7 +2,7 @@
  * npm run chaos: 1 web + 2 worker mailslot processes on one PostgreSQL, IMAP
  * mailboxes on a private Dovecot, emails fed over time while workers are
  * SIGKILLed at random moments and Dovecot and PostgreSQL are restarted once;
- * then every email must have exactly one effect. See README ("Chaos run").
+ * then every email must have exactly one effect. See RELIABILITY.md ("The last chaos run").
  *
  * CHAOS_SEED, CHAOS_EMAILS (2000), CHAOS_ROUNDS (20), CHAOS_MAILBOXES (20),
  * CHAOS_FEED_SECONDS (emails / 10, at least 60), CHAOS_DEADLINE_SECONDS (900),
