@@ -65,3 +65,42 @@ export function cpuTotal (c: CpuSeconds): number {
 export function formatCpu (c: CpuSeconds): string {
   return `${cpuTotal(c).toFixed(2)} CPU-s (node ${c.node.toFixed(2)}, postgres ${c.postgres.toFixed(2)}, dovecot ${c.dovecot.toFixed(2)})`
 }
+
+/** Parent pid of each process now running. */
+function parents (): Map<number, number> {
+  const ppid = new Map<number, number>()
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'latin1')
+      ppid.set(Number(pid), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]))
+    } catch {} // ended meanwhile
+  }
+  return ppid
+}
+
+/**
+ * CPU seconds so far of the process trees under `roots` (each process's own
+ * time and its reaped children's): a child that ends moves its time into its
+ * parent's, so the sum only grows, and the difference of two readings is
+ * what the trees used between them. Linux only.
+ */
+export function treeCpuSeconds (roots: number[]): number {
+  const ppid = parents()
+  const inTree = new Set(roots)
+  for (let grew = true; grew;) {
+    grew = false
+    for (const [pid, parent] of ppid) if (!inTree.has(pid) && inTree.has(parent)) { inTree.add(pid); grew = true }
+  }
+  let ticks = 0
+  for (const pid of inTree) ticks += ticksOf(String(pid))
+  return ticks / TICKS
+}
+
+/** Resident set size of a process, in bytes (0 once it has ended). */
+export function rssOf (pid: number): number {
+  try {
+    const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'latin1'))?.[1]
+    return Number(kb ?? 0) * 1024
+  } catch { return 0 }
+}

@@ -141,7 +141,9 @@ async function verifyIssuesRun (rt: Runtime, name: string, expected: RunEmails):
   }
   if (seenTags.size !== expected.notes.size) problems.push(`${seenTags.size} notes, expected ${expected.notes.size}`)
   const iids = await q<{ project: number }>(
-    'SELECT project_id AS project FROM issues WHERE project_id IN (SELECT id FROM projects WHERE path LIKE \'bench/%\') GROUP BY 1 HAVING count(*) <> count(DISTINCT iid)')
+    `SELECT project_id AS project FROM issues WHERE project_id IN (
+       SELECT i.project_id FROM issues i JOIN inbound_emails e ON e.id = i.inbound_email_id WHERE e.mailbox_name = $1
+     ) GROUP BY 1 HAVING count(*) <> count(DISTINCT iid)`)
   for (const p of iids) problems.push(`project ${p.project}: two issues share an iid`)
   if (problems.length > 0) throw new Error(`${name}: the issues and notes are not exact:\n  ${problems.slice(0, 20).join('\n  ')}${problems.length > 20 ? `\n  … ${problems.length - 20} more` : ''}`)
 }
