@@ -22,6 +22,7 @@ import { startFakeGraph } from '../../test/fakes/graph/index.ts'
 import { graphClientFor } from '../../test/fakes/graph/clients.ts'
 import { makeEmail } from '../../test/helpers/emails.ts'
 import { benchRuntime, median, percentile } from './common.ts'
+import { reportResult } from './result.ts'
 
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 200)
 const RUNS = Number(process.env.BENCH_RUNS ?? 3)
@@ -94,6 +95,14 @@ process.stdout.write(`  added → handled: p50 ${fmt(p50)} (target < 150), p90 $
 process.stdout.write(`  baseline, the Graph calls alone: p50 ${fmt(median(graphP50s))}; mailslot adds ${fmt(p50 - median(graphP50s))} at p50 (notification, queue, store, handle)\n`)
 const ok = p50 < 150 && p99 < 500
 process.stdout.write(ok ? 'targets met\n' : 'targets NOT met\n')
+reportResult({
+  benchmark: 'latency',
+  figure: `p50 ${fmt(p50)}, p99 ${fmt(p99)}`,
+  baseline: `p50 ${fmt(median(graphP50s))} (the Graph calls alone)`,
+  ratio: null,
+  target: 'p50 < 150 ms, p99 < 500 ms',
+  met: ok
+})
 await bench.close()
 await fake.close()
 process.exitCode = ok ? 0 : 1

@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 import { benchRuntime, median } from './common.ts'
+import { reportResult } from './result.ts'
 import { storeFetched } from '../../src/inbound/store.ts'
 import { handleEmails } from '../../src/inbound/handle.ts'
 import { createProject } from '../../src/handlers/builtin/projects.ts'
@@ -74,4 +75,12 @@ if (process.argv[2] === '--once') {
   console.log(`bench:memory  one ${mb(SIZE)} MB email stored + handled (builtin; its 18 MB attachment is over the 10 MB attachment limit), fresh process per run`)
   console.log(`  RSS growth  median ${mb(g)} MB  (runs: ${growth.map(mb).join(', ')})  = ${(g / SIZE).toFixed(2)} × the email (target < 3 ×)`)
   console.log(`  baseline    one more copy of the bytes, same process: ${mb(b)} MB (runs: ${baseline.map(mb).join(', ')})`)
+  reportResult({
+    benchmark: 'memory',
+    figure: `RSS +${mb(g)} MB = ${(g / SIZE).toFixed(2)} × the email`,
+    baseline: `${mb(b)} MB (one more copy of the bytes)`,
+    ratio: null,
+    target: '< 3 × the email',
+    met: g / SIZE < 3
+  })
 }

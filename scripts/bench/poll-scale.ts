@@ -13,6 +13,7 @@ import { benchRuntime } from './common.ts'
 import { createMailbox } from '../../src/mailboxes/repository.ts'
 import { queueDueSyncs } from '../../src/ingestion/controller.ts'
 import { SYNC_CONCURRENCY } from '../../src/runtime/workers.ts'
+import { reportResult, whole } from './result.ts'
 
 const N = Number(process.env.MAILBOXES ?? 10_000)
 const CONCURRENCY = Number(process.env.CONCURRENCY ?? SYNC_CONCURRENCY)
@@ -71,4 +72,12 @@ console.log(`bench:poll-scale  ${N} mailboxes, concurrency ${CONCURRENCY}, Dovec
 console.log(`  raw loop   ${raw.toFixed(1)} s = ${perMin(raw)} mailboxes/min`)
 console.log(`  mailslot   ${ms.seconds.toFixed(1)} s = ${perMin(ms.seconds)} mailboxes/min (${ms.ok} ok)`)
 console.log(`  ratio      ${(raw / ms.seconds).toFixed(2)} × the raw loop (target ≥ 0.8)`)
+reportResult({
+  benchmark: 'poll-scale',
+  figure: `${whole(perMin(ms.seconds))} mailboxes/min (${ms.ok} of ${N} ok)`,
+  baseline: `${whole(perMin(raw))} mailboxes/min (raw loop)`,
+  ratio: raw / ms.seconds,
+  target: '≥ 0.8 × baseline',
+  met: raw / ms.seconds >= 0.8 && ms.ok === N
+})
 await imap.stop()

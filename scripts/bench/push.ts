@@ -30,6 +30,7 @@ import { startDovecot } from '../../test/helpers/dovecot.ts'
 import { makeEmail } from '../../test/helpers/emails.ts'
 import { startImapProxy, type ImapProxy } from '../../test/helpers/imap-proxy.ts'
 import { HARNESS_POLL_MS, freshBenchDatabase, percentile, sleep, waitUntil } from './common.ts'
+import { reportResult } from './result.ts'
 
 const MAILBOXES = Number(process.env.BENCH_MAILBOXES ?? 4)
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 30)
@@ -163,6 +164,14 @@ try {
   say(`  takeover after SIGKILL of the holder of ${orphaned.length} mailbox(es): ${(takeoverMs / 1000).toFixed(1)} s (target < 30 s); then new mail handled in ${fmt(after.handledMs)}`)
   const ok = p50 < 1000 && p90 < 2000 && oneHolder && takeoverMs < 30_000
   say(ok ? 'targets met' : 'targets NOT met')
+  reportResult({
+    benchmark: 'push',
+    figure: `p50 ${fmt(p50)}, p90 ${fmt(p90)}; IDLE connections per mailbox ${low}–${high}; takeover ${(takeoverMs / 1000).toFixed(1)} s`,
+    baseline: baseline.length > 0 ? `p50 ${fmt(percentile(baseline, 50))} (APPEND → EXISTS, bare IDLE client)` : null,
+    ratio: null,
+    target: 'p50 < 1 s, p90 < 2 s, exactly 1 IDLE connection per mailbox, takeover < 30 s',
+    met: ok
+  })
   process.exitCode = ok ? 0 : 1
 } finally {
   for (const c of clients) c.close()

@@ -20,6 +20,7 @@ import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import autocannon, { type Request, type Result } from 'autocannon'
 import { median } from './common.ts'
+import { reportResult, whole } from './result.ts'
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3)
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10)
@@ -124,4 +125,12 @@ const consistent = persisted >= accepted && persisted <= sent
 process.stdout.write(`  persisted rows ${persisted}: every 202 has its row (${accepted} 202s, ${sent} sent): ${consistent ? 'yes' : 'NO'}\n`)
 const ok = m('notes') >= 5000 && m('p99') < 50 && m('ratio') >= 0.3 && consistent
 process.stdout.write(ok ? 'targets met\n' : 'targets NOT met\n')
+reportResult({
+  benchmark: 'webhook',
+  figure: `${whole(m('notes'))} notifications/s, p99 ${m('p99')} ms`,
+  baseline: `${whole(m('hello'))} req/s (hello world)`,
+  ratio: m('ratio'),
+  target: '≥ 5,000/s, p99 < 50 ms, ≥ 0.3 × baseline, every 202 persisted',
+  met: ok
+})
 process.exitCode = ok ? 0 : 1
