@@ -87,7 +87,7 @@ for (const b of BENCHMARKS.filter(b => only === undefined || only.includes(b.nam
   // a benchmark may exit 1 for a missed target; with no result it failed
   if (results.length === 0) { failed = true; rows.push(`| ${b.name} | **failed** (exit ${code ?? 'signal'}, no result) | — | — | — | **no** |`) }
 }
-conditions.push(`- load average (1, 5, 15 min) before ${loadBefore}, after ${load()}; ${Math.round((Date.now() - started.getTime()) / 60000)} min in all`)
+conditions.push(`- load average (1, 5, 15 min) before ${loadBefore}, after ${load()}; ${((Date.now() - started.getTime()) / 60000).toFixed(1)} min in all`)
 const summary = [
   '# Benchmark results',
   '',
