@@ -114,3 +114,21 @@ t.test('two workers handling overlapping batches of one project at once: iids de
   t.ok(rows.every(r => r.status === 'delivered' && r.issues === 1), 'every email delivered, with exactly one issue')
   t.same(rows.map(r => r.iid).sort((a, b) => a - b), dense(90), 'each outcome names its own issue')
 })
+
+t.test('a write the database refuses fails that email alone: the others of its batch are written, iids still dense', async t => {
+  const rt = await startTestRuntime(t, { role: 'web' })
+  const mailbox = await quietMailbox(rt, 'refusing', WILDCARD)
+  const project = await createProject(rt.ctx.pool, { path: 'acme/picky', address: WILDCARD })
+  // a trigger stands in for any row the database refuses
+  await rt.ctx.pool.query(`CREATE FUNCTION refuse_issue() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN IF NEW.title = 'refuse me' THEN RAISE EXCEPTION 'refused by the test'; END IF; RETURN NEW; END $$`)
+  await rt.ctx.pool.query('CREATE TRIGGER refuse_issue BEFORE INSERT ON issues FOR EACH ROW EXECUTE FUNCTION refuse_issue()')
+  const ids = await store(rt, mailbox, ['first', 'refuse me', 'third'].map((subject, i) => makeEmail(i, { to: at(issueKey(project)), subject })))
+  await handleEmails(rt.ctx, ids)
+
+  const { rows } = await rt.ctx.pool.query<{ status: string, iid: number | null, last_error: string | null }>(
+    `SELECT status, (result->>'iid')::int AS iid, last_error FROM inbound_emails ORDER BY id`)
+  t.same(rows.map(r => [r.status, r.iid]), [['delivered', 1], ['failed', null], ['delivered', 2]])
+  t.match(rows[1].last_error, /refused by the test/)
+  t.same(await iidsByProject(rt), new Map([[project.id, dense(2)]]), 'the refused email took no iid')
+})
