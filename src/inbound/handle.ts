@@ -6,11 +6,12 @@
  * A retryable failure is retried by a new job with backoff; after
  * MAX_ATTEMPTS the email ends `failed` (replayable).
  *
- * The built-in store's emails are parsed one after another and handled
- * together, in the order they arrived (handleBuiltinBatch: a reply may need
- * the issue the email before it created), and recorded together at the end. Emails of outside deliveries (gitlab,
- * webhook) go out DELIVERIES_IN_FLIGHT at a time, each recorded as soon as
- * its answer is in (endStateRecorder), so a crash later does not resend it.
+ * The built-in store's emails are parsed one after another, handled
+ * together in the order they arrived (handleBuiltinBatch: a reply may need
+ * the issue the email before it created), and recorded together at the end.
+ * Emails of outside deliveries (gitlab, webhook) go out DELIVERIES_IN_FLIGHT
+ * at a time, each recorded as soon as its answer is in (endStateRecorder), so
+ * a crash later does not resend it.
  */
 import pMap from 'p-map'
 import type { AppContext } from '../context.ts'

@@ -221,10 +221,17 @@ export async function handleBuiltinBatch (ctx: Pick<AppContext, 'pool'>, emails:
     return true
   }
   if (emails.length === 0) return results
-  const customAddresses = await customServiceDeskAddresses(ctx.pool)
-  const routings = emails.map(e => routeFor(e.parsed, e.mailbox, { customServiceDeskAddresses: customAddresses }))
-  const keys = routings.flatMap(r => r.outcome === 'handle' && 'replyKey' in r.match ? [r.match.replyKey.value] : [])
-  const batch: Batch = { replyKeys: keys.length === 0 ? new Map() : await issuesByReplyKeys(ctx.pool, keys), settle }
+  let routings: RoutingResult[]
+  let batch: Batch
+  try {
+    const customAddresses = await customServiceDeskAddresses(ctx.pool)
+    routings = emails.map(e => routeFor(e.parsed, e.mailbox, { customServiceDeskAddresses: customAddresses }))
+    const keys = routings.flatMap(r => r.outcome === 'handle' && 'replyKey' in r.match ? [r.match.replyKey.value] : [])
+    batch = { replyKeys: keys.length === 0 ? new Map() : await issuesByReplyKeys(ctx.pool, keys), settle }
+  } catch (err) {
+    // a lookup every email needs: each fails with it (and is retried)
+    return emails.map(() => asError(err))
+  }
   for (const [at, e] of emails.entries()) {
     try {
       const decision = await decideRouted({ ...e, ctx, batch }, routings[at])

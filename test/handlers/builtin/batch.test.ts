@@ -34,7 +34,9 @@ const dense = (n: number): number[] => Array.from({ length: n }, (_, i) => i + 1
 t.test('a mixed batch over three projects: exact rows, dense iids, notes on their issues, a replay creates nothing', async t => {
   const rt = await startTestRuntime(t, { role: 'web' })
   const mailbox = await quietMailbox(rt, 'mixed', WILDCARD)
-  const projects = await Promise.all(['acme/one', 'acme/two', 'acme/three'].map(async path => await createProject(rt.ctx.pool, { path, address: WILDCARD })))
+  const projects: Project[] = []
+  // one after another: ids in this order
+  for (const path of ['acme/one', 'acme/two', 'acme/three']) projects.push(await createProject(rt.ctx.pool, { path, address: WILDCARD }))
   const newIssue = (i: number, p: Project): Buffer => makeEmail(i, { to: at(issueKey(p)), subject: `issue ${p.path} ${i}`, body: `about ${i}\r\n` })
 
   // a first batch: 3, 2 and 4 issues, interleaved
