@@ -1,15 +1,14 @@
 /**
- * Hands a parsed email to its mailbox's delivery:
- * - builtin: route by the address key and run the built-in handler;
+ * Hands a parsed email to its mailbox's outside delivery (the built-in
+ * store's emails are handled a batch at a time: builtin/index.ts):
  * - gitlab:  POST the raw email to GitLab's internal mail_room API (GitLab routes);
  * - webhook: route, then POST a signed JSON event.
- * Machine mail (loops, bounces, auto-replies) is rejected here for builtin
- * and webhook; the gitlab delivery forwards everything, as mail_room does,
+ * Machine mail (loops, bounces, auto-replies) is rejected here for webhook
+ * (and by the built-in handler); the gitlab delivery forwards everything, as mail_room does,
  * and GitLab decides (it handles bounces and auto-replies itself).
  */
 import { routeFor } from './route-for.ts'
 import { MACHINE_MAIL } from '../routing/route.ts'
-import { handleBuiltin } from './builtin/index.ts'
 import { deliverToGitlab } from './gitlab/deliver.ts'
 import { deliverToWebhook } from './webhook/deliver.ts'
 import type { Dispatch } from './types.ts'
@@ -22,5 +21,5 @@ export const dispatch: Dispatch = async (ctx, email, parsed, mailbox) => {
     if (routing.outcome === 'reject' && MACHINE_MAIL.has(routing.reason)) return { status: 'rejected', reason: routing.reason, detail: routing.detail }
     return await deliverToWebhook(ctx, email, parsed, routing, delivery)
   }
-  return await handleBuiltin(ctx, email, parsed, mailbox)
+  throw new Error(`the ${delivery.kind} delivery is not an outside one: its emails go to handleBuiltinBatch`)
 }
