@@ -37,6 +37,9 @@ t.test('Dovecot halted mid-fetch and back: failing meanwhile, then each message 
   t.teardown(imap.resume)
   t.comment(`${storedAtHalt} stored when Dovecot stopped`)
 
+  // a session opened before the halt may outlive it (its imap process finishes the command it
+  // runs), so a poll asked for now makes sure a new connection meets the outage
+  t.equal((await rt.api('POST', `/api/v1/mailboxes/${name}/poll`)).status, 202)
   // the outage shows as a failing mailbox, or, when the sync's own share completed just before the
   // halt and its success was recorded after the fetch jobs' failure, as fetch jobs waiting to retry
   const outage = await waitFor(async () => {
