@@ -1,4 +1,5 @@
 /** Shared bits of the benchmarks: a fresh runtime on the embedded (or DATABASE_URL) PostgreSQL, medians. */
+import { randomBytes } from 'node:crypto'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { ImapFlow, type ImapFlowOptions } from 'imapflow'
 import os from 'node:os'
@@ -146,4 +147,16 @@ export async function bulkFetch (imap: ImapFlowOptions): Promise<Buffer[]> {
     } finally { lock.release() }
   } finally { await client.logout().catch(() => client.close()) }
   return raws
+}
+
+/** The environment of a benchmark's mailslot child process (`databaseUrl` unset: its own embedded PostgreSQL). */
+export function childEnv (dataDir: string, token: string, databaseUrl: string | undefined): Record<string, string> {
+  return {
+    MAILSLOT_DATA_DIR: dataDir,
+    MAILSLOT_ADMIN_TOKEN: token,
+    MAILSLOT_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+    // info, the default: startServer waits for the "mailslot started" line
+    MAILSLOT_LOG_LEVEL: 'info',
+    ...(databaseUrl !== undefined ? { DATABASE_URL: databaseUrl } : {})
+  }
 }

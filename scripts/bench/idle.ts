@@ -31,7 +31,7 @@ import pg from 'pg'
 import { startEmbeddedDatabase } from '../../src/db/embedded.ts'
 import { startServer, type Server } from '../../test/helpers/cli.ts'
 import { startDovecot } from '../../test/helpers/dovecot.ts'
-import { freshBenchDatabase, sleep } from './common.ts'
+import { childEnv, freshBenchDatabase, sleep } from './common.ts'
 import { rssOf, treeCpuSeconds } from './cpu.ts'
 import { reportResult } from './result.ts'
 
@@ -51,14 +51,7 @@ const dir = await mkdtemp(path.join(os.tmpdir(), 'mailslot-bench-idle-'))
 const imap = await startDovecot({ highPerformance: true })
 const databaseUrl = await freshBenchDatabase()
 const token = randomBytes(18).toString('base64url')
-const env: Record<string, string> = {
-  MAILSLOT_DATA_DIR: dir,
-  MAILSLOT_ADMIN_TOKEN: token,
-  MAILSLOT_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
-  // info, the default: startServer waits for the "mailslot started" line
-  MAILSLOT_LOG_LEVEL: 'info',
-  ...(databaseUrl !== undefined ? { DATABASE_URL: databaseUrl } : {})
-}
+const env = childEnv(dir, token, databaseUrl)
 let server: Server | undefined
 let embedded: Awaited<ReturnType<typeof startEmbeddedDatabase>> | undefined
 let harness: pg.Pool | undefined

@@ -29,7 +29,7 @@ import { startServer, type Server } from '../../test/helpers/cli.ts'
 import { startDovecot } from '../../test/helpers/dovecot.ts'
 import { makeEmail } from '../../test/helpers/emails.ts'
 import { startImapProxy, type ImapProxy } from '../../test/helpers/imap-proxy.ts'
-import { HARNESS_POLL_MS, freshBenchDatabase, percentile, sleep, waitUntil } from './common.ts'
+import { HARNESS_POLL_MS, childEnv, freshBenchDatabase, percentile, sleep, waitUntil } from './common.ts'
 import { reportResult } from './result.ts'
 
 const MAILBOXES = Number(process.env.BENCH_MAILBOXES ?? 4)
@@ -42,14 +42,7 @@ const dir = await mkdtemp(path.join(os.tmpdir(), 'mailslot-bench-push-'))
 const imap = await startDovecot()
 const databaseUrl = await freshBenchDatabase()
 const token = randomBytes(18).toString('base64url')
-const env: Record<string, string> = {
-  MAILSLOT_DATA_DIR: dir,
-  MAILSLOT_ADMIN_TOKEN: token,
-  MAILSLOT_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
-  // info: startServer waits for the "mailslot started" line
-  MAILSLOT_LOG_LEVEL: 'info',
-  ...(databaseUrl !== undefined ? { DATABASE_URL: databaseUrl } : {})
-}
+const env = childEnv(dir, token, databaseUrl)
 const processes: Server[] = []
 const proxies: ImapProxy[] = []
 const clients: ImapFlow[] = []
