@@ -1,7 +1,7 @@
 /**
  * bench:poll-scale — 10,000 IMAP mailboxes polled once each by mailslot (the
- * controller's one query queues every due mailbox; the sync workers connect,
- * log in, list, log out and record health), against the same machine's raw
+ * poller claims the due mailboxes; it connects, logs in, lists, logs out and
+ * records health), against the same machine's raw
  * ceiling: a bare imapflow connect-login-select-search-logout loop over the
  * same users at the same concurrency. Dovecot with its high-performance login
  * settings. Target: mailslot ≥ 0.8 × the raw loop.
@@ -10,13 +10,13 @@
 import { ImapFlow } from 'imapflow'
 import { startDovecot } from '../../test/helpers/dovecot.ts'
 import { benchRuntime } from './common.ts'
+import { transaction } from '../../src/db/pool.ts'
 import { createMailbox } from '../../src/mailboxes/repository.ts'
-import { queueDueSyncs } from '../../src/ingestion/controller.ts'
-import { SYNC_CONCURRENCY } from '../../src/runtime/workers.ts'
+import { POLL_CONCURRENCY } from '../../src/ingestion/poller.ts'
 import { reportResult, whole } from './result.ts'
 
 const N = Number(process.env.MAILBOXES ?? 10_000)
-const CONCURRENCY = Number(process.env.CONCURRENCY ?? SYNC_CONCURRENCY)
+const CONCURRENCY = Number(process.env.CONCURRENCY ?? POLL_CONCURRENCY)
 
 const imap = await startDovecot({ highPerformance: true })
 const users = Array.from({ length: N }, (_, i) => imap.addUser(`poll${i}@example.com`, `pw${i}`))
@@ -45,15 +45,17 @@ async function mailslotPass (): Promise<{ seconds: number, ok: number }> {
   const bench = await benchRuntime('all')
   const { ctx } = bench.rt
   try {
-    for (const u of users) {
-      await createMailbox(ctx, ctx.pool, {
-        name: u.user.replace(/[@.]/g, '-'), provider: 'imap', imap: { host: imap.host, port: imap.port, tls: 'none', user: u.user, password: u.password }
-      })
-    }
-    // the creation above queued nothing (that is the API's doing): start all due now
-    await ctx.pool.query('UPDATE mailboxes SET next_poll_at = now(), last_success_at = NULL')
+    // made in one transaction and not due, so that the poller starts on them all at once below
+    await transaction(ctx.pool, async (client) => {
+      for (const u of users) {
+        await createMailbox(ctx, client, {
+          name: u.user.replace(/[@.]/g, '-'), provider: 'imap', imap: { host: imap.host, port: imap.port, tls: 'none', user: u.user, password: u.password }
+        })
+      }
+      await client.query("UPDATE mailboxes SET next_poll_at = 'infinity'")
+    })
     const t0 = Date.now()
-    await queueDueSyncs(ctx)
+    await ctx.pool.query('UPDATE mailboxes SET next_poll_at = now(), last_success_at = NULL')
     for (;;) {
       const { rows } = await ctx.pool.query<{ done: number, failed: number }>(
         `SELECT count(*) FILTER (WHERE last_success_at IS NOT NULL)::int AS done, count(*) FILTER (WHERE health_state <> 'ok' AND last_poll_at IS NOT NULL AND last_success_at IS NULL)::int AS failed FROM mailboxes`)

@@ -18,3 +18,12 @@ export function lockKey (namespace: LockNamespace, id: number): bigint {
 export async function unlock (db: Queryable, key: bigint): Promise<void> {
   await db.query('SELECT pg_advisory_unlock($1)', [key])
 }
+
+/**
+ * lockKey computed by the server, for the id the SQL expression `idSql`
+ * yields: a statement that locks or unlocks the rows it picks. The same key
+ * as lockKey's (test/db/locks.test.ts).
+ */
+export function lockKeySql (namespace: LockNamespace, idSql: string): string {
+  return `('x' || left(encode(sha256(convert_to('mailslot:${namespace}:' || (${idSql})::text, 'UTF8')), 'hex'), 16))::bit(64)::bigint`
+}

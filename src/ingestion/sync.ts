@@ -25,7 +25,6 @@ import { insert, send } from '../queue/boss.ts'
 import { syncKeys, type QueuePayloads } from '../queue/queues.ts'
 import { BATCHES_PER_COMMIT, BATCH_COUNT, advanceCursor, groupWithin, processBatches, refBytes, refSize } from './batch.ts'
 import { nextSyncSeconds } from './next-sync.ts'
-import { queueNextSyncIfSooner } from './controller.ts'
 import { bareError, errorMessage } from '../shared/errors.ts'
 import { UndecryptableError } from '../shared/crypto.ts'
 
@@ -61,7 +60,6 @@ export async function syncMailbox (ctx: AppContext, job: QueuePayloads['mailbox-
     if (nextPollSeconds !== undefined) {
       await recordSuccessAndUnlock(ctx, lockClient, mailbox.id, nextPollSeconds, key)
       locked = false
-      await queueNextSyncIfSooner(ctx, mailbox.id, nextPollSeconds)
     }
     return outcome
   } finally {
@@ -70,6 +68,16 @@ export async function syncMailbox (ctx: AppContext, job: QueuePayloads['mailbox-
     if (locked) await unlock(lockClient, key).catch((err: unknown) => { broken = err })
     releaseClient(lockClient, broken)
   }
+}
+
+/**
+ * A mailbox the poller claimed (src/ingestion/poller.ts: its sync lock taken,
+ * its poll start recorded), synced; the seconds to its next poll when it
+ * succeeded, for the poller to record with the unlock.
+ */
+export async function pollClaimed (ctx: AppContext, row: MailboxRow): Promise<number | undefined> {
+  const mailbox = await decodeForSync(ctx, row)
+  return (await syncLocked(ctx, { mailboxId: row.id, reason: 'schedule' }, mailbox)).nextPollSeconds
 }
 
 /** A row's secrets decrypted; a key mismatch is recorded in the mailbox health, not thrown away in a job. */

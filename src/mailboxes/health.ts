@@ -8,11 +8,15 @@
  * same statement (healthUpdate), and hands it to noticeHealth: the one place
  * a change becomes a `mailbox.health_changed` operator event.
  */
+import { lockKeySql } from '../db/locks.ts'
 import type { Queryable } from '../db/pool.ts'
 import { queueEvent, type EventsContext } from '../events/queue.ts'
 import type { HealthState } from './types.ts'
 
 export type FailureKind = 'auth' | 'network'
+
+/** What a successful sync sets. */
+const SUCCESS = "health_state = 'ok', last_success_at = now(), last_error = NULL, consecutive_failures = 0"
 
 const AUTH_BACKOFF_BASE = 300
 const AUTH_BACKOFF_MAX = 6 * 3600
@@ -71,11 +75,32 @@ export async function recordSuccessAndUnlock (
   ctx: EventsContext, lockClient: Queryable, mailboxId: number, nextPollSeconds: number, lockKey: bigint
 ): Promise<void> {
   const { rows: [written] } = await lockClient.query<HealthWrite | { name: null }>(
-    `WITH ok AS (${healthUpdate(`health_state = 'ok', last_success_at = now(), last_error = NULL, consecutive_failures = 0,
-       next_poll_at = now() + make_interval(secs => $2)`)})
+    `WITH ok AS (${healthUpdate(`${SUCCESS}, next_poll_at = now() + make_interval(secs => $2)`)})
      SELECT ok.* FROM (SELECT pg_advisory_unlock($3)) unlocked LEFT JOIN ok ON true`, [mailboxId, nextPollSeconds, lockKey])
   // nulls: the mailbox was deleted meanwhile
   if (written.name !== null) await noticeHealth(ctx, lockClient, written)
+}
+
+/** A poll the poller ran: `nextPollSeconds` when it succeeded; a failed one has recorded its failure already. */
+export interface PollOutcome { mailboxId: number, nextPollSeconds?: number }
+
+/**
+ * The poller's outcomes of many polls in one statement (src/ingestion/poller.ts),
+ * on the connection that holds their sync locks: each success recorded as
+ * recordSuccessAndUnlock does, and every lock let go.
+ */
+export async function recordPollsAndUnlock (ctx: EventsContext, lockClient: Queryable, outcomes: PollOutcome[]): Promise<void> {
+  const { rows } = await lockClient.query<HealthWrite | { name: null }>(
+    `WITH done AS (SELECT * FROM unnest($1::bigint[], $2::float8[]) AS d(id, next_poll_seconds)),
+     old AS (SELECT m.id, m.health_state FROM mailboxes m JOIN done USING (id)
+       WHERE done.next_poll_seconds IS NOT NULL ORDER BY m.id FOR NO KEY UPDATE OF m),
+     ok AS (UPDATE mailboxes m SET ${SUCCESS}, next_poll_at = now() + make_interval(secs => done.next_poll_seconds)
+       FROM done JOIN old USING (id) WHERE m.id = done.id
+       RETURNING m.name, old.health_state AS previous, m.health_state AS state, m.last_error AS error, now() AS at),
+     unlocked AS (SELECT count(pg_advisory_unlock(${lockKeySql('sync', 'done.id')})) FROM done)
+     SELECT ok.* FROM unlocked LEFT JOIN ok ON true`,
+    [outcomes.map(o => o.mailboxId), outcomes.map(o => o.nextPollSeconds ?? null)])
+  for (const written of rows) if (written.name !== null) await noticeHealth(ctx, lockClient, written)
 }
 
 export async function recordFailure (

@@ -1,5 +1,6 @@
 /** What a sync reads and writes on its mailbox's row (start, cursor), and which mailboxes are due one. */
 import { transaction, type Pool, type Queryable } from '../db/pool.ts'
+import { lockKeySql } from '../db/locks.ts'
 import type { MailboxRow } from './repository.ts'
 
 /**
@@ -33,10 +34,26 @@ export async function updateCursor (pool: Pool, mailboxId: number, next: (cursor
   })
 }
 
-/** Mailboxes whose next poll is due within the coming `seconds`, soonest first. */
-export async function dueWithin (db: Queryable, seconds: number): Promise<Array<{ id: number, due: Date }>> {
-  const { rows } = await db.query<{ id: number, due: Date }>(
-    `SELECT id, next_poll_at AS due FROM mailboxes
-     WHERE next_poll_at < now() + make_interval(secs => $1) ORDER BY next_poll_at`, [seconds])
-  return rows
+/**
+ * Claims up to `limit` mailboxes whose poll is due, for the poller: takes
+ * each one's sync lock on `lockClient` (lockKey('sync', id); a mailbox another
+ * sync holds is left for later), records its poll start and moves its next
+ * poll `leaseSeconds` on, so that no poller claims it again before this poll
+ * records its outcome (or, should the process die, until then). One
+ * statement; `nextDue` is when the soonest mailbox not claimed is due.
+ */
+export async function claimDuePolls (
+  lockClient: Queryable, limit: number, leaseSeconds: number
+): Promise<{ rows: MailboxRow[], nextDue: Date | null }> {
+  const { rows } = await lockClient.query<MailboxRow & { nextDue: Date | null }>(
+    `WITH due AS MATERIALIZED (
+       SELECT id FROM mailboxes WHERE next_poll_at <= now() ORDER BY next_poll_at LIMIT $1 FOR NO KEY UPDATE SKIP LOCKED),
+     locked AS MATERIALIZED (SELECT id FROM due WHERE pg_try_advisory_lock(${lockKeySql('sync', 'due.id')})),
+     started AS (UPDATE mailboxes m SET last_poll_at = now(), next_poll_at = now() + make_interval(secs => $2)
+       FROM locked WHERE m.id = locked.id RETURNING m.*)
+     SELECT started.*, soonest.due AS "nextDue"
+     FROM (SELECT min(next_poll_at) AS due FROM mailboxes WHERE next_poll_at > now()) soonest LEFT JOIN started ON true`,
+    [limit, leaseSeconds])
+  const nextDue = rows[0].nextDue
+  return { rows: rows.filter(r => r.id !== null).map(({ nextDue: _, ...row }) => row), nextDue }
 }

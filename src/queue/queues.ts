@@ -7,8 +7,6 @@ import type { Queue } from 'pg-boss'
 import type { OperatorEvent } from '../events/types.ts'
 
 export interface QueuePayloads {
-  /** Scheduled every minute: queues one mailbox-sync per due mailbox. */
-  'mailbox-controller': Record<string, never>
   /** List new messages of one mailbox; fetch the first batches itself, queue the rest as mailbox-fetch jobs. */
   'mailbox-sync': { mailboxId: number, reason: 'schedule' | 'manual' | 'notification' | 'resync' | 'push' }
   /** Download up to 25 messages, store them, queue email-handle, then mark them processed. */
@@ -26,12 +24,11 @@ export interface QueuePayloads {
 }
 
 /**
- * Singleton keys of mailbox-sync jobs: the stately queue keeps one waiting
+ * Singleton keys of mailbox-sync jobs, which are on demand (scheduled polls are
+ * src/ingestion/poller.ts's): the stately queue keeps one waiting
  * job per key, so each kind of request has its own and none delays another.
  */
 export const syncKeys = {
-  /** The controller's, queued for the mailbox's due time. */
-  scheduled: (mailboxId: number): string => String(mailboxId),
   /** Wanted now (manual poll, notification, IMAP push, resync); the notification fast path looks for this one waiting. */
   now: (mailboxId: number): string => `${mailboxId}:now`,
   /** Asked again shortly by a sync that found another one running. */
@@ -58,8 +55,6 @@ export type QueueName = keyof QueuePayloads
 export const HEARTBEAT = 10
 
 export const QUEUES: Record<QueueName, Omit<Queue, 'name'>> = {
-  // one job at a time at most: a stopped fleet does not come back to a backlog
-  'mailbox-controller': { policy: 'exclusive', retryLimit: 0, expireInSeconds: 120 },
   // one queued + one active per mailbox and singleton key (syncKeys): a
   // notification arriving during a sync still gets its own pass afterwards
   // heartbeats: a job whose worker died (killed, machine lost) is failed or

@@ -1,5 +1,5 @@
 /** Registers every job worker and schedule of the worker role; returns their stop function. */
-import { CONTROLLER_CRON, queueDueSyncs } from '../ingestion/controller.ts'
+import { startPoller, type PollerOptions } from '../ingestion/poller.ts'
 import { fetchBatches } from '../ingestion/fetch.ts'
 import { BATCHES_PER_SESSION } from '../ingestion/batch.ts'
 import { syncMailbox } from '../ingestion/sync.ts'
@@ -21,7 +21,7 @@ import { startImapPush, type PushOptions } from '../ingestion/push/supervisor.ts
  * but one of them query for nothing.
  */
 export const HANDLE_CONCURRENCY = 4
-/** Mailboxes synced at once per process (IMAP logins are mostly waiting). */
+/** Mailboxes synced on demand at once per process (IMAP logins are mostly waiting); the poller's are its own (poller.ts). */
 export const SYNC_CONCURRENCY = 16
 /** Sync jobs fetched together (SYNC_CONCURRENCY / SYNC_BATCH workers). */
 const SYNC_BATCH = 4
@@ -29,12 +29,15 @@ const SYNC_BATCH = 4
 export const FETCH_CONCURRENCY = 4
 /** Operator events POSTed at once per process: as many may hang on a slow endpoint, each until its timeout. */
 const EVENT_CONCURRENCY = 4
+/** Connections the poller's polls have for their statements, each brief (they hold none between them). */
+const POLL_CONNECTIONS = 4
 /**
- * Database connections the workers may hold at once: a sync holds one for its
- * mailbox lock and uses another for its queries; the pool must be larger than
- * that, or syncs would wait on each other for connections forever.
+ * Database connections the workers may hold at once: an on-demand sync holds
+ * one for its mailbox lock and uses another for its queries; the pool must be
+ * larger than that, or syncs would wait on each other for connections
+ * forever. The poller holds one for the locks of all its polls.
  */
-export const WORKER_CONNECTIONS = 2 * SYNC_CONCURRENCY + FETCH_CONCURRENCY + HANDLE_CONCURRENCY
+export const WORKER_CONNECTIONS = 2 * SYNC_CONCURRENCY + FETCH_CONCURRENCY + HANDLE_CONCURRENCY + 1 + POLL_CONNECTIONS
 
 export interface WorkerOptions {
   /** Seconds an idle queue worker waits before looking for jobs again (tests lengthen it). Default 1. */
@@ -43,14 +46,15 @@ export interface WorkerOptions {
   graphRequestTimeoutMs?: number
   /** IMAP push timings (tests shorten them). */
   push?: PushOptions
+  /** The poller's timings (tests shorten them). */
+  poller?: PollerOptions
 }
 
 export async function startWorkers (ctx: AppContext, opts: WorkerOptions = {}): Promise<() => Promise<void>> {
   const { boss } = ctx
   registerGraphProvider(opts.graphRequestTimeoutMs)
   registerWebhookAwareInterval()
-  await work(boss, 'mailbox-controller', { pollingIntervalSeconds: 5 }, async () => { await queueDueSyncs(ctx) })
-  // IMAP/Graph I/O bound: several mailboxes at once
+  // on-demand syncs (manual, notification, push): IMAP/Graph I/O bound, several mailboxes at once
   // with NOTIFY on, pg-boss would otherwise poll every 30 s after a fetch:
   // single-job workers that leave jobs behind must look again soon
   const soon = { pollingIntervalSeconds: opts.pollSeconds ?? 1, notifyPollingIntervalSeconds: opts.pollSeconds ?? 1 }
@@ -86,12 +90,16 @@ export async function startWorkers (ctx: AppContext, opts: WorkerOptions = {}): 
       await deliverEvent(ctx, events, job)
     })
   }
-  await boss.schedule('mailbox-controller', CONTROLLER_CRON, {}, { singletonKey: 'controller' })
+  // scheduled polls were a cron's jobs before the poller: its schedule and queue go
+  await boss.unschedule('mailbox-controller').catch(() => {})
+  await boss.deleteQueue('mailbox-controller').catch(() => {})
   await boss.schedule('graph-subscription-scan', SCAN_CRON, {}, { singletonKey: 'graph-subscription-scan' })
   await boss.schedule('retention', RETENTION_CRON, {}, { singletonKey: 'retention' })
   const stopPush = startImapPush(ctx, opts.push)
+  const stopPoller = startPoller(ctx, opts.poller)
   return async () => {
     await stopPush()
-    for (const q of ['mailbox-controller', 'mailbox-sync', 'mailbox-fetch', 'email-handle', 'retention', 'graph-subscription', 'graph-subscription-scan', 'operator-event'] as const) await boss.offWork(q, { wait: true }).catch(() => {})
+    await stopPoller()
+    for (const q of ['mailbox-sync', 'mailbox-fetch', 'email-handle', 'retention', 'graph-subscription', 'graph-subscription-scan', 'operator-event'] as const) await boss.offWork(q, { wait: true }).catch(() => {})
   }
 }

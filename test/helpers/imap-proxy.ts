@@ -17,6 +17,8 @@ export interface ImapProxy {
   idling: () => number
   /** IDLE commands sent since the start. */
   idleCommands: () => number
+  /** The name of every tagged command clients sent since the start, in order (`LOGIN`, `SELECT`, …). */
+  commands: () => string[]
   close: () => Promise<void>
 }
 
@@ -24,6 +26,7 @@ export async function startImapProxy (target: { host: string, port: number }): P
   const idling = new Set<net.Socket>()
   const sockets = new Set<net.Socket>()
   let idleCommands = 0
+  const commands: string[] = []
   let accepted = 0
   const server = net.createServer(client => {
     sockets.add(client)
@@ -44,6 +47,8 @@ export async function startImapProxy (target: { host: string, port: number }): P
       while ((eol = pending.indexOf('\r\n')) !== -1) {
         const line = pending.slice(0, eol)
         pending = pending.slice(eol + 2)
+        const tagged = /^[A-Za-z0-9.]+ ([A-Za-z]+)/.exec(line)
+        if (tagged !== null) commands.push(tagged[1].toUpperCase())
         if (/^\S+ IDLE$/i.test(line)) { idleCommands++; idling.add(client) } else if (/^DONE$/i.test(line)) idling.delete(client)
       }
     })
@@ -58,6 +63,7 @@ export async function startImapProxy (target: { host: string, port: number }): P
     accepted: () => accepted,
     idling: () => idling.size,
     idleCommands: () => idleCommands,
+    commands: () => [...commands],
     close: async () => {
       for (const s of sockets) s.destroy()
       await new Promise(resolve => server.close(resolve))

@@ -23,9 +23,9 @@ t.test('every key waiting, or not', async t => {
 
   t.equal(await allWaiting([1]), false, 'nothing queued yet')
   await insert(boss, 'mailbox-sync', [1, 1, 2].map(mailboxId => ({ data: { mailboxId, reason: 'notification' }, singletonKey: syncKeys.now(mailboxId) })))
-  await insert(boss, 'mailbox-sync', [{ data: { mailboxId: 3, reason: 'schedule' }, singletonKey: syncKeys.scheduled(3) }])
+  await insert(boss, 'mailbox-sync', [{ data: { mailboxId: 3, reason: 'notification' }, singletonKey: syncKeys.again(3) }])
   t.equal(await allWaiting([1, 2]), true, 'both queued now')
-  t.equal(await allWaiting([1, 3]), false, 'a scheduled sync is not one wanted now')
+  t.equal(await allWaiting([1, 3]), false, 'a sync asked again is not one wanted now')
   const { rows } = await db.query(`SELECT count(*)::int AS n FROM ${BOSS_SCHEMA}.job WHERE name = 'mailbox-sync' AND singleton_key = $1`, [syncKeys.now(1)])
   t.equal(rows[0].n, 1, 'one waiting per key')
 })

@@ -2,8 +2,7 @@
 import t from 'tap'
 import { subscriptionKeys, syncKeys } from '../../src/queue/queues.ts'
 
-t.test('mailbox-sync keys: scheduled, now and again', async t => {
-  t.equal(syncKeys.scheduled(7), '7')
+t.test('mailbox-sync keys: now and again', async t => {
   t.equal(syncKeys.now(7), '7:now')
   t.equal(syncKeys.again(7), '7:again')
 })

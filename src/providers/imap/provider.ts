@@ -65,9 +65,8 @@ export class ImapProvider implements Provider {
 
   /** Connects and opens the folder once per provider instance (one session). */
   private async open (): Promise<ImapFlow> {
-    if (this.client === undefined) {
-      const client = await this.login()
-      this.client = client
+    const client = this.client ?? (this.client = await this.login())
+    if (this.lock === undefined) {
       try {
         this.lock = await client.getMailboxLock(this.folder)
       } catch (err) {
@@ -75,7 +74,22 @@ export class ImapProvider implements Provider {
         throw new Error(`IMAP folder "${this.folder}" cannot be opened: ${reason}`)
       }
     }
-    return this.client
+    return client
+  }
+
+  /**
+   * One STATUS before the folder is opened: a folder with nothing to take is
+   * not opened at all, so an empty poll is a login, a STATUS and a logout.
+   * Search `new` takes this way only once its floor is set (its first
+   * listing sets it); a STATUS that fails leaves the answer to the SELECT.
+   */
+  private async nothingToTake (cursor: unknown): Promise<boolean> {
+    if (this.lock !== undefined) return false
+    const client = this.client ?? (this.client = await this.login())
+    const status = await client.status(this.folder, { messages: true, unseen: true, uidValidity: true }).catch(() => false as const)
+    if (status === false) return false
+    if (this.search === 'new' && !(isImapCursor(cursor) && cursor.uidValidity === String(status.uidValidity) && cursor.floor !== undefined)) return false
+    return status.messages === 0 || (this.search !== 'all' && status.unseen === 0)
   }
 
   private uidValidity (client: ImapFlow): string {
@@ -85,6 +99,7 @@ export class ImapProvider implements Provider {
   }
 
   async listNew (cursor: unknown): Promise<ListResult> {
+    if (await this.nothingToTake(cursor)) return { refs: [] }
     const client = await this.open()
     const validity = this.uidValidity(client)
     const c = isImapCursor(cursor) && cursor.uidValidity === validity ? cursor : undefined
