@@ -14,8 +14,9 @@
  *   session, then POSTed one request per email (a JWT each, keep-alive, the
  *   delivery's own node:http transport), as many in flight as one
  *   email-handle call sends at once (DELIVERIES_IN_FLIGHT, 8).
- * mail_room itself does not run here, and no mail_room figure from another
- * run or machine is set against this one's: only a same-run figure compares.
+ * - mail_room: the real one, when installed (mailroom-run.ts), on a third
+ *   user's copy, timed runs only; its figure is set against mailslot's of
+ *   the same run, never against one from another run or machine.
  * BENCH_EMAILS and BENCH_RUNS change the size (defaults 2000 and 3);
  * BENCH_LATENCY_MS holds each answer that long, as a GitLab across a network
  * would (default 0: local).
@@ -33,6 +34,7 @@ import { startDovecot, type Dovecot } from '../../test/helpers/dovecot.ts'
 import { makeEmail } from '../../test/helpers/emails.ts'
 import { HARNESS_POLL_MS, WARMUP_RUNS, api, benchRuntime, onDemandMailbox, lastHandledAt, bulkFetch, median, waitUntil } from './common.ts'
 import { startMailroomEndpoint, type MailroomEndpoint } from './mailroom-endpoint.ts'
+import { findMailroom, runMailroom, type MailroomResult } from './mailroom-run.ts'
 import { reportResult, whole } from './result.ts'
 
 const EMAILS = Number(process.env.BENCH_EMAILS ?? 2000)
@@ -106,12 +108,16 @@ const secretFile = path.join(bench.dir, 'gitlab-mailroom-secret')
 await writeFile(secretFile, `${Buffer.from(secret).toString('base64')}\n`)
 const endpoint = await startMailroomEndpoint(secret, LATENCY_MS)
 const prefix = `bench-forward-${process.pid}`
+const mailroomBin = findMailroom()
 try {
   const pgVersion = (await rt.ctx.pool.query<{ v: string }>('SELECT version() AS v')).rows[0].v
   console.log('IMAP → forwarded to GitLab\'s mail_room API (gitlab delivery)')
   console.log(`  ${pgVersion.split(' on ')[0]} (${rt.ctx.settings.databaseUrl === undefined ? 'embedded' : 'DATABASE_URL'}); Dovecot (high-performance settings); endpoint checks each JWT${LATENCY_MS > 0 ? `, answers after ${LATENCY_MS} ms` : ''}; all on 127.0.0.1`)
+  console.log(mailroomBin === undefined
+    ? '  mail_room: not installed (apt install ruby-mail-room ruby-faraday, or BENCH_MAILROOM=<path>): no mail_room figure'
+    : `  mail_room: ${mailroomBin}, run beside mailslot in each timed run on its own copy of the emails`)
   console.log(`  ${EMAILS} emails of ~${Math.round(makeEmail(0).length / 1024)} KB per run, ${RUNS} timed runs after ${WARMUP_RUNS} warm-up; Node ${process.version}; ${os.cpus().length} CPUs, load average ${os.loadavg()[0].toFixed(2)}\n`)
-  const results: Array<{ mailslot: MailslotResult, baseline: BaselineResult }> = []
+  const results: Array<{ mailslot: MailslotResult, baseline: BaselineResult, mailroom?: MailroomResult }> = []
   for (let run = 1 - WARMUP_RUNS; run <= RUNS; run++) {
     const emails = Array.from({ length: EMAILS }, (_, i) => makeEmail((run + WARMUP_RUNS) * EMAILS + i))
     const twin = imap.addUser()
@@ -119,18 +125,31 @@ try {
     const baseline = await runBaseline(imap.clientOptions({ user: twin.user, pass: twin.password }), endpoint, secret)
     const mailslot = await runMailslot(rt, imap, endpoint, secretFile, `${prefix}-${run}`, emails)
     if (run < 1) { console.log(`warm-up run (not counted): mailslot ${(EMAILS / mailslot.seconds).toFixed(0)} emails/s, baseline ${(EMAILS / baseline.seconds).toFixed(0)} emails/s`); continue }
-    results.push({ mailslot, baseline })
+    let mailroom: MailroomResult | undefined
+    if (mailroomBin !== undefined) {
+      const third = imap.addUser()
+      await imap.appendMany(third.user, 'INBOX', emails)
+      mailroom = await runMailroom(mailroomBin, bench.dir, imap, third, endpoint, secret, EMAILS, TIMEOUT_MS)
+    }
+    results.push({ mailslot, baseline, mailroom })
     console.log(`run ${run}: mailslot ${(EMAILS / mailslot.seconds).toFixed(0)} emails/s (${mailslot.seconds.toFixed(2)} s; all stored at ${mailslot.storedSeconds.toFixed(2)} s; each delivered once)`)
     console.log(`       baseline ${(EMAILS / baseline.seconds).toFixed(0)} emails/s (${baseline.seconds.toFixed(2)} s = fetch ${baseline.fetchSeconds.toFixed(2)} + POST ${baseline.postSeconds.toFixed(2)})`)
     console.log(`       mailslot / baseline ${(baseline.seconds / mailslot.seconds).toFixed(2)}`)
+    if (mailroom !== undefined) {
+      console.log(`       mail_room ${(EMAILS / mailroom.seconds).toFixed(0)} emails/s (${mailroom.seconds.toFixed(2)} s from its start; first arrival at ${mailroom.firstSeconds.toFixed(2)} s); mailslot / mail_room ${(mailroom.seconds / mailslot.seconds).toFixed(1)}`)
+    }
   }
   const rate = median(results.map(r => EMAILS / r.mailslot.seconds))
   const baselineRate = median(results.map(r => EMAILS / r.baseline.seconds))
   const ratio = median(results.map(r => r.baseline.seconds / r.mailslot.seconds))
   console.log(`\nmedian of ${RUNS}: mailslot ${rate.toFixed(0)} emails/s, baseline ${baselineRate.toFixed(0)} emails/s, mailslot / baseline ${ratio.toFixed(2)}`)
+  const withMailroom = results.filter(r => r.mailroom !== undefined) as Array<Required<typeof results[number]>>
+  const mailroomRate = withMailroom.length === 0 ? undefined : median(withMailroom.map(r => EMAILS / r.mailroom.seconds))
+  const overMailroom = median(withMailroom.map(r => r.mailroom.seconds / r.mailslot.seconds))
+  if (mailroomRate !== undefined) console.log(`  mail_room ${mailroomRate.toFixed(0)} emails/s; mailslot / mail_room ${overMailroom.toFixed(1)} (median of the same runs' ratios)`)
   reportResult({
     benchmark: 'forward',
-    figure: `${whole(rate)} emails/s`,
+    figure: `${whole(rate)} emails/s${mailroomRate === undefined ? '' : `; mail_room beside it ${whole(mailroomRate)} emails/s (${overMailroom.toFixed(1)} ×)`}`,
     baseline: `${whole(baselineRate)} emails/s`,
     ratio,
     target: `≥ ${TARGET_RATIO} × baseline, ≥ ${whole(TARGET_RATE)} emails/s`,

@@ -97,10 +97,24 @@ async function transactions (): Promise<number> {
   return n
 }
 
-/** Statements the server logged from `offset` of its log on (simple and extended protocol alike). */
-async function loggedStatements (log: string, offset: number): Promise<number> {
-  const text = readFileSync(log, 'utf8').slice(offset)
-  return text.split('\n').filter(l => /\bLOG: {2}(statement|execute [^:]*): /.test(l)).length
+const STATEMENT = /\bLOG: {2}(?:statement|execute [^:]*): (.*)$/
+
+/**
+ * Statements the server logged from `offset` of its log on (simple and
+ * extended protocol alike), and how many of each kind (its first words).
+ */
+async function loggedStatements (log: string, offset: number): Promise<{ total: number, kinds: Map<string, number> }> {
+  const lines = readFileSync(log, 'utf8').slice(offset).split('\n')
+  const kinds = new Map<string, number>()
+  let total = 0
+  for (const line of lines) {
+    const m = STATEMENT.exec(line)
+    if (m === null) continue
+    total++
+    const kind = m[1].replace(/\s+/g, ' ').trim().slice(0, 60)
+    kinds.set(kind, (kinds.get(kind) ?? 0) + 1)
+  }
+  return { total, kinds }
 }
 
 try {
@@ -159,8 +173,10 @@ try {
     await query('SELECT pg_reload_conf()')
     const logged = await loggedStatements(log, offset)
     const windowPolls = pollsBetween(window)
-    statementsPerPoll = windowPolls > 0 ? logged / windowPolls : null
-    statements = `${statementsPerPoll?.toFixed(1) ?? '—'} (log_statement = all: ${logged} statements, BEGIN and COMMIT included, over ${windowPolls} polls in ${STATEMENT_INTERVALS * INTERVAL} s)`
+    statementsPerPoll = windowPolls > 0 ? logged.total / windowPolls : null
+    statements = `${statementsPerPoll?.toFixed(2) ?? '—'} (log_statement = all: ${logged.total} statements, BEGIN and COMMIT included, over ${windowPolls} polls in ${STATEMENT_INTERVALS * INTERVAL} s)`
+    const top = [...logged.kinds].sort((a, b) => b[1] - a[1]).slice(0, 8)
+    statements += '; the most frequent, by their first words:\n' + top.map(([kind, n]) => `      ${String(n).padStart(5)}  ${kind}`).join('\n')
   }
 
   const cpuLabel = postmaster !== undefined ? 'mailslot process tree + embedded PostgreSQL' : 'mailslot process tree only (PostgreSQL from DATABASE_URL)'
@@ -170,14 +186,14 @@ try {
   say(`  per poll/s: ${cpuPerPollRate.toFixed(2)} % of one core (target ≤ ${TARGET_CPU})`)
   say(`  RSS of the mailslot process: ${rssGrowth >= 0 ? '+' : ''}${mb(rssGrowth)} MB over the window (target < ${TARGET_RSS_MB} MB), now ${mb(rssOf(server.child.pid!))} MB`)
   say(`  PostgreSQL client connections: ${Math.min(...conns)}–${Math.max(...conns)} over ${conns.length} samples, first ${conns[0]}, last ${conns.at(-1)!}: ${flat ? 'flat' : 'GROWING'}`)
-  say(`  PostgreSQL transactions per poll: ${transactionsPerPoll.toFixed(1)} (pg_stat_database xact_commit + xact_rollback, less this harness's ${own})`)
+  say(`  PostgreSQL transactions per poll: ${transactionsPerPoll.toFixed(2)} (pg_stat_database xact_commit + xact_rollback, less this harness's ${own})`)
   say(`  PostgreSQL statements per poll: ${statements}`)
   const met = cpuPerPollRate <= TARGET_CPU && rssGrowth < TARGET_RSS_MB * 2 ** 20 && flat
   say(met ? 'targets met' : 'targets NOT met')
   reportResult({
     benchmark: 'idle',
     figure: `${cpuPerPollRate.toFixed(2)} % of a core per poll/s; RSS ${rssGrowth >= 0 ? '+' : ''}${mb(rssGrowth)} MB; connections ${Math.min(...conns)}–${Math.max(...conns)}; ` +
-      `${(100 * polls / configured).toFixed(0)} % of configured polls; ${transactionsPerPoll.toFixed(1)} transactions${statementsPerPoll !== null ? `, ${statementsPerPoll.toFixed(1)} statements` : ''} per poll`,
+      `${(100 * polls / configured).toFixed(0)} % of configured polls; ${transactionsPerPoll.toFixed(2)} transactions${statementsPerPoll !== null ? `, ${statementsPerPoll.toFixed(2)} statements` : ''} per poll`,
     baseline: null,
     ratio: null,
     target: `≤ ${TARGET_CPU} % of a core per poll/s, RSS growth < ${TARGET_RSS_MB} MB, connections flat`,

@@ -17,6 +17,8 @@ export interface ArrivalStats {
   once: number
   /** Requests refused (bad JWT, path or content type) since the last reset. */
   refused: number
+  /** When the last one arrived (ms since the epoch; 0 before the first). */
+  lastAt: number
 }
 
 export interface MailroomEndpoint {
@@ -26,12 +28,21 @@ export interface MailroomEndpoint {
   close: () => Promise<void>
 }
 
+/**
+ * What the endpoint takes instead of a JWT from the mail_room Debian packages
+ * (0.0.9, scripts/bench/mailroom-run.ts): its postback predates the JWT
+ * header and sends `Authorization: Token token="…"`.
+ */
+export function legacyTokenOf (secret: Uint8Array): string {
+  return Buffer.from(secret).toString('hex')
+}
+
 const MESSAGE_ID = /^Message-ID:\s*(<[^>\r\n]+>)/im
 const PATH = '/api/v4/internal/mail_room/incoming_email'
 
 /** `latencyMs`: each answer is held this long, as a GitLab across a network would. Default 0. */
 export async function startMailroomEndpoint (secret: Uint8Array, latencyMs = 0): Promise<MailroomEndpoint> {
-  const worker = new Worker(new URL(import.meta.url), { workerData: { secret, latencyMs } })
+  const worker = new Worker(new URL(import.meta.url), { workerData: { secret, latencyMs, legacyToken: legacyTokenOf(secret) } })
   const replies: Array<(value: any) => void> = []
   worker.on('message', msg => replies.shift()?.(msg))
   const ask = async (cmd: string): Promise<any> => await new Promise(resolve => { replies.push(resolve); worker.postMessage(cmd) })
@@ -44,17 +55,23 @@ export async function startMailroomEndpoint (secret: Uint8Array, latencyMs = 0):
   }
 }
 
-function serve (secret: Uint8Array, latencyMs: number): void {
+function serve (secret: Uint8Array, latencyMs: number, legacyToken: string): void {
   const arrivals = new Map<string, number>()
   let refused = 0
+  let lastAt = 0
+  const check = async (headers: Record<string, string | string[] | undefined>): Promise<void> => {
+    if (headers.authorization === `Token token="${legacyToken}"`) return
+    await verifyLikeGitlab(headers['gitlab-mailroom-api-request'] as string | undefined, secret)
+  }
   const server = createServer((req, res) => {
     const chunks: Buffer[] = []
     req.on('data', (c: Buffer) => chunks.push(c))
     req.on('end', () => {
-      verifyLikeGitlab(req.headers['gitlab-mailroom-api-request'] as string | undefined, secret).then(() => {
+      check(req.headers).then(() => {
         if (req.url !== PATH || req.headers['content-type'] !== 'text/plain') throw new Error('wrong path or content type')
         const id = MESSAGE_ID.exec(Buffer.concat(chunks).subarray(0, 4096).toString('latin1'))?.[1] ?? '(none)'
         arrivals.set(id, (arrivals.get(id) ?? 0) + 1)
+        lastAt = Date.now()
         setTimeout(() => {
           res.writeHead(200, { 'content-type': 'application/json' })
           res.end('{"success":true}')
@@ -70,13 +87,13 @@ function serve (secret: Uint8Array, latencyMs: number): void {
   server.listen(0, '127.0.0.1', () => {
     parentPort?.on('message', (cmd: string) => {
       if (cmd === 'url') parentPort?.postMessage({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` })
-      if (cmd === 'reset') { arrivals.clear(); refused = 0; parentPort?.postMessage({}) }
+      if (cmd === 'reset') { arrivals.clear(); refused = 0; lastAt = 0; parentPort?.postMessage({}) }
       if (cmd === 'stats') {
         const counts = [...arrivals.values()]
-        parentPort?.postMessage({ distinct: counts.length, once: counts.filter(n => n === 1).length, refused })
+        parentPort?.postMessage({ distinct: counts.length, once: counts.filter(n => n === 1).length, refused, lastAt })
       }
     })
   })
 }
 
-if (!isMainThread) serve(workerData.secret as Uint8Array, workerData.latencyMs as number)
+if (!isMainThread) serve(workerData.secret as Uint8Array, workerData.latencyMs as number, workerData.legacyToken as string)

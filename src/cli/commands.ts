@@ -8,7 +8,7 @@ import { resealAppSecrets } from '../oauth/apps/repository.ts'
 import { resealConnectionTokens } from '../oauth/connections/repository.ts'
 import { resealLinkSecrets } from '../oauth/connect/links.ts'
 import type { MailboxSpec } from '../mailboxes/types.ts'
-import { requestSync } from '../ingestion/request-sync.ts'
+import { requestSync, wakePollers } from '../ingestion/request-sync.ts'
 import { AppError, errorMessage, fieldError } from '../shared/errors.ts'
 import { startRuntime, type Role, type Runtime } from '../runtime/start.ts'
 import { runServer } from './serve.ts'
@@ -81,7 +81,7 @@ export const commands: Record<string, Command> = {
     if (!check.ok) throw fieldError(check.error.field, check.error.message)
     const view = await withRuntime(input.settings, async (rt) => {
       const created = await createMailbox(rt.ctx, rt.ctx.pool, spec as MailboxSpec)
-      await requestSync(rt.ctx, created.id, 'manual')
+      await wakePollers(rt.ctx.pool)
       return created
     })
     process.stdout.write(JSON.stringify(view, null, 2) + '\n')

@@ -15,7 +15,9 @@
  * sync locks, so a due poll runs once across the installation, and a
  * mailbox whose on-demand sync runs elsewhere is polled after it. A claim
  * moves the mailbox's next poll CLAIM_LEASE_SECONDS on: should the process
- * die mid-poll, the mailbox is polled again then.
+ * die mid-poll, the mailbox is polled again then. A mailbox just made is
+ * claimed at once: its maker wakes the pollers (wakePollers), which LISTEN on
+ * their connection.
  */
 import type { PoolClient } from 'pg'
 import type { AppContext } from '../context.ts'
@@ -25,6 +27,7 @@ import type { MailboxRow } from '../mailboxes/repository.ts'
 import { claimDuePolls } from '../mailboxes/sync-state.ts'
 import { bareError } from '../shared/errors.ts'
 import { pollClaimed } from './sync.ts'
+import { POLL_CHANNEL } from './request-sync.ts'
 
 /** Polls run at once per process (IMAP logins are mostly waiting); as many more wait claimed. */
 export const POLL_CONCURRENCY = 16
@@ -33,6 +36,8 @@ const LOOK_MS = 5000
 /** Outcomes are recorded together: when a round is done, POLL_CONCURRENCY have ended, or the first waited this long. */
 const RECORD_WITHIN_MS = 200
 const CLAIM_LEASE_SECONDS = 120
+/** A wake-up (wakePollers: a mailbox made) claims this soon after the last claim at the earliest. */
+const WAKE_SPACING_MS = 100
 
 export interface PollerOptions {
   /** Shortest sleep between claims, ms (tests shorten it). */
@@ -57,10 +62,29 @@ export function startPoller (ctx: AppContext, opts: PollerOptions = {}): () => P
   let recording: Promise<void> = Promise.resolve()
   let claimTurn: Promise<void> = Promise.resolve()
 
-  const connection = async (): Promise<PoolClient> => (client ??= await ctx.pool.connect())
+  let lastClaimAt = 0
+  let wanted = false
+  const connection = async (): Promise<PoolClient> => {
+    if (client !== undefined) return client
+    const c = await ctx.pool.connect()
+    c.on('notification', wake)
+    try {
+      await c.query(`LISTEN ${POLL_CHANNEL}`)
+    } catch (err) {
+      releaseClient(c, err)
+      throw err
+    }
+    client = c
+    return c
+  }
+  /** A mailbox was made due now: claimed after the claim under way, or WAKE_SPACING_MS after the last. */
+  function wake (): void {
+    if (claiming) { wanted = true; return }
+    sleep(Math.max(0, lastClaimAt + WAKE_SPACING_MS - Date.now()))
+  }
   /** A statement failed: the connection goes, and the sync locks with it. */
   const broken = (err: unknown, what: string): void => {
-    if (client !== undefined) releaseClient(client, err)
+    if (client !== undefined) { client.off('notification', wake); releaseClient(client, err) }
     client = undefined
     if (!failing) log.warn({ err: bareError(err) }, `poller: ${what} failed`)
     failing = true
@@ -73,8 +97,10 @@ export function startPoller (ctx: AppContext, opts: PollerOptions = {}): () => P
   async function claim (): Promise<void> {
     if (stopped || claiming) return
     claiming = true
+    lastClaimAt = Date.now()
     claimTurn = claimRound()
     await claimTurn
+    if (wanted) { wanted = false; wake() }
   }
 
   async function claimRound (): Promise<void> {

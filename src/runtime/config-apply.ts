@@ -12,7 +12,7 @@ import { undeclaredMailboxes, deleteMailbox, upsertMailbox } from '../mailboxes/
 import { releaseUndeclaredProjects, upsertDeclaredProject } from '../handlers/builtin/projects.ts'
 import { deleteWithSubscription } from '../graph-webhooks/subscriptions/unsubscribe.ts'
 import { releaseClient } from '../db/pool.ts'
-import { requestSync } from '../ingestion/request-sync.ts'
+import { wakePollers } from '../ingestion/request-sync.ts'
 import type { AppContext } from '../context.ts'
 import { AppError } from '../shared/errors.ts'
 import type { DeclaredConfig } from './config-file.ts'
@@ -56,9 +56,9 @@ async function applyLocked (ctx: AppContext, { file, mailboxes, projects, oauthA
     ctx.log.warn({ file, oauthApps: keptApps }, 'OAuth apps no longer declared in the configuration file are kept while mailboxes are connected through them')
   }
   for (const m of mailboxes) {
-    const { view, created } = await upsertMailbox(ctx, ctx.pool, m, { declared: true })
-    // as POST /api/v1/mailboxes does: a new mailbox is read at once, not at the next scheduler round
-    if (created) await requestSync(ctx, view.id, 'manual')
+    const { created } = await upsertMailbox(ctx, ctx.pool, m, { declared: true })
+    // as POST /api/v1/mailboxes does: a new mailbox is read at once
+    if (created) await wakePollers(ctx.pool)
   }
   const removed = await undeclaredMailboxes(ctx.pool, mailboxes.map(m => m.name))
   for (const name of removed) {

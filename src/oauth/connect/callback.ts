@@ -13,7 +13,7 @@
  */
 import type { AppContext } from '../../context.ts'
 import { transaction, type PoolClient } from '../../db/pool.ts'
-import { requestSync } from '../../ingestion/request-sync.ts'
+import { wakePollers } from '../../ingestion/request-sync.ts'
 import { AppError } from '../../shared/errors.ts'
 import { getApp } from '../apps/repository.ts'
 import { describeOAuthError, exchangeCode } from '../client.ts'
@@ -98,6 +98,6 @@ async function connect (ctx: Ctx, link: ConnectLink, app: OAuthApp, granted: Gra
   }
   if (connected === null) return { kind: 'link_closed', link: { ...link, state: 'used' } }
   ctx.log.info({ link: link.id, app: app.name, mailbox: connected.name, created: connected.created }, 'connect: mailbox connected')
-  await requestSync(ctx, connected.mailboxId, 'manual')
+  await wakePollers(ctx.pool)
   return { kind: 'connected', mailbox: connected.name, account, created: connected.created }
 }
