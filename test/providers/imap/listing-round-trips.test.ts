@@ -48,7 +48,13 @@ async function listing (
   try {
     const before = { statuses, selects, searches }
     const result = await provider.listNew(cursor)
-    return { statuses: statuses - before.statuses, selects: selects - before.selects, searches: searches - before.searches, listed: result.refs.length, cursor: result.cursor }
+    return {
+      statuses: statuses - before.statuses,
+      selects: selects - before.selects,
+      searches: searches - before.searches,
+      listed: result.refs.length,
+      cursor: result.cursor
+    }
   } finally {
     await provider.close()
   }
