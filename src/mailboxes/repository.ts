@@ -104,8 +104,18 @@ export async function createMailbox (ctx: MailboxWriteContext, db: Queryable, sp
 }
 
 /**
- * Create, or replace the settings of an existing mailbox. Keeps cursor and
- * health. `declared`: the configuration file's, which adopts a same-named one.
+ * Where a mailbox row's mail comes from, as SQL over the row `t`: a cursor
+ * (a UID, a delta link) means something only there.
+ */
+const sourceOf = (t: string): string => `jsonb_build_array(${t}.provider, ${['imap,host', 'imap,port', 'imap,user', 'imap,folder', 'graph,cloud', 'graph,baseUrl', 'graph,user', 'graph,folder']
+  .map(path => `${t}.config #> '{${path}}'`).join(', ')})`
+
+/**
+ * Create, or replace the settings of an existing mailbox. Keeps health, and
+ * the cursor unless the mail now comes from elsewhere (another server, user,
+ * folder or Graph endpoint: the old cursor would name the old one's
+ * messages, or a delta link on the old host).
+ * `declared`: the configuration file's, which adopts a same-named one.
  */
 export async function upsertMailbox (
   ctx: MailboxWriteContext, db: Queryable, spec: MailboxSpec, o: { declared?: boolean } = {}
@@ -116,6 +126,7 @@ export async function upsertMailbox (
      ON CONFLICT (name) DO UPDATE SET provider = EXCLUDED.provider, config = EXCLUDED.config,
        secrets = EXCLUDED.secrets, updated_at = now(),
        declared_by_config = mailboxes.declared_by_config OR EXCLUDED.declared_by_config,
+       cursor = CASE WHEN ${sourceOf('mailboxes')} IS DISTINCT FROM ${sourceOf('EXCLUDED')} THEN NULL ELSE mailboxes.cursor END,
        -- changed settings deserve a fresh try (e.g. a corrected password)
        next_poll_at = CASE WHEN mailboxes.config IS DISTINCT FROM EXCLUDED.config OR mailboxes.secrets IS DISTINCT FROM EXCLUDED.secrets
                            THEN now() ELSE mailboxes.next_poll_at END
