@@ -5,6 +5,7 @@ import { BATCHES_PER_SESSION } from '../ingestion/batch.ts'
 import { syncMailbox } from '../ingestion/sync.ts'
 import { handleEmails } from '../inbound/handle.ts'
 import { RETENTION_CRON, purgeExpiredRaw } from '../inbound/retention.ts'
+import { purgeStaleStates } from '../oauth/connect/states.ts'
 import { work } from '../queue/boss.ts'
 import { registerGraphProvider } from '../providers/graph/index.ts'
 import { runSubscriptionJob } from '../graph-webhooks/subscriptions/manager.ts'
@@ -80,7 +81,10 @@ export async function startWorkers (ctx: AppContext, opts: WorkerOptions = {}): 
   await work(boss, 'email-handle', { batchSize: 4, localConcurrency: HANDLE_CONCURRENCY, burstWhenBatchFull: true, ...soon }, async (jobs) => {
     await handleEmails(ctx, jobs.flatMap(j => j.data.emailIds))
   })
-  await work(boss, 'retention', { pollingIntervalSeconds: 5 }, async () => { await purgeExpiredRaw(ctx) })
+  await work(boss, 'retention', { pollingIntervalSeconds: 5 }, async () => {
+    await purgeExpiredRaw(ctx)
+    await purgeStaleStates(ctx.pool)
+  })
   await work(boss, 'graph-subscription', { batchSize: 1, localConcurrency: 4, ...soon }, async ([job]) => { await runSubscriptionJob(ctx, job.data) })
   await work(boss, 'graph-subscription-scan', { pollingIntervalSeconds: 5 }, async () => { await scanSubscriptions(ctx) })
   // only when events are on: an idle worker still looks for jobs; woken by NOTIFY, retries found within 5 s

@@ -50,3 +50,12 @@ export async function claimState (db: Queryable, keyring: Keyring, state: string
   if (seen.rows.length === 0) return 'unknown'
   return seen.rows[0].used ? 'used' : 'expired'
 }
+
+/** States kept this long past their expiry, so that a late replay is still told `used` or `expired` rather than `unknown`. */
+export const STATE_KEEP_DAYS = 7
+
+/** Deletes the states past their expiry by STATE_KEEP_DAYS (the hourly retention job); resolves to how many. */
+export async function purgeStaleStates (db: Queryable): Promise<number> {
+  const { rowCount } = await db.query('DELETE FROM oauth_states WHERE expires_at < now() - make_interval(days => $1)', [STATE_KEEP_DAYS])
+  return rowCount ?? 0
+}

@@ -4,7 +4,8 @@ import { randomBytes } from 'node:crypto'
 import { createPool, transaction } from '../../../src/db/pool.ts'
 import { Keyring } from '../../../src/shared/crypto.ts'
 import { claimLink, insertLink, linkById, linkByToken, recentLinks, type NewLink } from '../../../src/oauth/connect/links.ts'
-import { claimState, createState } from '../../../src/oauth/connect/states.ts'
+import { STATE_KEEP_DAYS, claimState, createState, purgeStaleStates } from '../../../src/oauth/connect/states.ts'
+import { linkTokenHash } from '../../../src/shared/link-token.ts'
 import { createTestDatabase } from '../../helpers/db.ts'
 
 const newLink = (over: Partial<NewLink> = {}): NewLink => ({
@@ -87,5 +88,17 @@ t.test('links and states', async t => {
     const results = await Promise.all(Array.from({ length: 4 }, async () => await claimState(pool, keyring, state)))
     t.equal(results.filter(r => typeof r === 'object').length, 1)
     t.equal(results.filter(r => r === 'used').length, 3)
+  })
+  t.test('states a week past their expiry are purged; younger ones still say why they are refused', async t => {
+    const { link } = await insertLink(pool, newLink())
+    const secrets = { codeVerifier: 'v', nonce: 'n' }
+    const stale = await createState(pool, keyring, { linkId: link.id, appName: 'm365', ...secrets })
+    const lately = await createState(pool, keyring, { linkId: link.id, appName: 'm365', ...secrets })
+    await pool.query(`UPDATE oauth_states SET expires_at = now() - make_interval(days => $1) WHERE state_hash = $2`, [STATE_KEEP_DAYS, linkTokenHash(stale)])
+    await pool.query(`UPDATE oauth_states SET expires_at = now() - make_interval(days => $1) WHERE state_hash = $2`, [STATE_KEEP_DAYS - 1, linkTokenHash(lately)])
+    t.ok(await purgeStaleStates(pool) >= 1)
+    t.equal(await claimState(pool, keyring, stale), 'unknown', 'purged')
+    t.equal(await claimState(pool, keyring, lately), 'expired', 'kept: still told expired')
+    t.equal(await purgeStaleStates(pool), 0, 'nothing more to purge')
   })
 })
