@@ -18,6 +18,7 @@
  *   user's copy, timed runs only; its figure is set against mailslot's of
  *   the same run, never against one from another run or machine.
  * BENCH_EMAILS and BENCH_RUNS change the size (defaults 2000 and 3);
+ * BENCH_PROFILE=<file> writes a CPU profile of the last timed mailslot run;
  * BENCH_LATENCY_MS holds each answer that long, as a GitLab across a network
  * would (default 0: local).
  */
@@ -32,7 +33,7 @@ import type { Runtime } from '../../src/runtime/start.ts'
 import { DELIVERIES_IN_FLIGHT } from '../../src/inbound/handle.ts'
 import { startDovecot, type Dovecot } from '../../test/helpers/dovecot.ts'
 import { makeEmail } from '../../test/helpers/emails.ts'
-import { HARNESS_POLL_MS, WARMUP_RUNS, api, benchRuntime, onDemandMailbox, lastHandledAt, bulkFetch, median, waitUntil } from './common.ts'
+import { HARNESS_POLL_MS, WARMUP_RUNS, api, benchRuntime, onDemandMailbox, lastHandledAt, bulkFetch, median, profiled, waitUntil } from './common.ts'
 import { startMailroomEndpoint, type MailroomEndpoint } from './mailroom-endpoint.ts'
 import { findMailroom, runMailroom, type MailroomResult } from './mailroom-run.ts'
 import { reportResult, whole } from './result.ts'
@@ -63,12 +64,14 @@ async function runMailslot (
 
   const count = async (sql: string): Promise<number> => (await rt.ctx.pool.query<{ n: number }>(sql, [name])).rows[0].n
   const started = Date.now()
-  await api(rt, 'POST', `/api/v1/mailboxes/${name}/poll`)
-  await waitUntil('every email delivered', async () => {
-    const failed = await count(`SELECT count(*)::int AS n FROM inbound_emails WHERE mailbox_name = $1 AND status IN ('failed', 'rejected')`)
-    if (failed > 0) throw new Error(`${failed} emails failed or rejected`)
-    return await count(`SELECT count(*)::int AS n FROM inbound_emails WHERE mailbox_name = $1 AND status = 'delivered'`) >= emails.length
-  }, TIMEOUT_MS, HARNESS_POLL_MS)
+  await profiled(async () => {
+    await api(rt, 'POST', `/api/v1/mailboxes/${name}/poll`)
+    await waitUntil('every email delivered', async () => {
+      const failed = await count(`SELECT count(*)::int AS n FROM inbound_emails WHERE mailbox_name = $1 AND status IN ('failed', 'rejected')`)
+      if (failed > 0) throw new Error(`${failed} emails failed or rejected`)
+      return await count(`SELECT count(*)::int AS n FROM inbound_emails WHERE mailbox_name = $1 AND status = 'delivered'`) >= emails.length
+    }, TIMEOUT_MS, HARNESS_POLL_MS)
+  })
   const seconds = (await lastHandledAt(rt.ctx.pool, name) - started) / 1000
   const { rows } = await rt.ctx.pool.query<{ stored: Date }>('SELECT max(received_at) AS stored FROM inbound_emails WHERE mailbox_name = $1', [name])
   await checkArrivals(endpoint, 'mailslot')

@@ -92,23 +92,32 @@ async function sampleFor (seconds: number): Promise<Sample[]> {
   return samples
 }
 
-async function transactions (): Promise<number> {
-  const [{ n }] = await query<{ n: number }>('SELECT (xact_commit + xact_rollback)::int AS n FROM pg_stat_database WHERE datname = current_database()')
-  return n
+/** Transactions and sessions the server counted for this database so far. */
+async function counters (): Promise<{ transactions: number, sessions: number }> {
+  const [row] = await query<{ transactions: number, sessions: number }>(
+    'SELECT (xact_commit + xact_rollback)::int AS transactions, sessions::int AS sessions FROM pg_stat_database WHERE datname = current_database()')
+  return row
 }
 
 const STATEMENT = /\bLOG: {2}(?:statement|execute [^:]*): (.*)$/
+/** A line that starts a log record (the embedded server's prefix starts with a timestamp); others continue the one before. */
+const RECORD = /^\d{4}-\d\d-\d\d /
 
 /**
  * Statements the server logged from `offset` of its log on (simple and
- * extended protocol alike), and how many of each kind (its first words).
+ * extended protocol alike), and how many of each kind (its first words, a
+ * statement's later lines included).
  */
 async function loggedStatements (log: string, offset: number): Promise<{ total: number, kinds: Map<string, number> }> {
-  const lines = readFileSync(log, 'utf8').slice(offset).split('\n')
+  const records: string[] = []
+  for (const line of readFileSync(log, 'utf8').slice(offset).split('\n')) {
+    if (RECORD.test(line) || records.length === 0) records.push(line)
+    else records[records.length - 1] += ' ' + line
+  }
   const kinds = new Map<string, number>()
   let total = 0
-  for (const line of lines) {
-    const m = STATEMENT.exec(line)
+  for (const record of records) {
+    const m = STATEMENT.exec(record)
     if (m === null) continue
     total++
     const kind = m[1].replace(/\s+/g, ' ').trim().slice(0, 60)
@@ -144,16 +153,17 @@ try {
   const cpuBefore = treeCpuSeconds(roots)
   const pgBefore = postmaster !== undefined ? treeCpuSeconds([postmaster]) : 0
   own = 0
-  const xactBefore = await transactions()
+  const before = await counters()
   const samples = await sampleFor(MEASURE)
-  const xactAfter = await transactions()
+  const after = await counters()
   const cpu = treeCpuSeconds(roots) - cpuBefore
   const pgCpu = postmaster !== undefined ? treeCpuSeconds([postmaster]) - pgBefore : 0
   const rssGrowth = rssOf(server.child.pid!) - rssBefore
   const seconds = (samples.at(-1)!.at - samples[0].at) / 1000
   const polls = pollsBetween(samples)
   const configured = MAILBOXES * seconds / INTERVAL
-  const transactionsPerPoll = polls > 0 ? (xactAfter - xactBefore - own) / polls : NaN
+  const transactionsPerPoll = polls > 0 ? (after.transactions - before.transactions - own) / polls : NaN
+  const sessionsOpened = after.sessions - before.sessions
   const cpuPerPollRate = polls > 0 ? cpu * 100 / polls : NaN
   const conns = samples.map(s => s.connections)
   const half = Math.floor(conns.length / 2)
@@ -186,6 +196,7 @@ try {
   say(`  per poll/s: ${cpuPerPollRate.toFixed(2)} % of one core (target ≤ ${TARGET_CPU})`)
   say(`  RSS of the mailslot process: ${rssGrowth >= 0 ? '+' : ''}${mb(rssGrowth)} MB over the window (target < ${TARGET_RSS_MB} MB), now ${mb(rssOf(server.child.pid!))} MB`)
   say(`  PostgreSQL client connections: ${Math.min(...conns)}–${Math.max(...conns)} over ${conns.length} samples, first ${conns[0]}, last ${conns.at(-1)!}: ${flat ? 'flat' : 'GROWING'}`)
+  say(`  PostgreSQL sessions opened over the window: ${sessionsOpened} (pg_stat_database.sessions)`)
   say(`  PostgreSQL transactions per poll: ${transactionsPerPoll.toFixed(2)} (pg_stat_database xact_commit + xact_rollback, less this harness's ${own})`)
   say(`  PostgreSQL statements per poll: ${statements}`)
   const met = cpuPerPollRate <= TARGET_CPU && rssGrowth < TARGET_RSS_MB * 2 ** 20 && flat

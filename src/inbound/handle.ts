@@ -10,8 +10,9 @@
  * together in the order they arrived (handleBuiltinBatch: a reply may need
  * the issue the email before it created), and recorded together at the end.
  * Emails of outside deliveries (gitlab, webhook) go out DELIVERIES_IN_FLIGHT
- * at a time, each recorded as soon as its answer is in (endStateRecorder), so
- * a crash later does not resend it.
+ * at a time, each recorded as soon as its answer is in (endStateRecorder,
+ * group commits), so a crash later does not resend it; a slot sends its next
+ * email while the last one's end state is being committed.
  */
 import pMap from 'p-map'
 import type { AppContext } from '../context.ts'
@@ -105,12 +106,17 @@ export async function handleEmails (ctx: AppContext, ids: number[]): Promise<voi
   const outside = claimed.filter(e => isOutside(mailboxOf(e)))
   const local = claimed.filter(e => !isOutside(mailboxOf(e)))
   const recorder = endStateRecorder(ctx)
+  const recorded: Array<Promise<void>> = []
   // settled both before a failure is reported: a job retried while half of it still ran would send twice
   const results = await Promise.allSettled([
     pMap(outside, async (email) => {
       const p = await prepared(email)
       const f = p === null || !isReady(p) ? p : await delivered(p)
-      if (f !== null) await recorder.record(f)
+      if (f === null) return
+      // recorded with the next group commit; the slot sends its next email meanwhile
+      const record = recorder.record(f)
+      record.catch(() => {}) // reported below, once every record is settled
+      recorded.push(record)
     }, { concurrency: DELIVERIES_IN_FLIGHT, stopOnError: false }),
     (async () => {
       const finished: Finished[] = []
@@ -130,5 +136,5 @@ export async function handleEmails (ctx: AppContext, ids: number[]): Promise<voi
     })()
   ])
   await recorder.done()
-  for (const r of results) if (r.status === 'rejected') throw r.reason
+  for (const r of [...results, ...await Promise.allSettled(recorded)]) if (r.status === 'rejected') throw r.reason
 }
