@@ -58,11 +58,11 @@ async function mailslotPass (): Promise<{ seconds: number, ok: number }> {
     await ctx.pool.query('UPDATE mailboxes SET next_poll_at = now(), last_success_at = NULL')
     for (;;) {
       const { rows } = await ctx.pool.query<{ done: number, failed: number }>(
-        `SELECT count(*) FILTER (WHERE last_success_at IS NOT NULL)::int AS done, count(*) FILTER (WHERE health_state <> 'ok' AND last_poll_at IS NOT NULL AND last_success_at IS NULL)::int AS failed FROM mailboxes`)
+        `SELECT count(*) FILTER (WHERE last_success_at IS NOT NULL)::int AS done, count(*) FILTER (WHERE last_error IS NOT NULL AND last_success_at IS NULL)::int AS failed FROM mailboxes`)
       if (rows[0].done + rows[0].failed >= N) {
         const seconds = (Date.now() - t0) / 1000
         const { rows: errors } = await ctx.pool.query<{ error: string, n: number }>(
-          `SELECT last_error AS error, count(*)::int AS n FROM mailboxes WHERE health_state <> 'ok' GROUP BY 1 ORDER BY 2 DESC LIMIT 5`)
+          `SELECT last_error AS error, count(*)::int AS n FROM mailboxes WHERE last_error IS NOT NULL GROUP BY 1 ORDER BY 2 DESC LIMIT 5`)
         for (const e of errors) console.log(`  not ok: ${e.n} × ${e.error}`)
         return { seconds, ok: rows[0].done }
       }
