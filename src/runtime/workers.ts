@@ -26,6 +26,8 @@ export const HANDLE_CONCURRENCY = 4
 export const SYNC_CONCURRENCY = 16
 /** Sync jobs fetched together (SYNC_CONCURRENCY / SYNC_BATCH workers). */
 const SYNC_BATCH = 4
+/** How often an idle queue worker looks for jobs queued for later (a job queued for now wakes it at once). */
+const NOTIFY_BACKSTOP_SECONDS = 5
 /** mailbox-fetch sessions at once per process. */
 export const FETCH_CONCURRENCY = 4
 /** Operator events POSTed at once per process: as many may hang on a slow endpoint, each until its timeout. */
@@ -51,25 +53,33 @@ export interface WorkerOptions {
   poller?: PollerOptions
 }
 
+/** Runs each job of a batch at once, each settled on its own: one failing fails (or retries) that job alone. */
+async function settleEach<T, R> (jobs: Array<{ id: string, data: T }>, run: (data: T) => Promise<R>): Promise<Array<{ id: string, status: 'completed' | 'failed', output: unknown }>> {
+  return await Promise.all(jobs.map(async job => {
+    try {
+      return { id: job.id, status: 'completed' as const, output: await run(job.data) }
+    } catch (err) {
+      return { id: job.id, status: 'failed' as const, output: { message: errorMessage(err) } }
+    }
+  }))
+}
+
 export async function startWorkers (ctx: AppContext, opts: WorkerOptions = {}): Promise<() => Promise<void>> {
   const { boss } = ctx
   registerGraphProvider(opts.graphRequestTimeoutMs)
   registerWebhookAwareInterval()
   // on-demand syncs (manual, notification, push): IMAP/Graph I/O bound, several mailboxes at once
-  // with NOTIFY on, pg-boss would otherwise poll every 30 s after a fetch:
-  // single-job workers that leave jobs behind must look again soon
-  const soon = { pollingIntervalSeconds: opts.pollSeconds ?? 1, notifyPollingIntervalSeconds: opts.pollSeconds ?? 1 }
+  // jobs queued now wake the workers (NOTIFY); those queued for later
+  // (retries, a sync asked again) are found by an idle worker's look every
+  // NOTIFY_BACKSTOP_SECONDS. Every worker looks on its own: at 1 s, the
+  // looks of 16 idle workers cost about 3 % of a core, as much as 8 polls of
+  // empty mailboxes a second (docs/performance.md, bench:idle). A worker
+  // whose batch was full looks again at once (burstWhenBatchFull).
+  const soon = { pollingIntervalSeconds: opts.pollSeconds ?? 1, notifyPollingIntervalSeconds: opts.pollSeconds ?? NOTIFY_BACKSTOP_SECONDS }
   // batches of syncs (different mailboxes), each settled on its own: a worker
   // taking one job at a time sleeps its polling interval between jobs
-  await work(boss, 'mailbox-sync', { batchSize: SYNC_BATCH, localConcurrency: SYNC_CONCURRENCY / SYNC_BATCH, burstWhenBatchFull: true, perJobResults: true, ...soon }, async (jobs) => {
-    return await Promise.all(jobs.map(async job => {
-      try {
-        return { id: job.id, status: 'completed' as const, output: await syncMailbox(ctx, job.data) }
-      } catch (err) {
-        return { id: job.id, status: 'failed' as const, output: { message: errorMessage(err) } }
-      }
-    }))
-  })
+  await work(boss, 'mailbox-sync', { batchSize: SYNC_BATCH, localConcurrency: SYNC_CONCURRENCY / SYNC_BATCH, burstWhenBatchFull: true, perJobResults: true, ...soon },
+    async (jobs) => await settleEach(jobs, async data => await syncMailbox(ctx, data)))
   // several batches per session, each job settled on its own; burst while there is a backlog
   await work(boss, 'mailbox-fetch', { batchSize: BATCHES_PER_SESSION, localConcurrency: FETCH_CONCURRENCY, burstWhenBatchFull: true, perJobResults: true, ...soon }, async (jobs) => {
     return await fetchBatches(ctx, jobs)
@@ -85,7 +95,9 @@ export async function startWorkers (ctx: AppContext, opts: WorkerOptions = {}): 
     await purgeExpiredRaw(ctx)
     await purgeStaleStates(ctx.pool)
   })
-  await work(boss, 'graph-subscription', { batchSize: 1, localConcurrency: 4, ...soon }, async ([job]) => { await runSubscriptionJob(ctx, job.data) })
+  // in batches too, so that a worker whose batch was full looks again at once
+  await work(boss, 'graph-subscription', { batchSize: 2, localConcurrency: 2, burstWhenBatchFull: true, perJobResults: true, ...soon },
+    async (jobs) => await settleEach(jobs, async data => { await runSubscriptionJob(ctx, data) }))
   await work(boss, 'graph-subscription-scan', { pollingIntervalSeconds: 5 }, async () => { await scanSubscriptions(ctx) })
   // only when events are on: an idle worker still looks for jobs; woken by NOTIFY, retries found within 5 s
   const events = ctx.settings.events
