@@ -61,9 +61,10 @@ export function startPoller (ctx: AppContext, opts: PollerOptions = {}): () => P
   let recordTimer: NodeJS.Timeout | undefined
   let recording: Promise<void> = Promise.resolve()
   let claimTurn: Promise<void> = Promise.resolve()
-
   let lastClaimAt = 0
+  /** Woken while a claim was under way: claim again after it. */
   let wanted = false
+
   const connection = async (): Promise<PoolClient> => {
     if (client !== undefined) return client
     const c = await ctx.pool.connect()

@@ -12,6 +12,7 @@ import { lockKey } from '../../src/db/locks.ts'
 import type { Pool } from '../../src/db/pool.ts'
 import { startPoller } from '../../src/ingestion/poller.ts'
 import { createMailbox } from '../../src/mailboxes/repository.ts'
+import { claimDuePolls } from '../../src/mailboxes/sync-state.ts'
 import type { MailboxSpec } from '../../src/mailboxes/types.ts'
 import { startDovecot, type Dovecot } from '../helpers/dovecot.ts'
 import { startImapProxy, type ImapProxy } from '../helpers/imap-proxy.ts'
@@ -200,4 +201,20 @@ t.test('a mailbox made through the API wakes the pollers: polled at once, by one
   t.equal(proxy.accepted(), 1, 'one session')
   const { rows } = await rt.ctx.pool.query(`SELECT count(*)::int AS n FROM mailslot_boss.job WHERE name = 'mailbox-sync'`)
   t.equal(rows[0].n, 0, 'no sync job')
+})
+
+t.test('a claim whose process died: its lock dies with the connection, and the mailbox is claimed again once the claim lapses', async t => {
+  const rt = await startTestRuntime(t, { role: 'web' })
+  const box = await watchedMailbox(t, rt, imap, 'orphaned', 0)
+  const dying = await rt.ctx.pool.connect()
+  const first = await claimDuePolls(dying, 16, 1)
+  t.same(first.rows.map(r => r.id), [box.id], 'claimed, with a 1 s claim')
+  const other = await rt.ctx.pool.connect()
+  t.teardown(() => { other.release() })
+  t.same((await claimDuePolls(other, 16, 1)).rows, [], 'not claimable while the claim holds')
+  // the process dies: its connection goes, and its locks with it
+  dying.release(new Error('process died'))
+  await sleep(1200)
+  t.same((await claimDuePolls(other, 16, 60)).rows.map(r => r.id), [box.id], 'claimed again once the claim lapsed')
+  await other.query('SELECT pg_advisory_unlock_all()')
 })
