@@ -9,25 +9,10 @@ import t from 'tap'
 import { syncMailbox } from '../../src/ingestion/sync.ts'
 import { createMailbox } from '../../src/mailboxes/repository.ts'
 import type { AppContext } from '../../src/context.ts'
-import type { Pool } from '../../src/db/pool.ts'
 import { startDovecot } from '../helpers/dovecot.ts'
 import { startTestRuntime } from '../helpers/runtime.ts'
 import { queuedEvents } from './fixture.ts'
-
-/** `ctx` whose pool counts the statements sent through it and its clients. */
-function counted (ctx: AppContext): { ctx: AppContext, statements: () => number } {
-  let n = 0
-  const counting = <T extends object>(target: T): T => new Proxy(target, {
-    get (obj, prop) {
-      const value = Reflect.get(obj, prop, obj) as unknown
-      if (typeof value !== 'function') return value
-      if (prop === 'query') return (...args: unknown[]) => { n++; return value.apply(obj, args) }
-      if (prop === 'connect') return async () => counting(await value.apply(obj, []))
-      return value.bind(obj)
-    }
-  })
-  return { ctx: { ...ctx, pool: counting(ctx.pool as Pool) }, statements: () => n }
-}
+import { counted } from '../helpers/counted.ts'
 
 t.test('an idle sync costs the same with events off and on; a change one statement more, with events on only', async t => {
   const imap = await startDovecot()

@@ -7,9 +7,7 @@
  */
 import t from 'tap'
 import type { Test } from 'tap'
-import type { AppContext } from '../../src/context.ts'
 import { lockKey } from '../../src/db/locks.ts'
-import type { Pool } from '../../src/db/pool.ts'
 import { startPoller } from '../../src/ingestion/poller.ts'
 import { createMailbox } from '../../src/mailboxes/repository.ts'
 import { claimDuePolls } from '../../src/mailboxes/sync-state.ts'
@@ -17,6 +15,7 @@ import type { MailboxSpec } from '../../src/mailboxes/types.ts'
 import { startDovecot, type Dovecot } from '../helpers/dovecot.ts'
 import { startImapProxy, type ImapProxy } from '../helpers/imap-proxy.ts'
 import { startTestRuntime, type TestRuntime } from '../helpers/runtime.ts'
+import { counted } from '../helpers/counted.ts'
 
 const imap = await startDovecot()
 t.teardown(async () => await imap.stop())
@@ -54,21 +53,6 @@ async function until (what: string, ok: () => Promise<boolean> | boolean, ms = 1
     if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`)
     await sleep(100)
   }
-}
-
-/** `ctx` whose pool counts the statements sent through it and its clients. */
-function counted (ctx: AppContext): { ctx: AppContext, statements: () => number } {
-  let n = 0
-  const counting = <T extends object>(target: T): T => new Proxy(target, {
-    get (obj, prop) {
-      const value = Reflect.get(obj, prop, obj) as unknown
-      if (typeof value !== 'function') return value
-      if (prop === 'query') return (...args: unknown[]) => { n++; return value.apply(obj, args) }
-      if (prop === 'connect') return async () => counting(await value.apply(obj, []))
-      return value.bind(obj)
-    }
-  })
-  return { ctx: { ...ctx, pool: counting(ctx.pool as Pool) }, statements: () => n }
 }
 
 t.test('each due mailbox is polled at its time and interval; one not due, or waiting for its owner, is not', async t => {
