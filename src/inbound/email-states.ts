@@ -120,6 +120,15 @@ export async function fail (ctx: AppContext, email: Claimed, err: Error, parsed?
   }
 }
 
+const shared = new WeakMap<AppContext, ReturnType<typeof endStateRecorder>>()
+
+/** The process's one recorder for `ctx`: the handle calls at work at once share its group commits. */
+export function sharedEndStateRecorder (ctx: AppContext): ReturnType<typeof endStateRecorder> {
+  let recorder = shared.get(ctx)
+  if (recorder === undefined) shared.set(ctx, recorder = endStateRecorder(ctx))
+  return recorder
+}
+
 /**
  * Records end states as they come, a batch at a time: while one UPDATE is in
  * flight, the outcomes that arrive meanwhile wait and go together in the

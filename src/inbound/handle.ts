@@ -25,7 +25,7 @@ import { handleBuiltinBatch, type BuiltinEmail } from '../handlers/builtin/index
 import { batchMemo, type BatchMemo, type StoredEmail } from '../handlers/types.ts'
 import type { Outcome } from './lifecycle.ts'
 import { batchParses, type ParseResult } from './parse-stored.ts'
-import { claim, endStateRecorder, fail, recordAll, type Claimed, type Finished } from './email-states.ts'
+import { claim, sharedEndStateRecorder, fail, recordAll, type Claimed, type Finished } from './email-states.ts'
 import { asError } from '../shared/errors.ts'
 
 /** Outside deliveries in flight per batch: each waits on its endpoint's round trip. */
@@ -105,7 +105,7 @@ export async function handleEmails (ctx: AppContext, ids: number[]): Promise<voi
 
   const outside = claimed.filter(e => isOutside(mailboxOf(e)))
   const local = claimed.filter(e => !isOutside(mailboxOf(e)))
-  const recorder = endStateRecorder(ctx)
+  const recorder = sharedEndStateRecorder(ctx)
   const recorded: Array<Promise<void>> = []
   // settled both before a failure is reported: a job retried while half of it still ran would send twice
   const results = await Promise.allSettled([
@@ -135,6 +135,5 @@ export async function handleEmails (ctx: AppContext, ids: number[]): Promise<voi
       await recordAll(ctx, finished)
     })()
   ])
-  await recorder.done()
   for (const r of [...results, ...await Promise.allSettled(recorded)]) if (r.status === 'rejected') throw r.reason
 }
