@@ -135,7 +135,7 @@ export function sharedEndStateRecorder (ctx: AppContext): ReturnType<typeof endS
  * next. Outside deliveries use it: each is recorded as soon as possible (a
  * crash later does not send it again) without one commit per email.
  */
-export function endStateRecorder (ctx: AppContext): { record: (f: Finished) => Promise<void>, done: () => Promise<void> } {
+export function endStateRecorder (ctx: AppContext): { record: (f: Finished) => Promise<void> } {
   let waiting: Array<{ f: Finished, settle: (err?: Error) => void }> = []
   let flushing: Promise<void> | undefined
   const flush = async (): Promise<void> => {
@@ -157,8 +157,7 @@ export function endStateRecorder (ctx: AppContext): { record: (f: Finished) => P
       })
       flushing ??= flush()
       await recorded
-    },
-    done: async () => { await flushing }
+    }
   }
 }
 

@@ -5,7 +5,7 @@
  */
 import t, { type Test } from 'tap'
 import { storeFetched } from '../../src/inbound/store.ts'
-import { claim, endStateRecorder, recordAll, type Claimed } from '../../src/inbound/email-states.ts'
+import { claim, endStateRecorder, recordAll, sharedEndStateRecorder, type Claimed } from '../../src/inbound/email-states.ts'
 import { createMailbox } from '../../src/mailboxes/repository.ts'
 import { makeEmail } from '../helpers/emails.ts'
 import { startTestRuntime, type TestRuntime } from '../helpers/runtime.ts'
@@ -28,10 +28,20 @@ t.test('ten outcomes at once: two statements (the first alone, the nine that cam
     await recorder.record({ email, outcome: { status: 'delivered', handler: 'webhook', result: { status: 204 } }, parsed: null })
     return await statusOf(email.id)
   }))
-  await recorder.done()
   t.same(seen, Array(10).fill('delivered'), 'each record() resolved after its row was written')
   const { rows } = await rt.ctx.pool.query<{ n: number }>('SELECT count(DISTINCT handled_at)::int AS n FROM inbound_emails')
   t.equal(rows[0].n, 2, 'two statements for ten outcomes')
+})
+
+t.test('the handle calls of a process share one recorder: outcomes from two at once go in the same statements', async t => {
+  const { rt, claimed } = await claimedEmails(t, 10)
+  const [a, b] = [sharedEndStateRecorder(rt.ctx), sharedEndStateRecorder(rt.ctx)]
+  t.equal(a, b, 'one recorder for the context')
+  await Promise.all(claimed.map(async (email, i) => {
+    await (i % 2 === 0 ? a : b).record({ email, outcome: { status: 'delivered', handler: 'gitlab', result: { status: 200 } }, parsed: null })
+  }))
+  const { rows } = await rt.ctx.pool.query<{ n: number }>('SELECT count(DISTINCT handled_at)::int AS n FROM inbound_emails')
+  t.equal(rows[0].n, 2, 'two statements for ten outcomes from two callers')
 })
 
 t.test('a group the database refuses: each outcome falls back to its own write, a refused one ends failed', async t => {
