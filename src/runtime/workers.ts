@@ -23,7 +23,7 @@ import { startImapPush, type PushOptions } from '../ingestion/push/supervisor.ts
  */
 export const HANDLE_CONCURRENCY = 4
 /** Mailboxes synced on demand at once per process (IMAP logins are mostly waiting); the poller's are its own (poller.ts). */
-export const SYNC_CONCURRENCY = 16
+const SYNC_CONCURRENCY = 16
 /** Sync jobs fetched together (SYNC_CONCURRENCY / SYNC_BATCH workers). */
 const SYNC_BATCH = 4
 /** How often an idle queue worker looks for jobs queued for later (a job queued for now wakes it at once). */
