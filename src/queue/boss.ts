@@ -2,6 +2,7 @@
 import { PgBoss, type Db, type InsertOptions, type JobInsert, type SendOptions, type WorkOptions, type Job } from 'pg-boss'
 import type { Queryable } from '../db/pool.ts'
 import { QUEUES, type QueueName, type QueuePayloads } from './queues.ts'
+import { rememberWorker, wakeWhenDue } from './wake-when-due.ts'
 
 export const BOSS_SCHEMA = 'mailslot_boss'
 
@@ -53,7 +54,9 @@ export function inTransaction (client: Queryable): Db {
 export async function send<Q extends QueueName> (
   boss: PgBoss, queue: Q, data: QueuePayloads[Q], options: SendOptions = {}
 ): Promise<string | null> {
-  return await boss.send(queue, data as object, options)
+  const id = await boss.send(queue, data as object, options)
+  if (id !== null) wakeWhenDue(boss, queue, options.startAfter)
+  return id
 }
 
 /** Several jobs in one round trip (send queues one). */
@@ -67,5 +70,7 @@ export async function work<Q extends QueueName> (
   boss: PgBoss, queue: Q, options: WorkOptions,
   handler: (jobs: Array<Job<QueuePayloads[Q]>>) => Promise<unknown>
 ): Promise<string> {
-  return await boss.work<QueuePayloads[Q]>(queue, options, handler)
+  const id = await boss.work<QueuePayloads[Q]>(queue, options, handler)
+  rememberWorker(boss, queue, id)
+  return id
 }

@@ -69,8 +69,10 @@ export async function startWorkers (ctx: AppContext, opts: WorkerOptions = {}): 
   registerGraphProvider(opts.graphRequestTimeoutMs)
   registerWebhookAwareInterval()
   // on-demand syncs (manual, notification, push): IMAP/Graph I/O bound, several mailboxes at once
-  // jobs queued now wake the workers (NOTIFY); those queued for later
-  // (retries, a sync asked again) are found by an idle worker's look every
+  // jobs queued now wake the workers (NOTIFY); those this process queues for
+  // later (an email's retry, a sync asked again) wake its worker when due
+  // (src/queue/wake-when-due.ts); pg-boss's own retries, and jobs another
+  // process queued for later, are found by an idle worker's look every
   // NOTIFY_BACKSTOP_SECONDS. Every worker looks on its own: at 1 s, the
   // looks of 16 idle workers cost about 3 % of a core, as much as 8 polls of
   // empty mailboxes a second (docs/performance.md, bench:idle). A worker
