@@ -87,14 +87,17 @@ export interface PollOutcome { mailboxId: number, nextPollSeconds?: number }
 /**
  * The poller's outcomes of many polls in one statement (src/ingestion/poller.ts),
  * on the connection that holds their sync locks: each success recorded as
- * recordSuccessAndUnlock does, and every lock let go.
+ * recordSuccessAndUnlock does, and every lock let go. The next poll is due
+ * an interval after this one started (last_poll_at, set by its claim), not
+ * after its outcome is recorded, so that a mailbox is polled at its rate.
  */
 export async function recordPollsAndUnlock (ctx: EventsContext, lockClient: Queryable, outcomes: PollOutcome[]): Promise<void> {
   const { rows } = await lockClient.query<HealthWrite | { name: null }>(
     `WITH done AS (SELECT * FROM unnest($1::bigint[], $2::float8[]) AS d(id, next_poll_seconds)),
      old AS (SELECT m.id, m.health_state FROM mailboxes m JOIN done USING (id)
        WHERE done.next_poll_seconds IS NOT NULL ORDER BY m.id FOR NO KEY UPDATE OF m),
-     ok AS (UPDATE mailboxes m SET ${SUCCESS}, next_poll_at = now() + make_interval(secs => done.next_poll_seconds)
+     ok AS (UPDATE mailboxes m SET ${SUCCESS},
+         next_poll_at = greatest(m.last_poll_at + make_interval(secs => done.next_poll_seconds), now())
        FROM done JOIN old USING (id) WHERE m.id = done.id
        RETURNING m.name, old.health_state AS previous, m.health_state AS state, m.last_error AS error, now() AS at),
      unlocked AS (SELECT count(pg_advisory_unlock(${lockKeySql('sync', 'done.id')})) FROM done)

@@ -102,6 +102,9 @@ t.test('two processes poll each due mailbox once between them', async t => {
   const { rows } = await a.ctx.pool.query<{ low: number, high: number }>(
     `SELECT min(extract(epoch FROM next_poll_at - now()))::float8 AS low, max(extract(epoch FROM next_poll_at - now()))::float8 AS high FROM mailboxes`)
   t.ok(rows[0].low > 590 && rows[0].high <= 600, 'each next poll its interval away')
+  const { rows: [basis] } = await a.ctx.pool.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM mailboxes WHERE next_poll_at = last_poll_at + interval '600 seconds'`)
+  t.equal(basis.n, boxes.length, 'each next poll an interval after its poll started, not after its outcome was recorded')
 })
 
 t.test('a mailbox whose sync runs elsewhere is polled once that sync lets go', async t => {
