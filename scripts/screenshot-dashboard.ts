@@ -12,6 +12,8 @@ import { signIn, startBrowser } from '../test/helpers/browser.ts'
 import { makeEmail } from '../test/helpers/emails.ts'
 import { storeFetched } from '../src/inbound/store.ts'
 import { createStatusLink } from '../src/status-links/repository.ts'
+import { createApp, getApp } from '../src/oauth/apps/repository.ts'
+import { saveConnection } from '../src/oauth/connections/repository.ts'
 
 const OUT = path.join(import.meta.dirname, '..', 'docs', 'images', 'dashboard.png')
 const rt = await startTestRuntime(t, { role: 'web' })
@@ -27,8 +29,14 @@ const staged: Array<{ spec: Record<string, unknown>, state: string, successMinut
   { spec: graph('sales', 'poll'), state: 'failing', successMinutesAgo: 135, error: 'connect ETIMEDOUT 20.190.160.1:443 (graph.microsoft.com)' },
   { spec: imap('billing', 'imap.initech.example'), state: 'auth_failed', successMinutesAgo: 60 * 26, error: 'IMAP login refused: [AUTHENTICATIONFAILED] Authentication failed.' },
   { spec: imap('customer-umbrella', 'outlook.office365.com'), state: 'reauth_required', successMinutesAgo: 60 * 50, error: 'the refresh token was refused (invalid_grant): the account must be reconnected' },
-  { spec: imap('new-hire', 'imap.hooli.example'), state: 'pending', successMinutesAgo: null, error: null }
+  { spec: imap('new-hire', 'imap.hooli.example'), state: 'pending', successMinutesAgo: null, error: null },
+  { spec: imap('customer-globex', 'outlook.office365.com'), state: 'ok', successMinutesAgo: 2, error: null }
 ]
+/** Mailboxes a customer connected through a connect link, and the state of their grant. */
+const connected: Record<string, 'connected' | 'reauth_required'> = { 'customer-umbrella': 'reauth_required', 'customer-globex': 'connected' }
+await createApp(rt.ctx.pool, rt.ctx.keyring, { name: 'm365', kind: 'microsoft', access: 'imap', clientId: 'staged-client', clientSecret: 'staged-secret-2' })
+const app = await getApp(rt.ctx.pool, rt.ctx.keyring, 'm365')
+if (app === null) throw new Error('the staged app was not saved')
 const ids = new Map<string, number>()
 for (const s of staged) {
   const res = await rt.api('POST', '/api/v1/mailboxes', s.spec)
@@ -42,6 +50,17 @@ for (const s of staged) {
   if (s.spec.name === 'helpdesk') {
     await rt.ctx.pool.query(`INSERT INTO graph_subscriptions (mailbox_id, subscription_id, expires_at, state)
       VALUES ($1, 'b1d3e0a2-staged', now() + interval '2 days 5 hours', 'active')`, [res.body.id])
+  }
+  const grant = connected[s.spec.name as string]
+  if (grant !== undefined) {
+    const account = (s.spec.imap as { user: string }).user
+    await saveConnection(rt.ctx.pool, rt.ctx.keyring, {
+      mailboxId: res.body.id,
+      appId: app.id,
+      account: { account, subject: `staged-${account}`, tenantId: 'contoso.onmicrosoft.com' },
+      tokens: { accessToken: 'staged-access', refreshToken: 'staged-refresh', expiresAt: new Date(Date.now() + 3600_000) }
+    })
+    await rt.ctx.pool.query('UPDATE oauth_connections SET state = $2 WHERE mailbox_id = $1', [res.body.id, grant])
   }
   const waiting = { support: 3, helpdesk: 1, sales: 12 }[s.spec.name as string] ?? 0
   const fetched = Array.from({ length: waiting }, (_, i) => ({ ref: { key: `staged-${i}` }, raw: makeEmail(i), complete: true as const }))
