@@ -18,6 +18,13 @@ export type FailureKind = 'auth' | 'network'
 /** What a successful sync sets. */
 const SUCCESS = "health_state = 'ok', last_success_at = now(), last_error = NULL, consecutive_failures = 0"
 
+/**
+ * The next poll after a successful sync of row `m`, `seconds` (SQL) on: an
+ * interval after the sync started (last_poll_at, set when it took the lock),
+ * not after its outcome was recorded, so that a mailbox is polled at its rate.
+ */
+const nextPollAfter = (seconds: string): string => `next_poll_at = greatest(m.last_poll_at + make_interval(secs => ${seconds}), now())`
+
 const AUTH_BACKOFF_BASE = 300
 const AUTH_BACKOFF_MAX = 6 * 3600
 const NETWORK_BACKOFF_MAX = 1800
@@ -67,15 +74,15 @@ export async function noticeHealth (ctx: EventsContext, db: Queryable, w: Health
 }
 
 /**
- * Marks a sync successful, the next poll in `nextPollSeconds`, and lets go of
- * the sync's lock on `lockClient` (the connection holding it) in the same
- * statement: a sync of an idle mailbox is mostly its round trips.
+ * Marks a sync successful, the next poll `nextPollSeconds` after it started,
+ * and lets go of the sync's lock on `lockClient` (the connection holding it)
+ * in the same statement: a sync of an idle mailbox is mostly its round trips.
  */
 export async function recordSuccessAndUnlock (
   ctx: EventsContext, lockClient: Queryable, mailboxId: number, nextPollSeconds: number, lockKey: bigint
 ): Promise<void> {
   const { rows: [written] } = await lockClient.query<HealthWrite | { name: null }>(
-    `WITH ok AS (${healthUpdate(`${SUCCESS}, next_poll_at = now() + make_interval(secs => $2)`)})
+    `WITH ok AS (${healthUpdate(`${SUCCESS}, ${nextPollAfter('$2')}`)})
      SELECT ok.* FROM (SELECT pg_advisory_unlock($3)) unlocked LEFT JOIN ok ON true`, [mailboxId, nextPollSeconds, lockKey])
   // nulls: the mailbox was deleted meanwhile
   if (written.name !== null) await noticeHealth(ctx, lockClient, written)
@@ -87,17 +94,14 @@ export interface PollOutcome { mailboxId: number, nextPollSeconds?: number }
 /**
  * The poller's outcomes of many polls in one statement (src/ingestion/poller.ts),
  * on the connection that holds their sync locks: each success recorded as
- * recordSuccessAndUnlock does, and every lock let go. The next poll is due
- * an interval after this one started (last_poll_at, set by its claim), not
- * after its outcome is recorded, so that a mailbox is polled at its rate.
+ * recordSuccessAndUnlock does, and every lock let go.
  */
 export async function recordPollsAndUnlock (ctx: EventsContext, lockClient: Queryable, outcomes: PollOutcome[]): Promise<void> {
   const { rows } = await lockClient.query<HealthWrite | { name: null }>(
     `WITH done AS (SELECT * FROM unnest($1::bigint[], $2::float8[]) AS d(id, next_poll_seconds)),
      old AS (SELECT m.id, m.health_state FROM mailboxes m JOIN done USING (id)
        WHERE done.next_poll_seconds IS NOT NULL ORDER BY m.id FOR NO KEY UPDATE OF m),
-     ok AS (UPDATE mailboxes m SET ${SUCCESS},
-         next_poll_at = greatest(m.last_poll_at + make_interval(secs => done.next_poll_seconds), now())
+     ok AS (UPDATE mailboxes m SET ${SUCCESS}, ${nextPollAfter('done.next_poll_seconds')}
        FROM done JOIN old USING (id) WHERE m.id = done.id
        RETURNING m.name, old.health_state AS previous, m.health_state AS state, m.last_error AS error, now() AS at),
      unlocked AS (SELECT count(pg_advisory_unlock(${lockKeySql('sync', 'done.id')})) FROM done)

@@ -55,11 +55,10 @@ async function applyLocked (ctx: AppContext, { file, mailboxes, projects, oauthA
   if (keptApps.length > 0) {
     ctx.log.warn({ file, oauthApps: keptApps }, 'OAuth apps no longer declared in the configuration file are kept while mailboxes are connected through them')
   }
-  for (const m of mailboxes) {
-    const { created } = await upsertMailbox(ctx, ctx.pool, m, { declared: true })
-    // as POST /api/v1/mailboxes does: a new mailbox is read at once
-    if (created) await wakePollers(ctx.pool)
-  }
+  let made = false
+  for (const m of mailboxes) made = (await upsertMailbox(ctx, ctx.pool, m, { declared: true })).created || made
+  // as POST /api/v1/mailboxes does: new mailboxes are read at once, one wake-up for them all
+  if (made) await wakePollers(ctx.pool)
   const removed = await undeclaredMailboxes(ctx.pool, mailboxes.map(m => m.name))
   for (const name of removed) {
     try {

@@ -44,6 +44,9 @@ t.test('success, failure, a wrong key and a deleted mailbox all let go of the lo
   const good = await mailbox(rt, 'good')
   t.same(await syncMailbox(rt.ctx, { mailboxId: good, reason: 'manual' }), { listed: 0, stored: 0, queuedBatches: 0 })
   t.same(await health(rt, good), { health_state: 'ok', polled: true, last_error: null }, 'poll start and success recorded')
+  const { rows: [next] } = await rt.ctx.pool.query<{ seconds: number }>(
+    'SELECT extract(epoch FROM next_poll_at - last_poll_at)::float8 AS seconds FROM mailboxes WHERE id = $1', [good])
+  t.equal(next.seconds, rt.ctx.settings.pollIntervalSeconds, 'the next poll an interval after the sync started')
   t.ok(await lockIsFree(rt, good), 'free after a success')
 
   const bad = await mailbox(rt, 'bad', 'wrong-password')
